@@ -1,0 +1,3 @@
+from afetch_tui.cli import main
+
+raise SystemExit(main())

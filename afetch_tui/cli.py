@@ -1,0 +1,168 @@
+"""Command line: ``afetch [URL...]`` opens the dashboard, ``afetch get URL...`` runs headless.
+
+Neither path imports Textual until the dashboard is actually opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from afetch_tui import __version__
+from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.events import Limits
+from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
+from afetch_tui.engine.limits import parse_size
+from afetch_tui.engine.manager import check_directory, check_limits
+from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.urls import validate_url
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command line: one line for the user, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+@dataclass
+class Config:
+    """Everything a run needs, checked: nothing is queued or written before this exists."""
+
+    directory: Path
+    entries: list[InputEntry]
+    name: str | None
+    limits: Limits
+    options: ManagerOptions
+    json: bool = False
+    quiet: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("urls", nargs="*", metavar="URL", help="http:// or https:// URLs")
+    parser.add_argument("-d", "--dir", default=".", help="destination directory (default: .)")
+    parser.add_argument("-i", "--input-file", metavar="FILE", help="URLs from FILE (- = stdin)")
+    parser.add_argument("-j", "--max-concurrent", type=int, default=5, metavar="N")
+    parser.add_argument("--max-per-host", type=int, default=4, metavar="N")
+    parser.add_argument("--limit-rate", metavar="RATE", help="global cap, e.g. 2M, 500K")
+    parser.add_argument("--limit-rate-per-host", metavar="RATE", help="cap for each host")
+    parser.add_argument("--host-request-rate", type=float, metavar="N", help="requests/s per host")
+    parser.add_argument("--retries", type=int, default=5, metavar="N")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (else HTTP(S)_PROXY)")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="afetch get", description="Download URLs without the dashboard.")
+    _add_common(parser)
+    parser.add_argument("-o", "--output", metavar="NAME", help="file name (one URL only)")
+    parser.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def dashboard_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="afetch",
+        description="A terminal download manager. 'afetch get --help' for headless use.",
+    )
+    parser.add_argument("--version", action="version", version=f"afetch {__version__}")
+    _add_common(parser)
+    return parser
+
+
+def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
+    if args.max_concurrent < 1 or args.max_per_host < 1:
+        raise UsageError("-j and --max-per-host must be at least 1")
+    if args.retries < 0:
+        raise UsageError("--retries must be 0 or more")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.host_request_rate is not None and args.host_request_rate <= 0:
+        raise UsageError("--host-request-rate must be positive")
+    limits = check_limits(
+        Limits(
+            max_concurrent=args.max_concurrent,
+            max_per_host=args.max_per_host,
+            rate=parse_size(args.limit_rate, what="--limit-rate") if args.limit_rate else None,
+            rate_per_host=(
+                parse_size(args.limit_rate_per_host, what="--limit-rate-per-host")
+                if args.limit_rate_per_host
+                else None
+            ),
+            host_request_rate=args.host_request_rate,
+        )
+    )
+    headers = dict(parse_header(h) for h in args.header)
+    if args.proxy:
+        validate_url(args.proxy)
+    entries = [InputEntry(validate_url(url), 0) for url in args.urls]
+    if args.input_file:
+        entries += _read_input(args.input_file)
+    if need_urls and not entries:
+        raise UsageError("no URLs given (see 'afetch get --help')")
+    name = getattr(args, "output", None)
+    if name is not None and len(entries) != 1:
+        raise UsageError("-o/--output names one file, but several URLs were given")
+    directory = check_directory(args.dir)
+    for entry in entries:
+        if entry.dir:
+            check_directory(directory / entry.dir)
+        if entry.limit_rate:
+            parse_size(entry.limit_rate, what="max-download-limit")
+    return Config(
+        directory=directory,
+        entries=entries,
+        name=name,
+        limits=limits,
+        options=ManagerOptions(
+            retries=args.retries,
+            timeout=args.timeout,
+            headers=headers,
+            overwrite=args.overwrite,
+            proxy=args.proxy,
+        ),
+        json=getattr(args, "json", False),
+        quiet=getattr(args, "quiet", False),
+    )
+
+
+def _read_input(path: str) -> list[InputEntry]:
+    if path == "-":
+        return parse_input(sys.stdin, source="stdin")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return parse_input(file, source=path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    headless = bool(argv) and argv[0] == "get"
+    try:
+        if headless:
+            config = build_config(get_parser().parse_args(argv[1:]), need_urls=True)
+        else:
+            config = build_config(dashboard_parser().parse_args(argv), need_urls=False)
+    except (UsageError, InputError) as exc:
+        print(f"afetch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if headless:
+        from afetch_tui.headless import run_headless
+
+        return run_headless(config)
+    from afetch_tui.ui.run import run_dashboard
+
+    return run_dashboard(config)

@@ -1,0 +1,1 @@
+"""The UI-free download engine. Nothing here may import Textual or Rich."""

@@ -1,0 +1,82 @@
+"""The manager's own, mutable record of one download."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from afetch_tui.engine.events import DownloadSnapshot, LogEntry, State
+from afetch_tui.engine.limits import TokenBucket
+from afetch_tui.engine.meter import RateMeter
+from afetch_tui.engine.naming import PART_SUFFIX
+
+LOG_LINES = 200
+
+
+@dataclass(eq=False)
+class Download:
+    id: int
+    url: str
+    host: str
+    directory: Path
+    requested_name: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    state: State = State.QUEUED
+    name: str | None = None
+    done: int = 0
+    total: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retries: int = 0
+    error: str | None = None
+    rank: float = 0.0
+    not_before: float = 0.0
+    restart: bool = False
+    connections: int = 0
+    added_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    bucket: TokenBucket = field(default_factory=TokenBucket)
+    meter: RateMeter = field(default_factory=lambda: RateMeter(time.monotonic()))
+    log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def part_path(self) -> Path | None:
+        return self.directory / (self.name + PART_SUFFIX) if self.name else None
+
+    @property
+    def final_path(self) -> Path | None:
+        return self.directory / self.name if self.name else None
+
+    def eta(self) -> float | None:
+        speed = self.meter.smoothed
+        if self.total is None or speed <= 1:
+            return None
+        return max(0, self.total - self.done) / speed
+
+    def snapshot(self) -> DownloadSnapshot:
+        return DownloadSnapshot(
+            id=self.id,
+            url=self.url,
+            host=self.host,
+            directory=self.directory,
+            name=self.name,
+            state=self.state,
+            done=self.done,
+            total=self.total,
+            speed=self.meter.smoothed if self.state.is_running else 0.0,
+            speed_now=self.meter.now if self.state.is_running else 0.0,
+            eta=self.eta() if self.state.is_running else None,
+            retries=self.retries,
+            error=self.error,
+            connections=self.connections,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            limit_rate=self.bucket.rate,
+            added_at=self.added_at,
+            finished_at=self.finished_at,
+            log=tuple(self.log),
+        )

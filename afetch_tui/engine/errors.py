@@ -1,0 +1,49 @@
+"""The engine's exception tree, rooted in one base class.
+
+Every message is one human line, fit to show a user as is.
+"""
+
+from __future__ import annotations
+
+
+class AfetchError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class InputError(AfetchError):
+    """Bad user input: a URL, a directory, an option value. Nothing was queued or written."""
+
+
+class StoreError(AfetchError):
+    """The persistent store cannot be opened or used."""
+
+
+class DownloadError(AfetchError):
+    """One attempt at a download failed.
+
+    ``retryable`` says whether another attempt may succeed; ``retry_after`` is the
+    server's own wish in seconds (Retry-After), when it gave one; ``restart`` asks the
+    next attempt to start again from byte zero because the bytes on disk can no longer
+    be trusted to belong to the entity the server now serves.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        restart: bool = False,
+        status: int | None = None,
+        host_pushback: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.restart = restart
+        self.status = status
+        self.host_pushback = host_pushback
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,232 @@
+"""Typed events the manager emits, and the state every download is in.
+
+Events are frozen dataclasses; ``to_json`` gives the documented ``--json`` form.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class State(enum.StrEnum):
+    QUEUED = "queued"
+    CONNECTING = "connecting"
+    DOWNLOADING = "downloading"
+    PAUSED = "paused"
+    RETRYING = "retrying"
+    VERIFYING = "verifying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_running(self) -> bool:
+        """Holds a connection slot right now."""
+        return self in _RUNNING
+
+    @property
+    def is_pending(self) -> bool:
+        """Will make progress without the user doing anything."""
+        return self in _PENDING
+
+    @property
+    def is_finished(self) -> bool:
+        return self in _FINISHED
+
+
+_RUNNING = frozenset({State.CONNECTING, State.DOWNLOADING, State.VERIFYING})
+_PENDING = _RUNNING | {State.QUEUED, State.RETRYING}
+_FINISHED = frozenset({State.COMPLETED, State.FAILED, State.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of a download's attempt log (shown in the details pane)."""
+
+    time: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Limits that apply to the whole manager; all can change while it runs.
+
+    Rates are bytes per second; ``None`` means unlimited.
+    """
+
+    max_concurrent: int = 5
+    max_per_host: int = 4
+    rate: float | None = None
+    rate_per_host: float | None = None
+    host_request_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadSnapshot:
+    """Everything there is to show about one download at one moment."""
+
+    id: int
+    url: str
+    host: str
+    directory: Path
+    name: str | None
+    state: State
+    done: int
+    total: int | None
+    speed: float
+    speed_now: float
+    eta: float | None
+    retries: int
+    error: str | None
+    connections: int
+    etag: str | None
+    last_modified: str | None
+    limit_rate: float | None
+    added_at: float
+    finished_at: float | None
+    log: tuple[LogEntry, ...]
+
+    @property
+    def path(self) -> Path | None:
+        """The final path (the file exists there only once completed)."""
+        return self.directory / self.name if self.name else None
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return 1.0 if self.state is State.COMPLETED else None
+        return min(1.0, self.done / self.total)
+
+
+@dataclass(frozen=True, slots=True)
+class HostSnapshot:
+    """Per-host rate statistics and limits."""
+
+    host: str
+    speed_now: float
+    speed: float
+    speed_avg: float
+    bytes: int
+    connections: int
+    connection_cap: int
+    active: int
+    queued: int
+    completed: int
+    failed: int
+    retries: int
+    status_429: int
+    status_5xx: int
+    cooldown_remaining: float
+    ttfb_mean: float | None
+    limit_rate: float | None
+    request_rate: float | None
+    history: tuple[float, ...]
+    """Bytes per second for each of the last seconds, oldest first (up to 60)."""
+
+
+class Event:
+    """Base of all events."""
+
+    __slots__ = ()
+
+    kind: str = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"event": self.kind}
+        for field in fields(self):  # type: ignore[arg-type]
+            data[field.name] = _jsonable(getattr(self, field.name))
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, DownloadSnapshot | HostSnapshot | LogEntry | Limits):
+        data = asdict(value)
+        if isinstance(value, DownloadSnapshot):
+            data["path"] = value.path
+            del data["log"]
+        return {k: _jsonable(v) for k, v in data.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Added(Event):
+    kind = "added"
+    download: DownloadSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    kind = "state"
+    id: int
+    state: State
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(Event):
+    kind = "progress"
+    id: int
+    done: int
+    total: int | None
+    speed: float
+    speed_now: float
+    eta: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Updated(Event):
+    """A download's metadata changed: name resolved, size learnt, validators, URL, limit."""
+
+    kind = "updated"
+    download: DownloadSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Logged(Event):
+    kind = "log"
+    id: int
+    entry: LogEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Removed(Event):
+    kind = "removed"
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reordered(Event):
+    """The queue order changed; ``order`` lists every download id, first first."""
+
+    kind = "reordered"
+    order: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HostUpdate(Event):
+    kind = "host"
+    host: HostSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsChanged(Event):
+    kind = "limits"
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Resync(Event):
+    """The subscriber fell too far behind and events were dropped: re-read the snapshots."""
+
+    kind = "resync"

@@ -1,0 +1,106 @@
+"""Per-host state: statistics, limits, cooldown and the adaptive connection cap."""
+
+from __future__ import annotations
+
+import time
+
+from afetch_tui.engine.events import HostSnapshot, Limits
+from afetch_tui.engine.limits import TokenBucket
+from afetch_tui.engine.meter import RateMeter
+
+PUSHBACK_MIN_COOLDOWN = 1.0
+CAP_RECOVERY_SECONDS = 30.0
+
+
+class Host:
+    """Everything the manager knows about one host.
+
+    A host that answers 429 or 503 is put in a cooldown during which none of its downloads
+    start, and its connection cap is halved; each success after that grows it back by one.
+    """
+
+    def __init__(self, name: str, now: float) -> None:
+        self.name = name
+        self.meter = RateMeter(now, keep_history=True)
+        self.bucket = TokenBucket()
+        self.request_bucket = TokenBucket(burst=1.0)
+        self.limit_override: float | None = None
+        self.has_override = False
+        self.connections = 0
+        self.running = 0
+        self.queued = 0
+        self.completed = 0
+        self.failed = 0
+        self.retries = 0
+        self.status_429 = 0
+        self.status_5xx = 0
+        self.cooldown_until = 0.0
+        self.reduced_cap: int | None = None
+        self._cap_changed_at = now
+        self._ttfb_total = 0.0
+        self._ttfb_count = 0
+
+    def cap(self, limits: Limits) -> int:
+        if self.reduced_cap is None:
+            return limits.max_per_host
+        return max(1, min(self.reduced_cap, limits.max_per_host))
+
+    def cooling(self, now: float) -> bool:
+        return self.cooldown_until > now
+
+    def pushback(self, delay: float, now: float, limits: Limits) -> None:
+        """The host said 'slow down': hold its downloads and lower its cap."""
+        self.cooldown_until = max(self.cooldown_until, now + max(delay, PUSHBACK_MIN_COOLDOWN))
+        self.reduced_cap = max(1, min(self.cap(limits), max(self.running, 1)) // 2)
+        self._cap_changed_at = now
+
+    def succeeded(self, now: float, limits: Limits) -> None:
+        """A request went well: grow a lowered cap back, one step at a time."""
+        if self.reduced_cap is None:
+            return
+        if now - self._cap_changed_at >= min(CAP_RECOVERY_SECONDS, 1.0 + self.reduced_cap):
+            self.reduced_cap += 1
+            self._cap_changed_at = now
+            if self.reduced_cap >= limits.max_per_host:
+                self.reduced_cap = None
+
+    def record_ttfb(self, seconds: float) -> None:
+        self._ttfb_total += seconds
+        self._ttfb_count += 1
+
+    def record_status(self, status: int) -> None:
+        if status == 429:
+            self.status_429 += 1
+        elif status >= 500:
+            self.status_5xx += 1
+
+    def apply_limits(self, limits: Limits) -> None:
+        self.bucket.rate = self.limit_override if self.has_override else limits.rate_per_host
+        self.request_bucket.rate = limits.host_request_rate
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running or self.connections or self.cooldown_until > time.monotonic())
+
+    def snapshot(self, now: float, limits: Limits) -> HostSnapshot:
+        return HostSnapshot(
+            host=self.name,
+            speed_now=self.meter.now,
+            speed=self.meter.smoothed,
+            speed_avg=self.meter.average(now),
+            bytes=self.meter.total,
+            connections=self.connections,
+            connection_cap=self.cap(limits),
+            active=self.running,
+            queued=self.queued,
+            completed=self.completed,
+            failed=self.failed,
+            retries=self.retries,
+            status_429=self.status_429,
+            status_5xx=self.status_5xx,
+            cooldown_remaining=max(0.0, self.cooldown_until - now),
+            ttfb_mean=self._ttfb_total / self._ttfb_count if self._ttfb_count else None,
+            limit_rate=self.bucket.rate,
+            request_rate=self.request_bucket.rate,
+            history=tuple(self.meter.history or ()),
+        )

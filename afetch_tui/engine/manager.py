@@ -1,0 +1,698 @@
+"""The download manager: queue, scheduler, limits, retries, host stats and events.
+
+Every command a UI or script can give is a public coroutine here; everything there is to
+show is in ``downloads()``, ``hosts()`` and the event stream from ``subscribe()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import os
+import time
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from afetch_tui.engine import naming
+from afetch_tui.engine.download import Download
+from afetch_tui.engine.errors import DownloadError, InputError
+from afetch_tui.engine.events import (
+    Added,
+    DownloadSnapshot,
+    Event,
+    HostSnapshot,
+    HostUpdate,
+    Limits,
+    LimitsChanged,
+    LogEntry,
+    Logged,
+    Progress,
+    Removed,
+    Reordered,
+    State,
+    StateChanged,
+    Updated,
+)
+from afetch_tui.engine.hosts import Host
+from afetch_tui.engine.limits import TokenBucket
+from afetch_tui.engine.meter import RateMeter
+from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.retry import backoff_delay
+from afetch_tui.engine.subscription import Subscription
+from afetch_tui.engine.transfer import Transfer, TransferContext
+from afetch_tui.engine.urls import host_of, validate_url
+
+_WAITING = (State.QUEUED, State.RETRYING)
+_DEFAULT_LIMITS = Limits()
+
+
+def check_directory(directory: Path | str) -> Path:
+    """The directory as an absolute path, or `InputError` if we cannot write there."""
+    path = Path(directory).expanduser().absolute()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"not a directory: {path}")
+    if not path.exists():
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(f"cannot create directory {path}: permission denied")
+    elif not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to directory {path}: permission denied")
+    return path
+
+
+def check_limits(limits: Limits) -> Limits:
+    if limits.max_concurrent < 1 or limits.max_per_host < 1:
+        raise InputError("concurrency limits must be at least 1")
+    for name in ("rate", "rate_per_host", "host_request_rate"):
+        value = getattr(limits, name)
+        if value is not None and value <= 0:
+            raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
+    return limits
+
+
+class DownloadManager:
+    """Runs downloads on the current event loop. Use ``async with`` or start()/close()."""
+
+    def __init__(
+        self,
+        directory: Path | str = ".",
+        *,
+        limits: Limits = _DEFAULT_LIMITS,
+        options: ManagerOptions | None = None,
+    ) -> None:
+        self.directory = check_directory(directory)
+        self.options = options or ManagerOptions()
+        self._limits = check_limits(limits)
+        self._downloads: dict[int, Download] = {}
+        self._order: list[int] = []
+        self._waiting: list[tuple[float, int]] = []
+        self._running: dict[int, Download] = {}
+        self._hosts: dict[str, Host] = {}
+        self._host_overrides: dict[str, float | None] = {}
+        self._reserved: set[Path] = set()
+        self._subscribers: list[Subscription] = []
+        self._global_bucket = TokenBucket(limits.rate)
+        self._meter = RateMeter(time.monotonic())
+        self._next_id = 1
+        self._session: aiohttp.ClientSession | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._wake_handle: asyncio.TimerHandle | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self.options.timeout, sock_read=self.options.timeout
+            ),
+            trust_env=self.options.trust_env,
+            auto_decompress=False,
+            read_bufsize=max(2**16, min(self.options.chunk_size, 4 * 2**20)),
+        )
+        self._ticker = asyncio.create_task(self._tick_forever(), name="afetch-ticker")
+        self._schedule()
+
+    async def close(self) -> None:
+        """Stop every transfer (their ``.part`` files stay) and release the network."""
+        self._closing = True
+        if self._wake_handle:
+            self._wake_handle.cancel()
+        tasks = [d.task for d in self._running.values() if d.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._ticker:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        if self._session:
+            await self._session.close()
+            self._session = None
+        for sub in list(self._subscribers):
+            sub.close()
+
+    async def __aenter__(self) -> DownloadManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def wait(self) -> None:
+        """Return once no download is queued, running or waiting to retry."""
+        await self._idle.wait()
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    def downloads(self) -> list[DownloadSnapshot]:
+        return [self._downloads[i].snapshot() for i in self._order]
+
+    def download(self, download_id: int) -> DownloadSnapshot:
+        return self._get(download_id).snapshot()
+
+    def hosts(self) -> list[HostSnapshot]:
+        now = time.monotonic()
+        return [host.snapshot(now, self._limits) for host in self._hosts.values()]
+
+    @property
+    def speed(self) -> float:
+        return self._meter.now
+
+    def subscribe(self, maxsize: int = 10_000) -> Subscription:
+        sub = Subscription(maxsize, self._subscribers.remove)
+        self._subscribers.append(sub)
+        return sub
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def add(
+        self,
+        url: str,
+        *,
+        directory: Path | str | None = None,
+        name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        paused: bool = False,
+        limit_rate: float | None = None,
+    ) -> int:
+        (download_id,) = await self.add_many(
+            [url],
+            directory=directory,
+            name=name,
+            headers=headers,
+            paused=paused,
+            limit_rate=limit_rate,
+        )
+        return download_id
+
+    async def add_many(
+        self,
+        urls: Iterable[str],
+        *,
+        directory: Path | str | None = None,
+        name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        paused: bool = False,
+        limit_rate: float | None = None,
+    ) -> list[int]:
+        """Queue every URL, or none: bad input raises `InputError` before anything is queued."""
+        checked = [validate_url(url) for url in urls]
+        if name is not None:
+            if len(checked) != 1:
+                raise InputError("a file name (-o) can only be given with a single URL")
+            if naming.safe_basename(name) != name.strip():
+                raise InputError(f"not a usable file name: {name!r}")
+        target = check_directory(directory) if directory is not None else self.directory
+        if limit_rate is not None and limit_rate <= 0:
+            raise InputError("a download's rate limit must be positive")
+        await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
+        ids = []
+        last_rank = self._downloads[self._order[-1]].rank if self._order else 0.0
+        for offset, url in enumerate(checked, start=1):
+            d = Download(
+                id=self._next_id,
+                url=url,
+                host=host_of(url),
+                directory=target,
+                requested_name=name.strip() if name else None,
+                headers=dict(headers or {}),
+                state=State.PAUSED if paused else State.QUEUED,
+                rank=last_rank + offset,
+            )
+            d.bucket.rate = limit_rate
+            self._next_id += 1
+            self._downloads[d.id] = d
+            self._order.append(d.id)
+            host = self._host(d.host)
+            if not paused:
+                host.queued += 1
+                self._waiting.append((d.rank, d.id))
+            ids.append(d.id)
+            self._emit(Added(d.snapshot()))
+        self._update_idle()
+        self._schedule()
+        return ids
+
+    async def pause(self, download_id: int) -> None:
+        d = self._get(download_id)
+        if d.state.is_finished or d.state is State.PAUSED:
+            return
+        await self._stop(d)
+        self._set_state(d, State.PAUSED)
+        self._log(d, "paused")
+
+    async def resume(self, download_id: int) -> None:
+        d = self._get(download_id)
+        if d.state is State.PAUSED:
+            self._requeue(d)
+
+    async def retry(self, download_id: int) -> None:
+        """Start a failed or cancelled download again (from the bytes on disk, if any)."""
+        d = self._get(download_id)
+        if d.state in (State.FAILED, State.CANCELLED):
+            d.retries = 0
+            d.error = None
+            self._requeue(d)
+
+    async def cancel(self, download_id: int) -> None:
+        """Stop a download and delete its partial file; completed downloads are kept."""
+        d = self._get(download_id)
+        if d.state in (State.COMPLETED, State.CANCELLED):
+            return
+        await self._stop(d)
+        await self._delete_part(d)
+        self._set_state(d, State.CANCELLED)
+        self._log(d, "cancelled; partial file deleted")
+
+    async def remove(self, download_id: int, *, delete_file: bool = False) -> None:
+        """Forget a download; with ``delete_file`` also delete what it wrote to disk."""
+        d = self._get(download_id)
+        await self._stop(d)
+        if delete_file or not d.state.is_finished:
+            await self._delete_part(d)
+        if delete_file and d.state is State.COMPLETED and d.final_path:
+            await asyncio.to_thread(_unlink, d.final_path)
+        self._set_state(d, State.CANCELLED, quiet=True)
+        self._release_name(d)
+        del self._downloads[d.id]
+        self._order.remove(d.id)
+        self._emit(Removed(d.id))
+        self._update_idle()
+
+    async def move(self, download_id: int, offset: int) -> None:
+        """Move a download ``offset`` places in the queue (negative is towards the front)."""
+        d = self._get(download_id)
+        index = self._order.index(d.id)
+        target = max(0, min(len(self._order) - 1, index + offset))
+        if target == index:
+            return
+        self._order.insert(target, self._order.pop(index))
+        low, high = min(index, target), max(index, target)
+        ranks = sorted(self._downloads[i].rank for i in self._order[low : high + 1])
+        for i, rank in zip(self._order[low : high + 1], ranks, strict=True):
+            self._downloads[i].rank = rank
+        self._waiting = sorted((self._downloads[i].rank, i) for _, i in self._waiting)
+        self._emit(Reordered(tuple(self._order)))
+        self._schedule()
+
+    async def pause_all(self) -> None:
+        for d in list(self._downloads.values()):
+            if not d.state.is_finished and d.state is not State.PAUSED:
+                await self.pause(d.id)
+
+    async def resume_all(self) -> None:
+        for d in list(self._downloads.values()):
+            if d.state is State.PAUSED:
+                self._requeue(d)
+
+    async def clear_finished(self) -> list[int]:
+        """Forget completed and cancelled downloads (their files stay)."""
+        done = [
+            i for i in self._order if self._downloads[i].state in (State.COMPLETED, State.CANCELLED)
+        ]
+        for download_id in done:
+            await self.remove(download_id)
+        return done
+
+    async def replace_url(self, download_id: int, url: str) -> None:
+        """Point a download at a new URL, keeping its progress.
+
+        The next attempt revalidates with If-Range (or the overlap check), so bytes from
+        the old URL are kept only if the new one serves the same entity.
+        """
+        d = self._get(download_id)
+        new_url = validate_url(url)
+        running = d.state.is_running
+        if running:
+            await self._stop(d)
+        old_host = self._host(d.host)
+        new_host = self._host(host_of(new_url))
+        if d.state in _WAITING:
+            old_host.queued -= 1
+            new_host.queued += 1
+        d.url, d.host = new_url, new_host.name
+        self._log(d, f"URL replaced with {new_url}")
+        self._emit(Updated(d.snapshot()))
+        if running:
+            self._requeue(d)
+
+    async def set_limits(self, **changes: Any) -> Limits:
+        limits = check_limits(replace(self._limits, **changes))
+        self._limits = limits
+        self._global_bucket.rate = limits.rate
+        for host in self._hosts.values():
+            host.apply_limits(limits)
+        self._emit(LimitsChanged(limits))
+        self._schedule()
+        return limits
+
+    async def set_host_limit(self, host: str, rate: float | None) -> None:
+        """Give one host its own bandwidth cap (``None``: unlimited for that host)."""
+        if rate is not None and rate <= 0:
+            raise InputError("a host's rate limit must be positive")
+        self._host_overrides[host] = rate
+        entry = self._host(host)
+        entry.apply_limits(self._limits)
+        self._emit(HostUpdate(entry.snapshot(time.monotonic(), self._limits)))
+
+    async def set_download_limit(self, download_id: int, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise InputError("a download's rate limit must be positive")
+        d = self._get(download_id)
+        d.bucket.rate = rate
+        self._emit(Updated(d.snapshot()))
+
+    # -- internals: state -----------------------------------------------------------------
+
+    def _get(self, download_id: int) -> Download:
+        try:
+            return self._downloads[download_id]
+        except KeyError:
+            raise InputError(f"no download with id {download_id}") from None
+
+    def _host(self, name: str) -> Host:
+        host = self._hosts.get(name)
+        if host is None:
+            host = self._hosts[name] = Host(name, time.monotonic())
+            if name in self._host_overrides:
+                host.has_override = True
+                host.limit_override = self._host_overrides[name]
+            host.apply_limits(self._limits)
+        elif name in self._host_overrides and not host.has_override:
+            host.has_override = True
+            host.limit_override = self._host_overrides[name]
+        elif name in self._host_overrides:
+            host.limit_override = self._host_overrides[name]
+        return host
+
+    def _emit(self, event: Event) -> None:
+        for sub in self._subscribers:
+            sub.push(event)
+
+    def _log(self, d: Download, message: str) -> None:
+        entry = LogEntry(time.time(), message)
+        d.log.append(entry)
+        self._emit(Logged(d.id, entry))
+
+    def _set_state(
+        self, d: Download, state: State, error: str | None = None, *, quiet: bool = False
+    ) -> None:
+        old = d.state
+        if old == state and error == d.error:
+            return
+        host = self._host(d.host)
+        if old in _WAITING:
+            host.queued -= 1
+        if state in _WAITING:
+            host.queued += 1
+        d.state = state
+        d.error = error
+        if state.is_finished:
+            d.finished_at = time.time()
+        if not quiet:
+            self._emit(StateChanged(d.id, state, error))
+        self._update_idle()
+
+    def _update_idle(self) -> None:
+        if any(d.state.is_pending for d in self._running.values()) or self._waiting:
+            self._idle.clear()
+        else:
+            self._idle.set()
+
+    def _requeue(self, d: Download, *, not_before: float = 0.0, retrying: bool = False) -> None:
+        d.not_before = not_before
+        self._set_state(
+            d, State.RETRYING if retrying else State.QUEUED, d.error if retrying else None
+        )
+        bisect.insort(self._waiting, (d.rank, d.id))
+        self._update_idle()
+        self._schedule()
+
+    async def _stop(self, d: Download) -> None:
+        """Stop whatever the download is doing and take it off the waiting list."""
+        task = d.task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        entry = (d.rank, d.id)
+        index = bisect.bisect_left(self._waiting, entry)
+        if index < len(self._waiting) and self._waiting[index] == entry:
+            del self._waiting[index]
+
+    async def _delete_part(self, d: Download) -> None:
+        if d.part_path:
+            await asyncio.to_thread(_unlink, d.part_path)
+        d.done = 0
+        d.restart = True
+
+    # -- internals: names -----------------------------------------------------------------
+
+    async def _reserve_name(self, d: Download, name: str) -> None:
+        taken = {p.name for p in self._reserved if p.parent == d.directory}
+        chosen = await asyncio.to_thread(
+            naming.unique_name, d.directory, name, taken=taken, overwrite=self.options.overwrite
+        )
+        d.name = chosen
+        self._reserved.add(d.directory / chosen)
+
+    def _release_name(self, d: Download) -> None:
+        if d.final_path:
+            self._reserved.discard(d.final_path)
+
+    async def _publish(self, d: Download) -> None:
+        """Move the finished ``.part`` to its final name without clobbering anything."""
+        taken = {p.name for p in self._reserved if p.parent == d.directory and p != d.final_path}
+        assert d.name is not None
+        final = await asyncio.to_thread(
+            _publish_file, d.directory, d.name, taken, self.options.overwrite
+        )
+        if final != d.name:
+            self._release_name(d)
+            self._log(d, f"{d.name} appeared meanwhile; saved as {final}")
+            d.name = final
+            self._reserved.add(d.directory / final)
+
+    # -- internals: scheduling ------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Start waiting downloads, in queue order, as far as the limits allow."""
+        if self._closing or self._session is None:
+            return
+        free = self._limits.max_concurrent - len(self._running)
+        if free <= 0 or not self._waiting:
+            return
+        now = time.monotonic()
+        wake_at = float("inf")
+        blocked: set[str] = set()
+        started: list[tuple[float, int]] = []
+        for entry in self._waiting:
+            d = self._downloads[entry[1]]
+            if d.host in blocked:
+                continue
+            host = self._hosts[d.host]
+            if host.cooling(now):
+                blocked.add(d.host)
+                wake_at = min(wake_at, host.cooldown_until)
+                continue
+            if host.running >= host.cap(self._limits):
+                blocked.add(d.host)
+                continue
+            if d.not_before > now:
+                wake_at = min(wake_at, d.not_before)
+                continue
+            started.append(entry)
+            self._start(d, host)
+            free -= 1
+            if free == 0 or len(blocked) == len(self._hosts):
+                break
+        if started:
+            gone = set(started)
+            self._waiting = [entry for entry in self._waiting if entry not in gone]
+        if wake_at != float("inf"):
+            self._wake_at(wake_at)
+
+    def _wake_at(self, when: float) -> None:
+        """Run the scheduler again at ``when`` (monotonic), unless an earlier wake is set."""
+        now = time.monotonic()
+        handle = self._wake_handle
+        if handle and not handle.cancelled() and now < handle.when() <= when:
+            return
+        if handle:
+            handle.cancel()
+        self._wake_handle = asyncio.get_running_loop().call_at(when, self._schedule)
+
+    def _start(self, d: Download, host: Host) -> None:
+        host.running += 1
+        self._running[d.id] = d
+        d.meter.restart(time.monotonic())
+        d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
+
+    async def _run(self, d: Download, host: Host) -> None:
+        assert self._session is not None
+        context = TransferContext(
+            session=self._session,
+            options=self.options,
+            host=host,
+            buckets=(self._global_bucket, host.bucket, d.bucket),
+            proxy=self._proxy_for(d),
+            set_state=self._set_state,
+            changed=lambda download: self._emit(Updated(download.snapshot())),
+            log=self._log,
+            reserve_name=self._reserve_name,
+            publish=self._publish,
+        )
+        outcome: DownloadError | None = None
+        try:
+            await Transfer(d, context).run()
+        except DownloadError as exc:
+            outcome = exc
+        except asyncio.CancelledError:
+            self._finish_run(d, host)
+            raise
+        except Exception as exc:  # a bug must fail one download, not the manager
+            outcome = DownloadError(f"internal error: {type(exc).__name__}: {exc}")
+        self._finish_run(d, host)
+        if outcome is None:
+            self._succeeded(d, host)
+        else:
+            self._failed(d, host, outcome)
+        self._schedule()
+
+    def _finish_run(self, d: Download, host: Host) -> None:
+        host.running -= 1
+        self._running.pop(d.id, None)
+        d.task = None
+        self._emit_progress(d)
+
+    def _succeeded(self, d: Download, host: Host) -> None:
+        now = time.monotonic()
+        host.completed += 1
+        host.succeeded(now, self._limits)
+        self._release_name(d)
+        self._log(d, f"completed: {d.final_path}")
+        self._set_state(d, State.COMPLETED)
+
+    def _failed(self, d: Download, host: Host, error: DownloadError) -> None:
+        now = time.monotonic()
+        if error.restart:
+            d.restart = True
+        if error.host_pushback:
+            delay = error.retry_after
+            if delay is None:
+                delay = backoff_delay(
+                    d.retries + 1, base=self.options.retry_base, cap=self.options.retry_cap
+                )
+            host.pushback(min(delay, self.options.max_retry_after), now, self._limits)
+            self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
+        if not error.retryable or d.retries >= self.options.retries:
+            host.failed += 1
+            message = error.message
+            if error.retryable:
+                message += f" (gave up after {d.retries} retries)"
+            self._log(d, f"failed: {message}")
+            self._set_state(d, State.FAILED, message)
+            return
+        d.retries += 1
+        host.retries += 1
+        if error.retry_after is not None:
+            delay = min(error.retry_after, self.options.max_retry_after)
+        elif error.restart and not error.status:
+            delay = 0.0
+        else:
+            delay = backoff_delay(
+                d.retries, base=self.options.retry_base, cap=self.options.retry_cap
+            )
+        self._log(d, f"{error.message}; retry {d.retries}/{self.options.retries} in {delay:.1f} s")
+        d.error = error.message
+        self._requeue(d, not_before=now + delay, retrying=True)
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)
+
+    def _proxy_for(self, d: Download) -> str | None:
+        proxy = self.options.proxy
+        if proxy and urllib.request.proxy_bypass_environment(d.host.split(":")[0]):
+            return None
+        return proxy
+
+    # -- internals: the ticker ------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        interval = self.options.progress_interval
+        while True:
+            await asyncio.sleep(interval)
+            self._tick()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self._meter.total = sum(host.meter.total for host in self._hosts.values())
+        self._meter.tick(now)
+        for d in self._running.values():
+            d.meter.tick(now)
+            self._emit_progress(d)
+        for host in self._hosts.values():
+            host.meter.tick(now)
+            if self._subscribers and (
+                host.running or host.connections or host.meter.now or host.cooling(now - 1)
+            ):
+                self._emit(HostUpdate(host.snapshot(now, self._limits)))
+
+    def _emit_progress(self, d: Download) -> None:
+        if not self._subscribers:
+            return
+        running = d.state.is_running
+        self._emit(
+            Progress(
+                d.id,
+                d.done,
+                d.total,
+                d.meter.smoothed if running else 0.0,
+                d.meter.now if running else 0.0,
+                d.eta() if running else None,
+            )
+        )
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _publish_file(directory: Path, name: str, taken: set[str], overwrite: bool) -> str:
+    """Rename ``name.part`` to ``name`` (or the next free name) atomically; return the name."""
+    part = directory / (name + naming.PART_SUFFIX)
+    if overwrite:
+        os.replace(part, directory / name)
+        return name
+    candidate = name
+    while True:
+        target = directory / candidate
+        try:
+            os.link(part, target)
+        except FileExistsError:
+            candidate = naming.unique_name(directory, name, taken=taken | {candidate})
+            continue
+        except OSError:  # no hard links on this file system: check, then rename
+            if target.exists():
+                candidate = naming.unique_name(directory, name, taken=taken | {candidate})
+                continue
+            os.replace(part, target)
+            return candidate
+        part.unlink()
+        return candidate

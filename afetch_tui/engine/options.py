@@ -1,0 +1,31 @@
+"""The manager's fixed configuration (limits that change live are in `events.Limits`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from afetch_tui import __version__
+
+DEFAULT_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerOptions:
+    retries: int = 5
+    """Failed attempts allowed per download before it is marked failed."""
+    timeout: float = 30.0
+    """Seconds without a byte (connecting, waiting for headers, or mid-body) before we give up."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    overwrite: bool = False
+    proxy: str | None = None
+    trust_env: bool = True
+    """Honour HTTP(S)_PROXY / NO_PROXY from the environment."""
+    chunk_size: int = DEFAULT_CHUNK
+    progress_interval: float = 0.25
+    retry_base: float = 1.0
+    retry_cap: float = 60.0
+    max_retry_after: float = 600.0
+    fsync: bool = True
+    max_redirects: int = 10
+    user_agent: str = f"afetch/{__version__}"

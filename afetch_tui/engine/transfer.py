@@ -1,0 +1,360 @@
+"""One attempt at one download over one connection: request, validate, stream, publish.
+
+An attempt either returns with the file complete under its final name, or raises
+`DownloadError` saying whether (and from where) another attempt may continue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiohttp
+
+from afetch_tui.engine import naming
+from afetch_tui.engine.download import Download
+from afetch_tui.engine.errors import DownloadError
+from afetch_tui.engine.events import State
+from afetch_tui.engine.hosts import Host
+from afetch_tui.engine.limits import TokenBucket, read_size, throttle
+from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.retry import PUSHBACK_STATUSES, RETRYABLE_STATUSES, parse_retry_after
+from afetch_tui.format import size
+
+OVERLAP = 64 * 1024
+"""Bytes re-fetched and compared when resuming without a validator."""
+SMALL_BODY = 512 * 1024
+"""Bodies up to this size are read whole and written in one thread hop."""
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class TransferContext:
+    """What an attempt needs from the manager."""
+
+    session: aiohttp.ClientSession
+    options: ManagerOptions
+    host: Host
+    buckets: tuple[TokenBucket, ...]
+    proxy: str | None
+    set_state: Callable[[Download, State], None]
+    changed: Callable[[Download], None]
+    log: Callable[[Download, str], None]
+    reserve_name: Callable[[Download, str], Awaitable[None]]
+    publish: Callable[[Download], Awaitable[None]]
+
+
+def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    match = _CONTENT_RANGE.match(value or "")
+    if not match:
+        return None
+    total = None if match.group(3) == "*" else int(match.group(3))
+    return int(match.group(1)), int(match.group(2)), total
+
+
+def strong_etag(etag: str | None) -> str | None:
+    return etag if etag and not etag.startswith("W/") else None
+
+
+class Transfer:
+    def __init__(self, download: Download, ctx: TransferContext) -> None:
+        self.d = download
+        self.ctx = ctx
+
+    async def run(self) -> None:
+        d, ctx = self.d, self.ctx
+        if d.restart:
+            d.done, d.total, d.etag, d.last_modified, d.restart = 0, None, None, None, False
+            ctx.changed(d)
+        offset = d.done
+        headers = {"Accept-Encoding": "identity", "User-Agent": ctx.options.user_agent}
+        headers.update(ctx.options.headers)
+        headers.update(d.headers)
+        overlap = 0
+        if offset > 0:
+            validator = strong_etag(d.etag) or d.last_modified
+            if validator:
+                headers["If-Range"] = validator
+            else:
+                overlap = min(offset, OVERLAP)
+            headers["Range"] = f"bytes={offset - overlap}-"
+        await throttle((ctx.host.request_bucket,), 1)
+        ctx.set_state(d, State.CONNECTING)
+        started = time.monotonic()
+        ctx.host.connections += 1
+        d.connections = 1
+        try:
+            async with ctx.session.get(
+                d.url,
+                headers=headers,
+                proxy=ctx.proxy,
+                max_redirects=ctx.options.max_redirects,
+            ) as response:
+                ctx.host.record_ttfb(time.monotonic() - started)
+                ctx.host.record_status(response.status)
+                await self._receive(response, offset, overlap)
+        except aiohttp.TooManyRedirects:
+            raise DownloadError(f"too many redirects (a redirect loop?) from {d.host}") from None
+        except aiohttp.InvalidURL as exc:
+            raise DownloadError(f"redirected to an unusable URL: {exc}") from None
+        except aiohttp.ClientPayloadError:
+            raise self._truncated() from None
+        except (aiohttp.ServerTimeoutError, TimeoutError):
+            raise DownloadError(
+                f"stalled: no data for {ctx.options.timeout:g} s from {d.host}", retryable=True
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or str(exc.os_error)
+            raise DownloadError(f"cannot connect to {d.host}: {reason}", retryable=True) from None
+        except aiohttp.ServerDisconnectedError:
+            raise self._truncated() from None
+        except aiohttp.ClientError as exc:
+            raise DownloadError(f"connection error with {d.host}: {exc}", retryable=True) from None
+        except OSError as exc:
+            raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
+        finally:
+            ctx.host.connections -= 1
+            d.connections = 0
+
+    def _truncated(self) -> DownloadError:
+        d = self.d
+        of_total = f" of {size(d.total)}" if d.total else ""
+        return DownloadError(
+            f"connection closed early by {d.host} after {size(d.done)}{of_total}",
+            retryable=True,
+        )
+
+    async def _receive(self, response: aiohttp.ClientResponse, offset: int, overlap: int) -> None:
+        d, ctx = self.d, self.ctx
+        status = response.status
+        if status in RETRYABLE_STATUSES:
+            raise DownloadError(
+                f"{status} {response.reason} from {d.host}",
+                retryable=True,
+                retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
+                host_pushback=status in PUSHBACK_STATUSES,
+                status=status,
+            )
+        if status == 416:
+            await self._range_not_satisfiable(response, offset)
+            return
+        if status >= 400:
+            raise DownloadError(f"{status} {response.reason} from {d.host}", status=status)
+        if status not in (200, 206):
+            raise DownloadError(f"unexpected {status} {response.reason} from {d.host}")
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        start = offset - overlap
+        if status == 206:
+            content_range = parse_content_range(response.headers.get("Content-Range"))
+            if offset == 0 and content_range is None:
+                raise DownloadError(f"206 without a usable Content-Range from {d.host}")
+            self._check_partial(content_range, start, etag, last_modified)
+        else:
+            if offset:
+                ctx.log(d, "server sent the whole file (range ignored or file changed): from zero")
+            start = overlap = 0
+            d.done = 0
+            d.total = response.content_length
+            d.etag, d.last_modified = etag, last_modified
+        if d.name is None:
+            await ctx.reserve_name(
+                d,
+                naming.choose_name(
+                    requested=d.requested_name,
+                    content_disposition=response.headers.get("Content-Disposition"),
+                    url=d.url,
+                    final_url=str(response.url),
+                ),
+            )
+        ctx.set_state(d, State.DOWNLOADING)
+        ctx.changed(d)
+        if (
+            start == 0
+            and d.total is not None
+            and d.total <= SMALL_BODY
+            and all(bucket.rate is None for bucket in ctx.buckets)
+        ):
+            await self._receive_small(response)
+        else:
+            await self._stream(response, start, overlap)
+        await self._finish()
+
+    def _check_partial(
+        self,
+        content_range: tuple[int, int, int | None] | None,
+        start: int,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> None:
+        d = self.d
+        if content_range is None:
+            raise DownloadError(
+                f"206 without a usable Content-Range from {d.host}: from zero",
+                retryable=True,
+                restart=True,
+            )
+        first, last, total = content_range
+        if first != start or total is None or last != total - 1:
+            raise DownloadError(
+                f"{d.host} answered bytes {first}-{last}/{total} when asked from {start}: "
+                "starting over",
+                retryable=True,
+                restart=True,
+            )
+        if d.total is not None and total != d.total:
+            raise DownloadError(
+                f"file size on {d.host} changed ({d.total} → {total} bytes): starting over",
+                retryable=True,
+                restart=True,
+            )
+        if (d.etag and etag and etag != d.etag) or (
+            d.last_modified and last_modified and last_modified != d.last_modified
+        ):
+            raise DownloadError(
+                f"the file on {d.host} changed since the last attempt: starting over",
+                retryable=True,
+                restart=True,
+            )
+        if start == 0:
+            d.total = total
+            d.etag, d.last_modified = etag, last_modified
+
+    async def _range_not_satisfiable(self, response: aiohttp.ClientResponse, offset: int) -> None:
+        """416: done if we already hold every byte, else the bytes on disk are suspect."""
+        d = self.d
+        content_range = response.headers.get("Content-Range", "")
+        match = re.match(r"^\s*bytes\s+\*/(\d+)\s*$", content_range)
+        total = int(match.group(1)) if match else None
+        if offset and d.total is not None and offset == d.total and total in (None, d.total):
+            self.ctx.log(d, "server says nothing is left to fetch")
+            await self._finish()
+            return
+        raise DownloadError(
+            f"416 Range Not Satisfiable from {d.host} at byte {offset}: starting over",
+            retryable=True,
+            restart=True,
+            status=416,
+        )
+
+    async def _stream(self, response: aiohttp.ClientResponse, start: int, overlap: int) -> None:
+        d, ctx = self.d, self.ctx
+        part = d.part_path
+        assert part is not None
+        if start and await asyncio.to_thread(_size_or_none, part) is None:
+            raise DownloadError(
+                f"{part.name} vanished: starting over", retryable=True, restart=True
+            )
+        async with aiofiles.open(part, "r+b" if start else "wb") as file:
+            if start:
+                on_disk = await file.seek(0, os.SEEK_END)
+                if on_disk < d.done:
+                    raise DownloadError(
+                        f"{part.name} is shorter than recorded: starting over",
+                        retryable=True,
+                        restart=True,
+                    )
+                await file.seek(start)
+                if overlap:
+                    await self._check_overlap(file, response, overlap)
+                await file.truncate(d.done)
+            buckets = ctx.buckets
+            host_meter = ctx.host.meter
+            chunk_size = ctx.options.chunk_size
+            read = response.content.read
+            while chunk := await read(read_size(buckets, chunk_size)):
+                size = len(chunk)
+                await throttle(buckets, size)
+                await _write_fully(file, chunk)
+                d.done += size
+                d.meter.add(size)
+                host_meter.add(size)
+            self._check_complete()
+            ctx.set_state(d, State.VERIFYING)
+            await file.flush()
+            if ctx.options.fsync:
+                await asyncio.to_thread(os.fsync, file.fileno())
+
+    async def _check_overlap(
+        self, file: Any, response: aiohttp.ClientResponse, overlap: int
+    ) -> None:
+        ours = await file.read(overlap)
+        theirs = await response.content.readexactly(overlap)
+        if ours != theirs:
+            raise DownloadError(
+                f"the file on {self.d.host} no longer matches the bytes we have: starting over",
+                retryable=True,
+                restart=True,
+            )
+        self.ctx.log(self.d, f"resumed at {self.d.done} after matching the last {overlap} bytes")
+
+    async def _receive_small(self, response: aiohttp.ClientResponse) -> None:
+        """Read a small body whole and write it with one thread hop (open, write, fsync)."""
+        d, ctx = self.d, self.ctx
+        body = await response.content.read()
+        size = len(body)
+        d.done = size
+        d.meter.add(size)
+        ctx.host.meter.add(size)
+        self._check_complete()
+        ctx.set_state(d, State.VERIFYING)
+        assert d.part_path is not None
+        await asyncio.to_thread(_write_file, d.part_path, body, ctx.options.fsync)
+
+    def _check_complete(self) -> None:
+        d = self.d
+        if d.total is None:
+            d.total = d.done
+        elif d.done < d.total:
+            raise self._truncated()
+        elif d.done > d.total:
+            raise DownloadError(
+                f"{d.host} sent more bytes than announced: starting over",
+                retryable=True,
+                restart=True,
+            )
+
+    async def _finish(self) -> None:
+        d = self.d
+        assert d.part_path is not None
+        size = await asyncio.to_thread(_size_or_none, d.part_path)
+        if size != d.total:
+            raise DownloadError(
+                f"{d.part_path.name} holds {size} bytes, expected {d.total}: starting over",
+                retryable=True,
+                restart=True,
+            )
+        await self.ctx.publish(d)
+
+
+async def _write_fully(file: Any, chunk: bytes) -> None:
+    """Write a chunk; a cancellation waits for the write in flight so the bytes are known."""
+    write = asyncio.ensure_future(file.write(chunk))
+    try:
+        await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await write
+        raise
+
+
+def _size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _write_file(path: Path, data: bytes, fsync: bool) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
+        file.flush()
+        if fsync:
+            os.fsync(file.fileno())

@@ -1,0 +1,46 @@
+"""Validation of the URLs a user hands us, before anything is queued or written."""
+
+from __future__ import annotations
+
+from yarl import URL
+
+from afetch_tui.engine.errors import InputError
+
+SUPPORTED_SCHEMES = frozenset({"http", "https"})
+
+
+def validate_url(text: str) -> str:
+    """Return the URL as it will be requested, or raise `InputError` saying why not."""
+    raw = text.strip()
+    if not raw:
+        raise InputError("empty URL")
+    if any(ch in raw for ch in "\r\n\x00") or any(ord(ch) < 32 for ch in raw):
+        raise InputError(f"URL contains control characters: {raw!r}")
+    if " " in raw:
+        raise InputError(f"URL contains spaces (encode them as %20): {raw}")
+    try:
+        url = URL(raw)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"not a valid URL: {raw} ({exc})") from None
+    if not url.scheme:
+        raise InputError(f"not a URL (no http:// or https://): {raw}")
+    if url.scheme.lower() not in SUPPORTED_SCHEMES:
+        raise InputError(f"unsupported scheme '{url.scheme}:' (only http and https): {raw}")
+    if not url.host:
+        raise InputError(f"URL has no host: {raw}")
+    try:
+        port = url.port
+    except ValueError:
+        raise InputError(f"URL has an invalid port: {raw}") from None
+    if port is not None and not 0 < port < 65536:
+        raise InputError(f"URL has an invalid port: {raw}")
+    return str(url.with_fragment(None))
+
+
+def host_of(url: str) -> str:
+    """The host key used for per-host limits and stats: host, plus the port if not default."""
+    parsed = URL(url)
+    host = parsed.host or ""
+    if parsed.port is not None and not parsed.is_default_port():
+        return f"{host}:{parsed.port}"
+    return host

@@ -1,0 +1,208 @@
+"""``afetch get``: the manager without the dashboard.
+
+Progress goes to stderr (live bars on a terminal, a plain line every few seconds
+otherwise), ``--json`` events to stdout, and the exit code says how it went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import time
+from collections import defaultdict
+from typing import TextIO
+
+from afetch_tui import format as fmt
+from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Config
+from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.events import DownloadSnapshot, Event, State, StateChanged
+from afetch_tui.engine.inputfile import InputEntry
+from afetch_tui.engine.limits import parse_size
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.subscription import Subscription
+
+PLAIN_INTERVAL = 5.0
+LIVE_INTERVAL = 0.25
+LIVE_ROWS = 8
+
+
+def run_headless(config: Config) -> int:
+    try:
+        return asyncio.run(_run(config))
+    except KeyboardInterrupt:
+        print("afetch: interrupted; partial files kept as .part", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except InputError as exc:
+        print(f"afetch: error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _run(config: Config) -> int:
+    async with DownloadManager(
+        config.directory, limits=config.limits, options=config.options
+    ) as manager:
+        subscription = manager.subscribe()
+        reporter = Reporter(manager, sys.stderr, json_out=sys.stdout if config.json else None)
+        consumer = asyncio.create_task(reporter.consume(subscription))
+        painter = None if config.quiet else asyncio.create_task(reporter.paint_forever())
+        try:
+            await _queue(manager, config)
+            await manager.wait()
+        finally:
+            subscription.close()
+            await consumer
+            if painter:
+                painter.cancel()
+                await asyncio.gather(painter, return_exceptions=True)
+            reporter.clear_live()
+        return reporter.finish()
+
+
+async def _queue(manager: DownloadManager, config: Config) -> None:
+    """Queue every entry; entries without options of their own go in one batch."""
+    plain: list[str] = []
+    for entry in config.entries:
+        if _has_options(entry) or config.name:
+            await manager.add(
+                entry.url,
+                name=config.name or entry.out,
+                directory=config.directory / entry.dir if entry.dir else None,
+                headers=entry.headers,
+                limit_rate=parse_size(entry.limit_rate) if entry.limit_rate else None,
+            )
+        else:
+            plain.append(entry.url)
+    if plain:
+        await manager.add_many(plain)
+
+
+def _has_options(entry: InputEntry) -> bool:
+    return bool(entry.out or entry.dir or entry.headers or entry.limit_rate)
+
+
+class Reporter:
+    """Turns events into stderr lines and (with --json) JSON lines on stdout."""
+
+    def __init__(
+        self, manager: DownloadManager, err: TextIO, *, json_out: TextIO | None = None
+    ) -> None:
+        self.manager = manager
+        self.err = err
+        self.json_out = json_out
+        self.live = err.isatty()
+        self.started = time.monotonic()
+        self.counts: defaultdict[State, int] = defaultdict(int)
+        self._live_lines = 0
+        self._last_plain = time.monotonic()
+
+    async def consume(self, subscription: Subscription) -> None:
+        async for event in subscription:
+            self._handle(event)
+            for later in subscription.drain():
+                self._handle(later)
+            if self.json_out is not None:
+                self.json_out.flush()
+
+    def _handle(self, event: Event) -> None:
+        if self.json_out is not None:
+            self.json_out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+        if isinstance(event, StateChanged) and event.state.is_finished:
+            self.counts[event.state] += 1
+            self._announce(event)
+
+    def _announce(self, event: StateChanged) -> None:
+        snap = self.manager.download(event.id)
+        name = snap.name or snap.url
+        if event.state is State.COMPLETED:
+            line = f"done    {name} ({fmt.size(snap.total)})"
+        elif event.state is State.FAILED:
+            line = f"FAILED  {snap.url}: {event.error}"
+        else:
+            line = f"cancelled {name}"
+        self._print_above_live(line)
+
+    def _print_above_live(self, line: str) -> None:
+        self.clear_live()
+        print(line, file=self.err)
+
+    async def paint_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LIVE_INTERVAL if self.live else 1.0)
+            if self.live:
+                self._paint_live()
+            elif time.monotonic() - self._last_plain >= PLAIN_INTERVAL:
+                self._last_plain = time.monotonic()
+                print(self._status_line(), file=self.err, flush=True)
+
+    def _status_line(self) -> str:
+        downloads = self.manager.downloads()
+        running = [d for d in downloads if d.state.is_running]
+        waiting = sum(1 for d in downloads if d.state in (State.QUEUED, State.RETRYING))
+        done = sum(d.done for d in downloads)
+        parts = [
+            f"[{fmt.rate(self.manager.speed):>12}]",
+            f"{len(running)} active, {waiting} waiting,",
+            f"{self.counts[State.COMPLETED]} done, {self.counts[State.FAILED]} failed,",
+            f"{fmt.size(done)} in {fmt.duration(time.monotonic() - self.started)}",
+        ]
+        if len(running) == 1:
+            d = running[0]
+            percent = f" {d.fraction:.0%}" if d.fraction is not None else ""
+            parts.append(f"| {d.name or d.url}{percent} ETA {fmt.duration(d.eta)}")
+        return " ".join(parts)
+
+    def _paint_live(self) -> None:
+        width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+        rows = [d for d in self.manager.downloads() if d.state.is_running][:LIVE_ROWS]
+        lines = [_bar_line(d, width) for d in rows]
+        lines.append(self._status_line()[:width])
+        self.clear_live()
+        self.err.write("\n".join(lines) + "\n")
+        self.err.flush()
+        self._live_lines = len(lines)
+
+    def clear_live(self) -> None:
+        if self._live_lines:
+            self.err.write(f"\x1b[{self._live_lines}F\x1b[J")
+            self._live_lines = 0
+
+    def finish(self) -> int:
+        """Print the summary; return the exit code."""
+        downloads = self.manager.downloads()
+        failed = [d for d in downloads if d.state is State.FAILED]
+        completed = sum(1 for d in downloads if d.state is State.COMPLETED)
+        elapsed = time.monotonic() - self.started
+        total = sum(d.done for d in downloads if d.state is State.COMPLETED)
+        if self.json_out is not None:
+            summary = {
+                "event": "summary",
+                "completed": completed,
+                "failed": len(failed),
+                "bytes": total,
+                "seconds": round(elapsed, 3),
+                "failures": [{"id": d.id, "url": d.url, "error": d.error} for d in failed],
+            }
+            self.json_out.write(json.dumps(summary) + "\n")
+            self.json_out.flush()
+        print(
+            f"{completed} completed, {len(failed)} failed: {fmt.size(total)} "
+            f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})",
+            file=self.err,
+        )
+        for d in failed:
+            print(f"  failed: {d.url}: {d.error}", file=self.err)
+        return EXIT_FAILED if failed else EXIT_OK
+
+
+def _bar_line(d: DownloadSnapshot, width: int) -> str:
+    name = (d.name or d.url)[:30].ljust(30)
+    info = f" {fmt.size(d.done):>10}/{fmt.size(d.total):<10} {fmt.rate(d.speed_now):>12}"
+    info += f" ETA {fmt.duration(d.eta):>6}"
+    bar_width = max(10, width - len(name) - len(info) - 8)
+    fraction = d.fraction or 0.0
+    filled = int(bar_width * fraction)
+    bar = "█" * filled + "░" * (bar_width - filled)
+    percent = f"{fraction:4.0%}" if d.fraction is not None else "  ? "
+    return f"{name} {bar} {percent}{info}"[:width]
