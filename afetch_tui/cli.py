@@ -44,6 +44,7 @@ class Config:
     options: ManagerOptions
     json: bool = False
     quiet: bool = False
+    state: Path | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +62,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (else HTTP(S)_PROXY)")
+    parser.add_argument("--state", metavar="PATH", help="state file (default: user data dir)")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -135,14 +137,20 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         ),
         json=getattr(args, "json", False),
         quiet=getattr(args, "quiet", False),
+        state=Path(args.state).expanduser().absolute() if args.state else None,
     )
 
 
 def _read_input(path: str) -> list[InputEntry]:
+    # Lines end at LF only: a CR inside a line is part of the URL, and is refused there.
     if path == "-":
-        return parse_input(sys.stdin, source="stdin")
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            return parse_input(sys.stdin, source="stdin")
+        text = stdin.read().decode("utf-8", errors="replace")
+        return parse_input(text.split("\n"), source="stdin")
     try:
-        with open(path, encoding="utf-8", errors="replace") as file:
+        with open(path, encoding="utf-8", errors="replace", newline="\n") as file:
             return parse_input(file, source=path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None

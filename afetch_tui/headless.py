@@ -12,15 +12,17 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import TextIO
 
 from afetch_tui import format as fmt
 from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Config
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import DownloadSnapshot, Event, State, StateChanged
+from afetch_tui.engine.errors import InputError, StoreError
+from afetch_tui.engine.events import Added, DownloadSnapshot, Event, State, StateChanged
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.limits import parse_size
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.store import Store, headless_path
 from afetch_tui.engine.subscription import Subscription
 
 PLAIN_INTERVAL = 5.0
@@ -40,15 +42,25 @@ def run_headless(config: Config) -> int:
 
 
 async def _run(config: Config) -> int:
-    async with DownloadManager(
-        config.directory, limits=config.limits, options=config.options
-    ) as manager:
-        subscription = manager.subscribe()
-        reporter = Reporter(manager, sys.stderr, json_out=sys.stdout if config.json else None)
+    store = await _open_store(config)
+    wanted = {(entry.url, str(_target(config, entry))) for entry in config.entries}
+    manager = DownloadManager(
+        config.directory,
+        limits=config.limits,
+        options=config.options,
+        store=store,
+        restore_only=lambda record: (
+            (record.url, record.directory) in wanted and record.state != State.COMPLETED.value
+        ),
+    )
+    subscription = manager.subscribe()
+    reporter = Reporter(manager, sys.stderr, json_out=sys.stdout if config.json else None)
+    try:
+        await manager.start()
         consumer = asyncio.create_task(reporter.consume(subscription))
         painter = None if config.quiet else asyncio.create_task(reporter.paint_forever())
         try:
-            await _queue(manager, config)
+            await _queue(manager, config, reporter)
             await manager.wait()
         finally:
             subscription.close()
@@ -57,13 +69,40 @@ async def _run(config: Config) -> int:
                 painter.cancel()
                 await asyncio.gather(painter, return_exceptions=True)
             reporter.clear_live()
-        return reporter.finish()
+        code = reporter.finish()
+        await manager.clear_finished()
+        return code
+    finally:
+        await manager.close()
+        if store is not None:
+            await store.close()
 
 
-async def _queue(manager: DownloadManager, config: Config) -> None:
-    """Queue every entry; entries without options of their own go in one batch."""
+async def _open_store(config: Config) -> Store | None:
+    """The resume state for this directory; without it the run goes on, just not resumable."""
+    try:
+        store = await Store.open(config.state or headless_path(config.directory))
+    except StoreError as exc:
+        print(f"afetch: {exc}; this run cannot be resumed later", file=sys.stderr)
+        return None
+    if store.notice:
+        print(f"afetch: {store.notice}", file=sys.stderr)
+    return store
+
+
+def _target(config: Config, entry: InputEntry) -> Path:
+    return config.directory / entry.dir if entry.dir else config.directory
+
+
+async def _queue(manager: DownloadManager, config: Config, reporter: Reporter) -> None:
+    """Queue every entry (resuming what an earlier run left); plain entries in one batch."""
+    resumed = {(d.url, d.directory): d for d in manager.downloads()}
+    for d in resumed.values():
+        reporter.resumed(d)
     plain: list[str] = []
     for entry in config.entries:
+        if resumed.pop((entry.url, _target(config, entry)), None):
+            continue
         if _has_options(entry) or config.name:
             await manager.add(
                 entry.url,
@@ -105,12 +144,23 @@ class Reporter:
             if self.json_out is not None:
                 self.json_out.flush()
 
+    def resumed(self, d: DownloadSnapshot) -> None:
+        """A download taken up from an earlier run."""
+        self._handle(Added(d))
+        if d.done:
+            name = d.name or d.url
+            self._print_above_live(f"resume  {name} from {fmt.size(d.done)}")
+
     def _handle(self, event: Event) -> None:
         if self.json_out is not None:
             self.json_out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        if isinstance(event, StateChanged) and event.state.is_finished:
-            self.counts[event.state] += 1
-            self._announce(event)
+        if isinstance(event, StateChanged):
+            if event.state.is_finished:
+                self.counts[event.state] += 1
+                self._announce(event)
+            elif event.state is State.RETRYING:
+                snap = self.manager.download(event.id)
+                self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
 
     def _announce(self, event: StateChanged) -> None:
         snap = self.manager.download(event.id)

@@ -27,6 +27,8 @@ class Download:
     state: State = State.QUEUED
     name: str | None = None
     done: int = 0
+    checkpoint: int = 0
+    """Bytes known to be flushed to disk: all a restart may trust."""
     total: int | None = None
     etag: str | None = None
     last_modified: str | None = None

@@ -12,8 +12,8 @@ import contextlib
 import os
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,12 @@ from afetch_tui.engine.events import (
     Updated,
 )
 from afetch_tui.engine.hosts import Host
+from afetch_tui.engine.journal import Journal, from_record
 from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.retry import backoff_delay
+from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer, TransferContext
 from afetch_tui.engine.urls import host_of, validate_url
@@ -59,6 +61,8 @@ def check_directory(directory: Path | str) -> Path:
         raise InputError(f"not a directory: {path}")
     if not path.exists():
         parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise InputError(f"cannot create directory {path}: {parent} is not a directory")
         if parent is None or not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(f"cannot create directory {path}: permission denied")
     elif not os.access(path, os.W_OK | os.X_OK):
@@ -83,12 +87,24 @@ class DownloadManager:
         self,
         directory: Path | str = ".",
         *,
-        limits: Limits = _DEFAULT_LIMITS,
+        limits: Limits | None = None,
         options: ManagerOptions | None = None,
+        store: Store | None = None,
+        restore_only: Callable[[Record], bool] | None = None,
     ) -> None:
+        """``limits=None`` takes the limits saved in ``store``, else the defaults.
+
+        With ``restore_only``, only the stored downloads it accepts are taken up (queued
+        again even if they had failed), and the others stay in the store untouched: this
+        is how ``afetch get`` resumes what an earlier run of the same URLs left.
+        """
         self.directory = check_directory(directory)
         self.options = options or ManagerOptions()
-        self._limits = check_limits(limits)
+        self._limits = check_limits(limits or _DEFAULT_LIMITS)
+        self._limits_given = limits is not None
+        self.store = store
+        self._journal = Journal(store) if store else None
+        self._restore_only = restore_only
         self._downloads: dict[int, Download] = {}
         self._order: list[int] = []
         self._waiting: list[tuple[float, int]] = []
@@ -97,7 +113,7 @@ class DownloadManager:
         self._host_overrides: dict[str, float | None] = {}
         self._reserved: set[Path] = set()
         self._subscribers: list[Subscription] = []
-        self._global_bucket = TokenBucket(limits.rate)
+        self._global_bucket = TokenBucket(self._limits.rate)
         self._meter = RateMeter(time.monotonic())
         self._next_id = 1
         self._session: aiohttp.ClientSession | None = None
@@ -122,6 +138,8 @@ class DownloadManager:
             auto_decompress=False,
             read_bufsize=max(2**16, min(self.options.chunk_size, 4 * 2**20)),
         )
+        if self.store is not None:
+            await self._restore(self.store)
         self._ticker = asyncio.create_task(self._tick_forever(), name="afetch-ticker")
         self._schedule()
 
@@ -134,6 +152,8 @@ class DownloadManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._journal:
+            await self._journal.close()
         if self._ticker:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
@@ -152,7 +172,9 @@ class DownloadManager:
 
     async def wait(self) -> None:
         """Return once no download is queued, running or waiting to retry."""
-        await self._idle.wait()
+        while not self._is_idle():
+            await self._idle.wait()
+            await asyncio.sleep(0)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -245,6 +267,9 @@ class DownloadManager:
                 self._waiting.append((d.rank, d.id))
             ids.append(d.id)
             self._emit(Added(d.snapshot()))
+            self._persist(d)
+        if self._journal:
+            await self._journal.flush()
         self._update_idle()
         self._schedule()
         return ids
@@ -292,6 +317,8 @@ class DownloadManager:
         self._release_name(d)
         del self._downloads[d.id]
         self._order.remove(d.id)
+        if self._journal:
+            self._journal.deleted(d.id)
         self._emit(Removed(d.id))
         self._update_idle()
 
@@ -307,6 +334,7 @@ class DownloadManager:
         ranks = sorted(self._downloads[i].rank for i in self._order[low : high + 1])
         for i, rank in zip(self._order[low : high + 1], ranks, strict=True):
             self._downloads[i].rank = rank
+            self._persist(self._downloads[i])
         self._waiting = sorted((self._downloads[i].rank, i) for _, i in self._waiting)
         self._emit(Reordered(tuple(self._order)))
         self._schedule()
@@ -348,7 +376,7 @@ class DownloadManager:
             new_host.queued += 1
         d.url, d.host = new_url, new_host.name
         self._log(d, f"URL replaced with {new_url}")
-        self._emit(Updated(d.snapshot()))
+        self._changed(d)
         if running:
             self._requeue(d)
 
@@ -360,6 +388,7 @@ class DownloadManager:
             host.apply_limits(limits)
         self._emit(LimitsChanged(limits))
         self._schedule()
+        await self._save_settings()
         return limits
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:
@@ -370,13 +399,14 @@ class DownloadManager:
         entry = self._host(host)
         entry.apply_limits(self._limits)
         self._emit(HostUpdate(entry.snapshot(time.monotonic(), self._limits)))
+        await self._save_settings()
 
     async def set_download_limit(self, download_id: int, rate: float | None) -> None:
         if rate is not None and rate <= 0:
             raise InputError("a download's rate limit must be positive")
         d = self._get(download_id)
         d.bucket.rate = rate
-        self._emit(Updated(d.snapshot()))
+        self._changed(d)
 
     # -- internals: state -----------------------------------------------------------------
 
@@ -400,6 +430,47 @@ class DownloadManager:
         elif name in self._host_overrides:
             host.limit_override = self._host_overrides[name]
         return host
+
+    def _changed(self, d: Download) -> None:
+        self._emit(Updated(d.snapshot()))
+        self._persist(d)
+
+    def _persist(self, d: Download) -> None:
+        if self._journal:
+            self._journal.changed(d)
+
+    async def _save_settings(self) -> None:
+        if self.store:
+            await self.store.save_settings(
+                {"limits": asdict(self._limits), "host_limits": self._host_overrides}
+            )
+
+    async def _restore(self, store: Store) -> None:
+        """Bring back the stored queue: history as it was, paused stay paused, the rest queued."""
+        records, settings = await store.load()
+        if not self._limits_given and "limits" in settings:
+            with contextlib.suppress(TypeError, InputError):
+                self._limits = check_limits(Limits(**settings["limits"]))
+                self._global_bucket.rate = self._limits.rate
+        self._host_overrides.update(settings.get("host_limits", {}))
+        for record in records:
+            self._next_id = max(self._next_id, record.id + 1)
+            if self._restore_only is not None:
+                if not self._restore_only(record):
+                    continue
+                record.state, record.error, record.retries = State.QUEUED.value, None, 0
+            d = from_record(record)
+            self._downloads[d.id] = d
+            self._order.append(d.id)
+            host = self._host(d.host)
+            if d.state is State.QUEUED:
+                host.queued += 1
+                self._waiting.append((d.rank, d.id))
+            if d.final_path and not d.state.is_finished:
+                self._reserved.add(d.final_path)
+            self._next_id = max(self._next_id, d.id + 1)
+        self._waiting.sort()
+        self._update_idle()
 
     def _emit(self, event: Event) -> None:
         for sub in self._subscribers:
@@ -427,21 +498,24 @@ class DownloadManager:
             d.finished_at = time.time()
         if not quiet:
             self._emit(StateChanged(d.id, state, error))
+            self._persist(d)
         self._update_idle()
 
+    def _is_idle(self) -> bool:
+        return not self._running and not self._waiting
+
     def _update_idle(self) -> None:
-        if any(d.state.is_pending for d in self._running.values()) or self._waiting:
-            self._idle.clear()
-        else:
+        if self._is_idle():
             self._idle.set()
+        else:
+            self._idle.clear()
 
     def _requeue(self, d: Download, *, not_before: float = 0.0, retrying: bool = False) -> None:
         d.not_before = not_before
+        bisect.insort(self._waiting, (d.rank, d.id))
         self._set_state(
             d, State.RETRYING if retrying else State.QUEUED, d.error if retrying else None
         )
-        bisect.insort(self._waiting, (d.rank, d.id))
-        self._update_idle()
         self._schedule()
 
     async def _stop(self, d: Download) -> None:
@@ -458,7 +532,7 @@ class DownloadManager:
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
             await asyncio.to_thread(_unlink, d.part_path)
-        d.done = 0
+        d.done = d.checkpoint = 0
         d.restart = True
 
     # -- internals: names -----------------------------------------------------------------
@@ -552,10 +626,11 @@ class DownloadManager:
             buckets=(self._global_bucket, host.bucket, d.bucket),
             proxy=self._proxy_for(d),
             set_state=self._set_state,
-            changed=lambda download: self._emit(Updated(download.snapshot())),
+            changed=self._changed,
             log=self._log,
             reserve_name=self._reserve_name,
             publish=self._publish,
+            checkpointed=self._persist,
         )
         outcome: DownloadError | None = None
         try:

@@ -32,6 +32,9 @@ OVERLAP = 64 * 1024
 """Bytes re-fetched and compared when resuming without a validator."""
 SMALL_BODY = 512 * 1024
 """Bodies up to this size are read whole and written in one thread hop."""
+CHECKPOINT_SECONDS = 0.25
+CHECKPOINT_BYTES = 16 * 1024 * 1024
+"""A checkpoint (fsync, then record the offset) is taken this often while streaming."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
@@ -50,6 +53,7 @@ class TransferContext:
     log: Callable[[Download, str], None]
     reserve_name: Callable[[Download, str], Awaitable[None]]
     publish: Callable[[Download], Awaitable[None]]
+    checkpointed: Callable[[Download], None]
 
 
 def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -72,7 +76,8 @@ class Transfer:
     async def run(self) -> None:
         d, ctx = self.d, self.ctx
         if d.restart:
-            d.done, d.total, d.etag, d.last_modified, d.restart = 0, None, None, None, False
+            d.done = d.checkpoint = 0
+            d.total, d.etag, d.last_modified, d.restart = None, None, None, False
             ctx.changed(d)
         offset = d.done
         headers = {"Accept-Encoding": "identity", "User-Agent": ctx.options.user_agent}
@@ -162,7 +167,7 @@ class Transfer:
             if offset:
                 ctx.log(d, "server sent the whole file (range ignored or file changed): from zero")
             start = overlap = 0
-            d.done = 0
+            d.done = d.checkpoint = 0
             d.total = response.content_length
             d.etag, d.last_modified = etag, last_modified
         if d.name is None:
@@ -266,10 +271,23 @@ class Transfer:
                 if overlap:
                     await self._check_overlap(file, response, overlap)
                 await file.truncate(d.done)
-            buckets = ctx.buckets
-            host_meter = ctx.host.meter
-            chunk_size = ctx.options.chunk_size
-            read = response.content.read
+            try:
+                await self._copy(response, file)
+            finally:
+                await asyncio.shield(self._checkpoint(file, d.done))
+            self._check_complete()
+            ctx.set_state(d, State.VERIFYING)
+
+    async def _copy(self, response: aiohttp.ClientResponse, file: Any) -> None:
+        """Stream the body into the file, checkpointing in the background as it goes."""
+        d, ctx = self.d, self.ctx
+        buckets = ctx.buckets
+        host_meter = ctx.host.meter
+        chunk_size = ctx.options.chunk_size
+        read = response.content.read
+        pending: asyncio.Task[None] | None = None
+        last = time.monotonic()
+        try:
             while chunk := await read(read_size(buckets, chunk_size)):
                 size = len(chunk)
                 await throttle(buckets, size)
@@ -277,11 +295,32 @@ class Transfer:
                 d.done += size
                 d.meter.add(size)
                 host_meter.add(size)
-            self._check_complete()
-            ctx.set_state(d, State.VERIFYING)
-            await file.flush()
-            if ctx.options.fsync:
-                await asyncio.to_thread(os.fsync, file.fileno())
+                if (pending is None or pending.done()) and (
+                    d.done - d.checkpoint >= CHECKPOINT_BYTES
+                    or time.monotonic() - last >= CHECKPOINT_SECONDS
+                ):
+                    last = time.monotonic()
+                    pending = asyncio.create_task(self._checkpoint(file, d.done))
+        except aiohttp.ClientPayloadError:
+            if rest := _salvage(response.content):
+                await _write_fully(file, rest)
+                d.done += len(rest)
+                d.meter.add(len(rest))
+                host_meter.add(len(rest))
+            raise
+        finally:
+            if pending is not None:
+                await asyncio.gather(pending, return_exceptions=True)
+
+    async def _checkpoint(self, file: Any, upto: int) -> None:
+        """Record ``upto`` as safe only once the bytes before it are flushed to disk."""
+        if upto <= self.d.checkpoint:
+            return
+        await file.flush()
+        if self.ctx.options.fsync:
+            await asyncio.to_thread(os.fsync, file.fileno())
+        self.d.checkpoint = max(self.d.checkpoint, upto)
+        self.ctx.checkpointed(self.d)
 
     async def _check_overlap(
         self, file: Any, response: aiohttp.ClientResponse, overlap: int
@@ -343,6 +382,22 @@ async def _write_fully(file: Any, chunk: bytes) -> None:
     except asyncio.CancelledError:
         await write
         raise
+
+
+def _salvage(content: aiohttp.StreamReader) -> bytes:
+    """The body bytes that arrived before the connection broke.
+
+    aiohttp raises a payload error before handing out what it had already buffered (up
+    to ``read_bufsize``); those bytes are good, and keeping them saves a re-download.
+    ``_read_nowait`` is the private call ``readany`` itself uses, hence the guard.
+    """
+    read_nowait = getattr(content, "_read_nowait", None)
+    if read_nowait is None:
+        return b""
+    try:
+        return bytes(read_nowait(-1))
+    except Exception:
+        return b""
 
 
 def _size_or_none(path: Path) -> int | None:

@@ -1,0 +1,170 @@
+"""The store and the manager's persistence: the queue survives quits, crashes and bad files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import GUARD, fast_options
+
+from afetch_tui.engine.errors import StoreError
+from afetch_tui.engine.events import Limits, State
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.store import SCHEMA_VERSION, Store
+
+MIB = 1024 * 1024
+
+
+async def open_manager(directory: Path, state: Path, **kwargs) -> DownloadManager:
+    store = await Store.open(state)
+    manager = DownloadManager(directory, options=fast_options(), store=store, **kwargs)
+    await manager.start()
+    return manager
+
+
+async def shut(manager: DownloadManager) -> None:
+    await asyncio.wait_for(manager.close(), GUARD)
+    assert manager.store is not None
+    await manager.store.close()
+
+
+async def test_fresh_store_is_migrated_and_versioned(tmp_path):
+    store = await Store.open(tmp_path / "s.db")
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+async def test_a_second_process_on_the_same_store_is_refused(tmp_path):
+    first = await Store.open(tmp_path / "s.db")
+    with pytest.raises(StoreError, match="another afetch"):
+        await Store.open(tmp_path / "s.db")
+    await first.close()
+    again = await Store.open(tmp_path / "s.db")
+    await again.close()
+
+
+async def test_a_corrupt_store_is_moved_aside_with_a_notice(tmp_path):
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not a database, just garbage " * 200)
+    store = await Store.open(path)
+    assert store.notice and "moved" in store.notice
+    records, settings = await store.load()
+    assert records == [] and settings == {}
+    await store.close()
+    assert list(tmp_path.glob("s.db.corrupt-*"))
+
+
+async def test_a_newer_schema_is_refused_clearly(tmp_path):
+    path = tmp_path / "s.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer afetch"):
+        await Store.open(path)
+
+
+async def test_queue_with_mixed_states_survives_a_quit(server, payload, tmp_path, wait_until):
+    """Twenty downloads in mixed states come back in the same order with the same states."""
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    urls = [server.add_file(f"/m/{i}.bin", payload(2000, seed=i)) for i in range(8)]
+    slow = [
+        server.add_file(f"/slow/{i}.bin", payload(4 * MIB, seed=i), rate=200_000) for i in range(6)
+    ]
+    missing = server.add_status("/gone", 404)
+    manager = await open_manager(out, state, limits=Limits(max_concurrent=3, max_per_host=3))
+    done_ids = await manager.add_many(urls)
+    failed_id = await manager.add(missing)
+    await asyncio.wait_for(manager.wait(), GUARD)
+    paused_ids = await manager.add_many(slow[:2], paused=True)
+    running_ids = await manager.add_many(slow[2:])
+    queued_ids = await manager.add_many(urls[:5], paused=False)
+    await manager.move(queued_ids[-1], -3)
+    await wait_until(lambda: all(manager.download(i).done > 0 for i in running_ids[:3]))
+    await manager.set_limits(rate=5 * MIB)
+    before = manager.downloads()
+    await shut(manager)
+
+    assert len(before) == 20
+    again = await open_manager(out, state)
+    try:
+        after = again.downloads()
+        assert [d.id for d in after] == [d.id for d in before]
+        assert [d.url for d in after] == [d.url for d in before]
+        by_id = {d.id: d for d in after}
+        assert all(by_id[i].state is State.COMPLETED for i in done_ids)
+        assert by_id[failed_id].state is State.FAILED
+        assert "404" in (by_id[failed_id].error or "")
+        assert all(by_id[i].state is State.PAUSED for i in paused_ids)
+        # what was running or queued is queued again (and the scheduler starts it)
+        assert all(
+            by_id[i].state in (State.QUEUED, State.CONNECTING, State.DOWNLOADING)
+            for i in running_ids + queued_ids
+        )
+        assert again.limits.rate == 5 * MIB
+        assert again.limits.max_concurrent == 3
+    finally:
+        await shut(again)
+
+
+async def test_running_download_resumes_from_its_checkpoint(server, payload, tmp_path, wait_until):
+    """After a quit mid-transfer, the restart asks for the rest with Range + If-Range."""
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    data = payload(6 * MIB, seed=3)
+    url = server.add_file("/big.bin", data, rate=3 * MIB)
+    manager = await open_manager(out, state)
+    download_id = await manager.add(url)
+    await wait_until(lambda: manager.download(download_id).done >= 2 * MIB)
+    await shut(manager)
+    server.clear_requests()
+
+    again = await open_manager(out, state)
+    try:
+        await asyncio.wait_for(again.wait(), GUARD)
+        snap = again.download(download_id)
+        assert snap.state is State.COMPLETED, snap.error
+        assert (out / "big.bin").read_bytes() == data
+        (request,) = server.requests_for("/big.bin")
+        start = int(request.header("Range").removeprefix("bytes=").rstrip("-"))
+        assert start >= 2 * MIB
+        assert request.header("If-Range") == server.entity("/big.bin").etag
+        assert server.bytes_served("/big.bin") <= len(data) - start
+    finally:
+        await shut(again)
+
+
+async def test_completed_history_and_limits_reload_without_network(server, payload, tmp_path):
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    url = server.add_file("/one.bin", payload(1000))
+    manager = await open_manager(out, state)
+    download_id = await manager.add(url)
+    await asyncio.wait_for(manager.wait(), GUARD)
+    await manager.set_host_limit(manager.download(download_id).host, 100_000)
+    await shut(manager)
+    server.clear_requests()
+
+    again = await open_manager(out, state)
+    try:
+        snap = again.download(download_id)
+        assert snap.state is State.COMPLETED
+        assert snap.done == snap.total == 1000
+        assert snap.log, "the attempt log is kept"
+        assert again.hosts()[0].limit_rate == 100_000
+        await asyncio.sleep(0.1)
+        assert server.requests == []
+    finally:
+        await shut(again)
+
+
+async def test_explicit_limits_win_over_stored_ones(tmp_path):
+    state = tmp_path / "state.db"
+    manager = await open_manager(tmp_path, state)
+    await manager.set_limits(max_concurrent=2)
+    await shut(manager)
+    again = await open_manager(tmp_path, state, limits=Limits(max_concurrent=7))
+    assert again.limits.max_concurrent == 7
+    await shut(again)
