@@ -54,7 +54,9 @@ async def _run(config: Config) -> int:
         ),
     )
     subscription = manager.subscribe()
-    reporter = Reporter(manager, sys.stderr, json_out=sys.stdout if config.json else None)
+    reporter = Reporter(
+        manager, sys.stderr, json_out=sys.stdout if config.json else None, quiet=config.quiet
+    )
     try:
         await manager.start()
         consumer = asyncio.create_task(reporter.consume(subscription))
@@ -125,9 +127,16 @@ class Reporter:
     """Turns events into stderr lines and (with --json) JSON lines on stdout."""
 
     def __init__(
-        self, manager: DownloadManager, err: TextIO, *, json_out: TextIO | None = None
+        self,
+        manager: DownloadManager,
+        err: TextIO,
+        *,
+        json_out: TextIO | None = None,
+        quiet: bool = False,
     ) -> None:
+        """``quiet`` keeps only failures and the summary on stderr."""
         self.manager = manager
+        self.quiet = quiet
         self.err = err
         self.json_out = json_out
         self.live = err.isatty()
@@ -147,7 +156,7 @@ class Reporter:
     def resumed(self, d: DownloadSnapshot) -> None:
         """A download taken up from an earlier run."""
         self._handle(Added(d))
-        if d.done:
+        if d.done and not self.quiet:
             name = d.name or d.url
             self._print_above_live(f"resume  {name} from {fmt.size(d.done)}")
 
@@ -158,17 +167,19 @@ class Reporter:
             if event.state.is_finished:
                 self.counts[event.state] += 1
                 self._announce(event)
-            elif event.state is State.RETRYING:
+            elif event.state is State.RETRYING and not self.quiet:
                 snap = self.manager.download(event.id)
                 self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
 
     def _announce(self, event: StateChanged) -> None:
         snap = self.manager.download(event.id)
         name = snap.name or snap.url
-        if event.state is State.COMPLETED:
-            line = f"done    {name} ({fmt.size(snap.total)})"
-        elif event.state is State.FAILED:
+        if event.state is State.FAILED:
             line = f"FAILED  {snap.url}: {event.error}"
+        elif self.quiet:
+            return
+        elif event.state is State.COMPLETED:
+            line = f"done    {name} ({fmt.size(snap.total)})"
         else:
             line = f"cancelled {name}"
         self._print_above_live(line)

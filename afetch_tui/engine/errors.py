@@ -24,7 +24,8 @@ class DownloadError(AfetchError):
     ``retryable`` says whether another attempt may succeed; ``retry_after`` is the
     server's own wish in seconds (Retry-After), when it gave one; ``restart`` asks the
     next attempt to start again from byte zero because the bytes on disk can no longer
-    be trusted to belong to the entity the server now serves.
+    be trusted to belong to the entity the server now serves. ``pause`` says the download
+    should wait for the user (a full disk) rather than fail.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class DownloadError(AfetchError):
         restart: bool = False,
         status: int | None = None,
         host_pushback: bool = False,
+        pause: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -44,6 +46,7 @@ class DownloadError(AfetchError):
         self.restart = restart
         self.status = status
         self.host_pushback = host_pushback
+        self.pause = pause
 
     def __str__(self) -> str:
         return self.message

@@ -13,7 +13,7 @@ from afetch_tui.engine.events import LogEntry, State
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.urls import host_of
 
-FLUSH_DELAY = 0.1
+FLUSH_DELAY = 0.05
 RETRY_DELAY = 2.0
 LOG_KEPT = 50
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from afetch_tui.engine import naming
+from afetch_tui.engine import files, naming
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
 from afetch_tui.engine.events import (
@@ -105,13 +105,14 @@ class DownloadManager:
         self.store = store
         self._journal = Journal(store) if store else None
         self._restore_only = restore_only
+        self._proxies: dict[tuple[str, str], str | None] = {}
         self._downloads: dict[int, Download] = {}
         self._order: list[int] = []
         self._waiting: list[tuple[float, int]] = []
         self._running: dict[int, Download] = {}
         self._hosts: dict[str, Host] = {}
         self._host_overrides: dict[str, float | None] = {}
-        self._reserved: set[Path] = set()
+        self._reserved: dict[Path, set[str]] = {}
         self._subscribers: list[Subscription] = []
         self._global_bucket = TokenBucket(self._limits.rate)
         self._meter = RateMeter(time.monotonic())
@@ -134,7 +135,6 @@ class DownloadManager:
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=self.options.timeout, sock_read=self.options.timeout
             ),
-            trust_env=self.options.trust_env,
             auto_decompress=False,
             read_bufsize=max(2**16, min(self.options.chunk_size, 4 * 2**20)),
         )
@@ -279,6 +279,8 @@ class DownloadManager:
         if d.state.is_finished or d.state is State.PAUSED:
             return
         await self._stop(d)
+        if d.state.is_finished:  # it was publishing and got to the end
+            return
         self._set_state(d, State.PAUSED)
         self._log(d, "paused")
 
@@ -301,6 +303,8 @@ class DownloadManager:
         if d.state in (State.COMPLETED, State.CANCELLED):
             return
         await self._stop(d)
+        if d.state is State.COMPLETED:  # it was publishing and got to the end
+            return
         await self._delete_part(d)
         self._set_state(d, State.CANCELLED)
         self._log(d, "cancelled; partial file deleted")
@@ -312,7 +316,7 @@ class DownloadManager:
         if delete_file or not d.state.is_finished:
             await self._delete_part(d)
         if delete_file and d.state is State.COMPLETED and d.final_path:
-            await asyncio.to_thread(_unlink, d.final_path)
+            await asyncio.to_thread(files.unlink, d.final_path)
         self._set_state(d, State.CANCELLED, quiet=True)
         self._release_name(d)
         del self._downloads[d.id]
@@ -466,8 +470,8 @@ class DownloadManager:
             if d.state is State.QUEUED:
                 host.queued += 1
                 self._waiting.append((d.rank, d.id))
-            if d.final_path and not d.state.is_finished:
-                self._reserved.add(d.final_path)
+            if d.name and not d.state.is_finished:
+                self._names_in(d.directory).add(d.name)
             self._next_id = max(self._next_id, d.id + 1)
         self._waiting.sort()
         self._update_idle()
@@ -531,36 +535,63 @@ class DownloadManager:
 
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
-            await asyncio.to_thread(_unlink, d.part_path)
+            await asyncio.to_thread(files.unlink, d.part_path)
         d.done = d.checkpoint = 0
         d.restart = True
 
     # -- internals: names -----------------------------------------------------------------
 
-    async def _reserve_name(self, d: Download, name: str) -> None:
-        taken = {p.name for p in self._reserved if p.parent == d.directory}
-        chosen = await asyncio.to_thread(
-            naming.unique_name, d.directory, name, taken=taken, overwrite=self.options.overwrite
-        )
-        d.name = chosen
-        self._reserved.add(d.directory / chosen)
+    def _names_in(self, directory: Path) -> set[str]:
+        """Names claimed by this manager's unfinished downloads in ``directory``."""
+        return self._reserved.setdefault(directory, set())
+
+    async def _reserve_name(self, d: Download, candidate: str) -> None:
+        names = self._names_in(d.directory)
+        taken = set(names)
+        names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
+        try:
+            d.name = await asyncio.to_thread(
+                files.claim, d.directory, candidate, taken, overwrite=self.options.overwrite
+            )
+        finally:
+            if candidate not in taken:
+                names.discard(candidate)
+        names.add(d.name)
+
+    async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
+        names = self._names_in(d.directory)
+        taken = set(names)
+        names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
+        try:
+            d.name = await asyncio.to_thread(
+                files.save_whole,
+                d.directory,
+                candidate,
+                taken,
+                data,
+                overwrite=self.options.overwrite,
+                fsync=self.options.fsync,
+            )
+        finally:
+            if candidate not in taken:
+                names.discard(candidate)
 
     def _release_name(self, d: Download) -> None:
-        if d.final_path:
-            self._reserved.discard(d.final_path)
+        if d.name:
+            self._names_in(d.directory).discard(d.name)
 
     async def _publish(self, d: Download) -> None:
         """Move the finished ``.part`` to its final name without clobbering anything."""
-        taken = {p.name for p in self._reserved if p.parent == d.directory and p != d.final_path}
         assert d.name is not None
+        taken = self._names_in(d.directory) - {d.name}
         final = await asyncio.to_thread(
-            _publish_file, d.directory, d.name, taken, self.options.overwrite
+            files.publish, d.directory, d.name, taken, self.options.overwrite
         )
         if final != d.name:
             self._release_name(d)
             self._log(d, f"{d.name} appeared meanwhile; saved as {final}")
             d.name = final
-            self._reserved.add(d.directory / final)
+            self._names_in(d.directory).add(final)
 
     # -- internals: scheduling ------------------------------------------------------------
 
@@ -574,9 +605,10 @@ class DownloadManager:
         now = time.monotonic()
         wake_at = float("inf")
         blocked: set[str] = set()
-        started: list[tuple[float, int]] = []
-        for entry in self._waiting:
-            d = self._downloads[entry[1]]
+        hosts_waiting = sum(1 for host in self._hosts.values() if host.queued)
+        started: list[int] = []
+        for index, (_, download_id) in enumerate(self._waiting):
+            d = self._downloads[download_id]
             if d.host in blocked:
                 continue
             host = self._hosts[d.host]
@@ -590,14 +622,13 @@ class DownloadManager:
             if d.not_before > now:
                 wake_at = min(wake_at, d.not_before)
                 continue
-            started.append(entry)
+            started.append(index)
             self._start(d, host)
             free -= 1
-            if free == 0 or len(blocked) == len(self._hosts):
+            if free == 0 or len(blocked) >= hosts_waiting:
                 break
-        if started:
-            gone = set(started)
-            self._waiting = [entry for entry in self._waiting if entry not in gone]
+        for index in reversed(started):
+            del self._waiting[index]
         if wake_at != float("inf"):
             self._wake_at(wake_at)
 
@@ -629,6 +660,7 @@ class DownloadManager:
             changed=self._changed,
             log=self._log,
             reserve_name=self._reserve_name,
+            save_small=self._save_small,
             publish=self._publish,
             checkpointed=self._persist,
         )
@@ -675,6 +707,10 @@ class DownloadManager:
                 )
             host.pushback(min(delay, self.options.max_retry_after), now, self._limits)
             self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
+        if error.pause:
+            self._log(d, f"paused: {error.message}")
+            self._set_state(d, State.PAUSED, error.message)
+            return
         if not error.retryable or d.retries >= self.options.retries:
             host.failed += 1
             message = error.message
@@ -701,10 +737,21 @@ class DownloadManager:
         return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)
 
     def _proxy_for(self, d: Download) -> str | None:
-        proxy = self.options.proxy
-        if proxy and urllib.request.proxy_bypass_environment(d.host.split(":")[0]):
-            return None
-        return proxy
+        """``--proxy``, else HTTP(S)_PROXY; NO_PROXY exempts hosts from either.
+
+        Resolved here, once per host, rather than by aiohttp's ``trust_env``, which looks
+        the environment up in a thread for every single request.
+        """
+        scheme = d.url.partition(":")[0].lower()
+        key = (scheme, d.host)
+        if key not in self._proxies:
+            proxy = self.options.proxy
+            if proxy is None and self.options.trust_env:
+                proxy = urllib.request.getproxies_environment().get(scheme)
+            if proxy and urllib.request.proxy_bypass_environment(d.host.rsplit(":", 1)[0]):
+                proxy = None
+            self._proxies[key] = proxy
+        return self._proxies[key]
 
     # -- internals: the ticker ------------------------------------------------------------
 
@@ -742,32 +789,3 @@ class DownloadManager:
                 d.eta() if running else None,
             )
         )
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def _publish_file(directory: Path, name: str, taken: set[str], overwrite: bool) -> str:
-    """Rename ``name.part`` to ``name`` (or the next free name) atomically; return the name."""
-    part = directory / (name + naming.PART_SUFFIX)
-    if overwrite:
-        os.replace(part, directory / name)
-        return name
-    candidate = name
-    while True:
-        target = directory / candidate
-        try:
-            os.link(part, target)
-        except FileExistsError:
-            candidate = naming.unique_name(directory, name, taken=taken | {candidate})
-            continue
-        except OSError:  # no hard links on this file system: check, then rename
-            if target.exists():
-                candidate = naming.unique_name(directory, name, taken=taken | {candidate})
-                continue
-            os.replace(part, target)
-            return candidate
-        part.unlink()
-        return candidate

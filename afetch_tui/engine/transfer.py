@@ -7,18 +7,18 @@ An attempt either returns with the file complete under its final name, or raises
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiofiles
 import aiohttp
 
-from afetch_tui.engine import naming
+from afetch_tui.engine import files, naming
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
@@ -52,6 +52,7 @@ class TransferContext:
     changed: Callable[[Download], None]
     log: Callable[[Download, str], None]
     reserve_name: Callable[[Download, str], Awaitable[None]]
+    save_small: Callable[[Download, str, bytes], Awaitable[None]]
     publish: Callable[[Download], Awaitable[None]]
     checkpointed: Callable[[Download], None]
 
@@ -124,6 +125,11 @@ class Transfer:
         except aiohttp.ClientError as exc:
             raise DownloadError(f"connection error with {d.host}: {exc}", retryable=True) from None
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DownloadError(
+                    f"disk full writing {d.name or d.part_path}: free some space, then resume",
+                    pause=True,
+                ) from None
             raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
         finally:
             ctx.host.connections -= 1
@@ -170,27 +176,27 @@ class Transfer:
             d.done = d.checkpoint = 0
             d.total = response.content_length
             d.etag, d.last_modified = etag, last_modified
+        candidate = None
         if d.name is None:
-            await ctx.reserve_name(
-                d,
-                naming.choose_name(
-                    requested=d.requested_name,
-                    content_disposition=response.headers.get("Content-Disposition"),
-                    url=d.url,
-                    final_url=str(response.url),
-                ),
+            candidate = naming.choose_name(
+                requested=d.requested_name,
+                content_disposition=response.headers.get("Content-Disposition"),
+                url=d.url,
+                final_url=str(response.url),
             )
         ctx.set_state(d, State.DOWNLOADING)
-        ctx.changed(d)
         if (
-            start == 0
+            candidate is not None
             and d.total is not None
             and d.total <= SMALL_BODY
             and all(bucket.rate is None for bucket in ctx.buckets)
         ):
-            await self._receive_small(response)
-        else:
-            await self._stream(response, start, overlap)
+            await self._receive_small(response, candidate)
+            return
+        if candidate is not None:
+            await ctx.reserve_name(d, candidate)
+        ctx.changed(d)
+        await self._stream(response, start, overlap)
         await self._finish()
 
     def _check_partial(
@@ -254,7 +260,7 @@ class Transfer:
         d, ctx = self.d, self.ctx
         part = d.part_path
         assert part is not None
-        if start and await asyncio.to_thread(_size_or_none, part) is None:
+        if start and await asyncio.to_thread(files.size_or_none, part) is None:
             raise DownloadError(
                 f"{part.name} vanished: starting over", retryable=True, restart=True
             )
@@ -335,8 +341,8 @@ class Transfer:
             )
         self.ctx.log(self.d, f"resumed at {self.d.done} after matching the last {overlap} bytes")
 
-    async def _receive_small(self, response: aiohttp.ClientResponse) -> None:
-        """Read a small body whole and write it with one thread hop (open, write, fsync)."""
+    async def _receive_small(self, response: aiohttp.ClientResponse, candidate: str) -> None:
+        """Read a small body whole; name, write, flush and publish it in one thread hop."""
         d, ctx = self.d, self.ctx
         body = await response.content.read()
         size = len(body)
@@ -345,8 +351,8 @@ class Transfer:
         ctx.host.meter.add(size)
         self._check_complete()
         ctx.set_state(d, State.VERIFYING)
-        assert d.part_path is not None
-        await asyncio.to_thread(_write_file, d.part_path, body, ctx.options.fsync)
+        await _finish_anyway(ctx.save_small(d, candidate, body))
+        ctx.changed(d)
 
     def _check_complete(self) -> None:
         d = self.d
@@ -364,14 +370,31 @@ class Transfer:
     async def _finish(self) -> None:
         d = self.d
         assert d.part_path is not None
-        size = await asyncio.to_thread(_size_or_none, d.part_path)
+        size = await asyncio.to_thread(files.size_or_none, d.part_path)
         if size != d.total:
             raise DownloadError(
                 f"{d.part_path.name} holds {size} bytes, expected {d.total}: starting over",
                 retryable=True,
                 restart=True,
             )
-        await self.ctx.publish(d)
+        await _finish_anyway(self.ctx.publish(d))
+
+
+async def _finish_anyway(step: Awaitable[None]) -> None:
+    """Run the publishing step (a rename in a thread) to its end even if cancelled.
+
+    Once it has started the file may already be under its final name: a pause or cancel
+    arriving now must not leave a published file behind a paused or cancelled download,
+    so the cancellation is absorbed and the download completes.
+    """
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
 
 
 async def _write_fully(file: Any, chunk: bytes) -> None:
@@ -398,18 +421,3 @@ def _salvage(content: aiohttp.StreamReader) -> bytes:
         return bytes(read_nowait(-1))
     except Exception:
         return b""
-
-
-def _size_or_none(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return None
-
-
-def _write_file(path: Path, data: bytes, fsync: bool) -> None:
-    with open(path, "wb") as file:
-        file.write(data)
-        file.flush()
-        if fsync:
-            os.fsync(file.fileno())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from yarl import URL
 
 from afetch_tui.engine.errors import InputError
 
 SUPPORTED_SCHEMES = frozenset({"http", "https"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_url(text: str) -> str:
@@ -14,7 +17,7 @@ def validate_url(text: str) -> str:
     raw = text.strip()
     if not raw:
         raise InputError("empty URL")
-    if any(ch in raw for ch in "\r\n\x00") or any(ord(ch) < 32 for ch in raw):
+    if _CONTROL.search(raw):
         raise InputError(f"URL contains control characters: {raw!r}")
     if " " in raw:
         raise InputError(f"URL contains spaces (encode them as %20): {raw}")

@@ -1,0 +1,99 @@
+"""Blocking file operations that keep data safe; the manager runs them in a thread.
+
+A name is claimed by creating ``<name>.part`` exclusively (O_EXCL), so two downloads,
+even in two processes, can never write the same ``.part``; a finished file is published
+with a hard link, which fails rather than replace a file that appeared meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+from afetch_tui.engine.naming import PART_SUFFIX, unique_name
+
+
+def part_of(directory: Path, name: str) -> Path:
+    return directory / (name + PART_SUFFIX)
+
+
+def claim(
+    directory: Path,
+    candidate: str,
+    taken: Collection[str],
+    *,
+    overwrite: bool = False,
+    data: bytes | None = None,
+    fsync: bool = False,
+) -> str:
+    """Pick a free name like ``candidate``, create its ``.part`` (with ``data``); return it."""
+    taken = set(taken)
+    while True:
+        name = unique_name(directory, candidate, taken=taken, overwrite=overwrite)
+        try:
+            # Only the requested name may be overwritten; numbered ones never replace anything.
+            mode = "wb" if overwrite and name == candidate else "xb"
+            with open(part_of(directory, name), mode) as file:
+                if data:
+                    file.write(data)
+                    file.flush()
+                    if fsync:
+                        os.fsync(file.fileno())
+            return name
+        except FileExistsError:
+            taken.add(name)
+
+
+def publish(directory: Path, name: str, taken: Collection[str], overwrite: bool) -> str:
+    """Rename ``name.part`` to ``name``, or to the next free name; return the name used."""
+    part = part_of(directory, name)
+    if overwrite:
+        os.replace(part, directory / name)
+        return name
+    candidate = name
+    refused = set(taken)
+    while True:
+        target = directory / candidate
+        try:
+            os.link(part, target)
+        except FileExistsError:
+            refused.add(candidate)
+            candidate = unique_name(directory, name, taken=refused)
+            continue
+        except OSError:  # no hard links on this file system: check, then rename
+            if target.exists():
+                refused.add(candidate)
+                candidate = unique_name(directory, name, taken=refused)
+                continue
+            os.replace(part, target)
+            return candidate
+        part.unlink()
+        return candidate
+
+
+def save_whole(
+    directory: Path,
+    candidate: str,
+    taken: Collection[str],
+    data: bytes,
+    *,
+    overwrite: bool,
+    fsync: bool,
+) -> str:
+    """A small download in one go: claim a name, write, flush, publish; return the name."""
+    name = claim(directory, candidate, taken, overwrite=overwrite, data=data, fsync=fsync)
+    return publish(directory, name, taken, overwrite)
+
+
+def size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -1,0 +1,89 @@
+"""kill -9 of `afetch get` mid-download, then the same command again: nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MIB = 1024 * 1024
+SIZE = 64 * MIB
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+
+
+def _get(url: str, out: Path, state: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "afetch_tui",
+            "get",
+            "-q",
+            "-d",
+            str(out),
+            "--state",
+            str(state),
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+
+
+def _wait_for_size(path: Path, size: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_size >= size:
+            return
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        time.sleep(0.01)
+    raise AssertionError(f"{path} never reached {size} bytes")
+
+
+def test_kill_9_then_rerun_resumes_byte_exact(server, payload, tmp_path):
+    data = payload(SIZE, seed=64)
+    url = server.add_file("/sixty-four.bin", data, rate=10 * MIB)
+    out, state = tmp_path / "out", tmp_path / "state.db"
+
+    first = _get(url, out, state)
+    _wait_for_size(out / "sixty-four.bin.part", SIZE // 2, first, timeout=30)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert not (out / "sixty-four.bin").exists()
+    served_before = server.bytes_served("/sixty-four.bin")
+
+    second = _get(url, out, state)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err.decode()
+    assert (out / "sixty-four.bin").read_bytes() == data
+    assert not (out / "sixty-four.bin.part").exists()
+    served_again = server.bytes_served("/sixty-four.bin") - served_before
+    print(f"second run fetched {served_again / SIZE:.1%} of the file")
+    assert served_again < 0.6 * SIZE, f"second run fetched {served_again / SIZE:.0%}"
+    resume = server.requests_for("/sixty-four.bin")[-1]
+    assert resume.header("If-Range") == server.entity("/sixty-four.bin").etag
+    assert b"Traceback" not in err
+
+
+def test_rerun_after_ctrl_c_resumes_instead_of_renaming(server, payload, tmp_path):
+    data = payload(8 * MIB, seed=8)
+    url = server.add_file("/eight.bin", data, rate=4 * MIB)
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    first = _get(url, out, state)
+    _wait_for_size(out / "eight.bin.part", 2 * MIB, first, timeout=30)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=10) == 130
+
+    second = _get(url, out, state)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err.decode()
+    assert sorted(p.name for p in out.iterdir()) == ["eight.bin"]
+    assert (out / "eight.bin").read_bytes() == data
+    assert server.requests_for("/eight.bin")[-1].header("Range")
