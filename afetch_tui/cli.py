@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from afetch_tui import __version__
 from afetch_tui.engine.errors import InputError
@@ -41,6 +41,9 @@ class Config:
     entries: list[InputEntry]
     name: str | None
     limits: Limits
+    """The limits for this run: defaults, with what the command line gave."""
+    limit_overrides: dict[str, Any]
+    """Only the limits given on the command line (the dashboard keeps the rest it saved)."""
     options: ManagerOptions
     json: bool = False
     quiet: bool = False
@@ -52,8 +55,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("urls", nargs="*", metavar="URL", help="http:// or https:// URLs")
     parser.add_argument("-d", "--dir", default=".", help="destination directory (default: .)")
     parser.add_argument("-i", "--input-file", metavar="FILE", help="URLs from FILE (- = stdin)")
-    parser.add_argument("-j", "--max-concurrent", type=int, default=5, metavar="N")
-    parser.add_argument("--max-per-host", type=int, default=4, metavar="N")
+    parser.add_argument("-j", "--max-concurrent", type=int, metavar="N", help="default: 5")
+    parser.add_argument("--max-per-host", type=int, metavar="N", help="default: 4")
     parser.add_argument("--limit-rate", metavar="RATE", help="global cap, e.g. 2M, 500K")
     parser.add_argument("--limit-rate-per-host", metavar="RATE", help="cap for each host")
     parser.add_argument("--host-request-rate", type=float, metavar="N", help="requests/s per host")
@@ -85,27 +88,34 @@ def dashboard_parser() -> argparse.ArgumentParser:
 
 
 def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
-    if args.max_concurrent < 1 or args.max_per_host < 1:
-        raise UsageError("-j and --max-per-host must be at least 1")
+    for flag, value in (("-j", args.max_concurrent), ("--max-per-host", args.max_per_host)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1")
     if args.retries < 0:
         raise UsageError("--retries must be 0 or more")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     if args.host_request_rate is not None and args.host_request_rate <= 0:
         raise UsageError("--host-request-rate must be positive")
-    limits = check_limits(
-        Limits(
-            max_concurrent=args.max_concurrent,
-            max_per_host=args.max_per_host,
-            rate=parse_size(args.limit_rate, what="--limit-rate") if args.limit_rate else None,
-            rate_per_host=(
-                parse_size(args.limit_rate_per_host, what="--limit-rate-per-host")
-                if args.limit_rate_per_host
-                else None
-            ),
-            host_request_rate=args.host_request_rate,
-        )
-    )
+    given: dict[str, Any] = {
+        "max_concurrent": args.max_concurrent,
+        "max_per_host": args.max_per_host,
+        "rate": parse_size(args.limit_rate, what="--limit-rate") if args.limit_rate else None,
+        "rate_per_host": (
+            parse_size(args.limit_rate_per_host, what="--limit-rate-per-host")
+            if args.limit_rate_per_host
+            else None
+        ),
+        "host_request_rate": args.host_request_rate,
+    }
+    limit_overrides = {
+        key: value
+        for key, value in given.items()
+        if value is not None
+        or (key == "rate" and args.limit_rate)
+        or (key == "rate_per_host" and args.limit_rate_per_host)
+    }
+    limits = check_limits(replace(Limits(), **limit_overrides))
     headers = dict(parse_header(h) for h in args.header)
     if args.proxy:
         validate_url(args.proxy)
@@ -128,6 +138,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         entries=entries,
         name=name,
         limits=limits,
+        limit_overrides=limit_overrides,
         options=ManagerOptions(
             retries=args.retries,
             timeout=args.timeout,
@@ -171,6 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from afetch_tui.headless import run_headless
 
         return run_headless(config)
-    from afetch_tui.ui.run import run_dashboard
+    from afetch_tui.dashboard import open_dashboard
 
-    return run_dashboard(config)
+    return open_dashboard(config)

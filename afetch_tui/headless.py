@@ -12,18 +12,16 @@ import shutil
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import TextIO
 
 from afetch_tui import format as fmt
 from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Config
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import Added, DownloadSnapshot, Event, State, StateChanged
-from afetch_tui.engine.inputfile import InputEntry
-from afetch_tui.engine.limits import parse_size
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Store, headless_path
 from afetch_tui.engine.subscription import Subscription
+from afetch_tui.intake import queue_entries, target_directory
 
 PLAIN_INTERVAL = 5.0
 LIVE_INTERVAL = 0.25
@@ -43,7 +41,7 @@ def run_headless(config: Config) -> int:
 
 async def _run(config: Config) -> int:
     store = await _open_store(config)
-    wanted = {(entry.url, str(_target(config, entry))) for entry in config.entries}
+    wanted = {(entry.url, str(target_directory(config, entry))) for entry in config.entries}
     manager = DownloadManager(
         config.directory,
         limits=config.limits,
@@ -62,7 +60,10 @@ async def _run(config: Config) -> int:
         consumer = asyncio.create_task(reporter.consume(subscription))
         painter = None if config.quiet else asyncio.create_task(reporter.paint_forever())
         try:
-            await _queue(manager, config, reporter)
+            resumed = manager.downloads()
+            for d in resumed:
+                reporter.resumed(d)
+            await queue_entries(manager, config, skip={(d.url, d.directory) for d in resumed})
             await manager.wait()
         finally:
             subscription.close()
@@ -90,37 +91,6 @@ async def _open_store(config: Config) -> Store | None:
     if store.notice:
         print(f"afetch: {store.notice}", file=sys.stderr)
     return store
-
-
-def _target(config: Config, entry: InputEntry) -> Path:
-    return config.directory / entry.dir if entry.dir else config.directory
-
-
-async def _queue(manager: DownloadManager, config: Config, reporter: Reporter) -> None:
-    """Queue every entry (resuming what an earlier run left); plain entries in one batch."""
-    resumed = {(d.url, d.directory): d for d in manager.downloads()}
-    for d in resumed.values():
-        reporter.resumed(d)
-    plain: list[str] = []
-    for entry in config.entries:
-        if resumed.pop((entry.url, _target(config, entry)), None):
-            continue
-        if _has_options(entry) or config.name:
-            await manager.add(
-                entry.url,
-                name=config.name or entry.out,
-                directory=config.directory / entry.dir if entry.dir else None,
-                headers=entry.headers,
-                limit_rate=parse_size(entry.limit_rate) if entry.limit_rate else None,
-            )
-        else:
-            plain.append(entry.url)
-    if plain:
-        await manager.add_many(plain)
-
-
-def _has_options(entry: InputEntry) -> bool:
-    return bool(entry.out or entry.dir or entry.headers or entry.limit_rate)
 
 
 class Reporter:

@@ -1,0 +1,224 @@
+"""Scheduling: concurrency limits, queue order, request pacing, host pushback and host stats.
+
+Concurrency is counted on the server (``max_concurrent``: bodies being served at once), with
+files the server sends slowly so that downloads overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from faultserver import FaultServer, RequestRecord
+
+from afetch_tui.engine.events import HostSnapshot, Limits, State
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.urls import host_of
+
+KIB = 1024
+
+
+def options() -> ManagerOptions:
+    return ManagerOptions(trust_env=False, retry_base=0.02, retry_cap=0.1, progress_interval=0.05)
+
+
+def localhost(server: FaultServer, path: str) -> str:
+    """The same server, reached through another host name (both are loopback)."""
+    return server.url(path).replace("127.0.0.1", "localhost", 1)
+
+
+def slow_files(server: FaultServer, prefix: str, count: int, seconds: float) -> list[str]:
+    """``count`` 64 KiB files the server takes ``seconds`` to send each."""
+    size = 64 * KIB
+    return [
+        server.add_file(f"{prefix}{i}.bin", bytes([i]) * size, rate=size / seconds)
+        for i in range(count)
+    ]
+
+
+def gets(server: FaultServer, prefix: str) -> list[RequestRecord]:
+    return [r for r in server.requests if r.method == "GET" and r.path.startswith(prefix)]
+
+
+def host(m: DownloadManager, name: str) -> HostSnapshot:
+    return next(h for h in m.hosts() if h.host == name)
+
+
+async def finish(m: DownloadManager, seconds: float = 10) -> None:
+    await asyncio.wait_for(m.wait(), seconds)
+    assert all(d.state is State.COMPLETED for d in m.downloads()), [
+        (d.url, d.state, d.error) for d in m.downloads()
+    ]
+
+
+# ------------------------------------------------------------------------ concurrency
+
+
+@pytest.mark.parametrize(
+    ("max_concurrent", "max_per_host", "expected"), [(5, 2, 2), (3, 8, 3), (1, 4, 1)]
+)
+async def test_global_and_per_host_caps_together(
+    server: FaultServer, tmp_path, max_concurrent: int, max_per_host: int, expected: int
+) -> None:
+    urls = slow_files(server, "/one/", 10, 0.2)
+    limits = Limits(max_concurrent=max_concurrent, max_per_host=max_per_host)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many(urls)
+        await finish(m, 15)
+    assert len(server.requests_for("/one/0.bin", "GET")) == 1
+    assert server.max_concurrent("/one/") == expected
+
+
+async def test_two_hosts_share_the_global_cap(server: FaultServer, tmp_path) -> None:
+    a = slow_files(server, "/a/", 6, 0.25)
+    b = [localhost(server, f"/b/{i}.bin") for i in range(6)]
+    for i in range(6):
+        server.add_file(f"/b/{i}.bin", bytes([i]) * 64 * KIB, rate=64 * KIB / 0.25)
+    assert host_of(a[0]) != host_of(b[0])
+    limits = Limits(max_concurrent=3, max_per_host=2)
+    async with DownloadManager(tmp_path / "a", options=options(), limits=limits) as m:
+        await m.add_many(a)
+        await m.add_many(b, directory=tmp_path / "b")
+        await finish(m, 15)
+        assert {h.host for h in m.hosts()} == {host_of(a[0]), host_of(b[0])}
+    assert server.max_concurrent("/a/") == 2
+    assert server.max_concurrent("/b/") == 2
+    assert server.max_concurrent() == 3  # both hosts at once, never more than the global cap
+
+
+async def test_a_host_at_its_cap_does_not_hold_up_other_hosts(
+    server: FaultServer, tmp_path
+) -> None:
+    a = slow_files(server, "/busy/", 6, 0.3)
+    other = server.add_file("/other.bin", b"x" * 1000)
+    other = other.replace("127.0.0.1", "localhost", 1)
+    limits = Limits(max_concurrent=5, max_per_host=2)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many([*a, other])  # the other host's file is last in the queue
+        await finish(m, 15)
+    other_started = server.requests_for("/other.bin", "GET")[0].started
+    third_busy = sorted(r.started for r in gets(server, "/busy/"))[2]
+    assert other_started < third_busy
+
+
+async def test_queue_order_follows_move(server: FaultServer, tmp_path) -> None:
+    blocker = slow_files(server, "/blk/", 1, 0.5)[0]
+    urls = [server.add_file(f"/q/{name}.bin", name.encode() * 100) for name in "abcd"]
+    limits = Limits(max_concurrent=1)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        blk = await m.add(blocker)
+        a, _b, _c, d = await m.add_many(urls)
+        await m.move(d, -3)  # blk d a b c
+        await m.move(a, 1)  # blk d b a c
+        await m.move(blk, 10)  # a running download moves too, but it is already started
+        assert m.download(blk).state is not State.QUEUED
+        assert [x.id for x in m.downloads()][-1] == blk
+        await finish(m)
+    started = sorted(
+        (r.started, r.path) for r in server.requests if r.method == "GET" and r.path != "/blk/0.bin"
+    )
+    assert [path for _, path in started] == ["/q/d.bin", "/q/b.bin", "/q/a.bin", "/q/c.bin"]
+    assert server.requests[0].path == "/blk/0.bin"
+
+
+async def test_raising_max_concurrent_live_starts_more(server: FaultServer, tmp_path) -> None:
+    urls = slow_files(server, "/live/", 6, 0.8)
+    limits = Limits(max_concurrent=1, max_per_host=8)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many(urls)
+        await server.wait_for(lambda: server.active("/live/") == 1)
+        await asyncio.sleep(0.3)
+        assert server.max_concurrent("/live/") == 1
+        await m.set_limits(max_concurrent=4)
+        await server.wait_for(lambda: server.active("/live/") == 4, timeout=2)
+        await asyncio.sleep(0.2)
+        await finish(m, 10)
+    assert server.max_concurrent("/live/") == 4
+
+
+async def test_host_request_rate_spaces_request_starts(server: FaultServer, tmp_path) -> None:
+    rate = 5.0  # requests per second per host
+    urls = [server.add_file(f"/r/{i}.bin", b"r" * 1000) for i in range(5)]
+    others = [localhost(server, server.add_file(f"/o/{i}.bin", b"o" * 1000)) for i in range(2)]
+    limits = Limits(max_concurrent=10, max_per_host=10, host_request_rate=rate)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many([*urls, *others])
+        await finish(m)
+        assert host(m, host_of(urls[0])).request_rate == rate
+    starts = sorted(r.started for r in gets(server, "/r/"))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(starts) == 5
+    assert min(gaps) >= 1 / rate - 0.03, gaps
+    # The other host has its own pace: its two requests do not wait behind the first host's.
+    other_starts = sorted(r.started for r in gets(server, "/o/"))
+    assert other_starts[0] - starts[0] < 0.15
+    assert other_starts[1] - other_starts[0] >= 1 / rate - 0.03
+
+
+# --------------------------------------------------------------------- host pushback
+
+
+async def test_429_holds_the_host_and_lowers_its_cap(
+    server: FaultServer, payload, tmp_path
+) -> None:
+    pushy = server.add_file("/p/0.bin", payload(20_000, seed=1), statuses=[429], retry_after="1")
+    slow = server.add_file("/p/1.bin", payload(256 * KIB, seed=2), rate=512 * KIB)
+    queued = [server.add_file(f"/p/{i}.bin", payload(30_000, seed=i)) for i in range(2, 6)]
+    name = host_of(pushy)
+    limits = Limits(max_concurrent=5, max_per_host=2)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many([pushy, slow, *queued])
+        await server.wait_for(lambda: host(m, name).status_429 == 1)
+        during = host(m, name)
+        assert during.connection_cap == 1 < limits.max_per_host
+        assert 0.5 < during.cooldown_remaining <= 1.0
+        # Another host is not held.
+        elsewhere = localhost(server, server.add_file("/elsewhere.bin", b"e" * 1000))
+        other_id = await m.add(elsewhere)
+        await server.wait_for(lambda: m.download(other_id).state is State.COMPLETED, timeout=0.8)
+        assert host(m, name).cooldown_remaining > 0
+        await finish(m)
+        after = host(m, name)
+        assert after.status_429 == 1 and after.retries == 1 and after.completed == 6
+        assert after.cooldown_remaining == 0
+        assert after.connection_cap == 1  # successes within 2 s of the pushback: still lowered
+        refused = next(r for r in server.requests_for("/p/0.bin", "GET") if r.status == 429)
+        assert refused.finished is not None
+        # The retry and the four queued downloads (/p/1.bin started with the refused one).
+        later = [r for r in gets(server, "/p/") if r.path != "/p/1.bin" and r.status != 429]
+        assert len(later) == 5
+        assert min(r.started for r in later) >= refused.finished + 0.98
+        # Success after the cap's recovery interval grows it back.
+        await asyncio.sleep(max(0.0, refused.finished + 2.1 - time.monotonic()))
+        await m.add(server.add_file("/p/6.bin", b"6" * 1000))
+        await finish(m)
+        assert host(m, name).connection_cap == limits.max_per_host
+
+
+async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) -> None:
+    big = payload(int(1.5 * 1024 * KIB), seed=9)
+    url = server.add_file("/s/big.bin", big)
+    flaky = server.add_file("/s/flaky.bin", payload(5000, seed=10), statuses=[500])
+    missing = server.url("/s/missing.bin")
+    name = host_of(url)
+    limits = Limits(rate=1024 * KIB)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many([url, flaky, missing])
+        await asyncio.sleep(1.2)
+        running = host(m, name)
+        assert running.speed_now > 0
+        assert running.active == 1 and running.connections == 1
+        assert running.history and sum(running.history) > 0
+        await asyncio.wait_for(m.wait(), 10)
+        stats = host(m, name)
+    assert stats.bytes == len(big) + 5000
+    assert stats.completed == 2 and stats.failed == 1 and stats.retries == 1
+    assert stats.status_5xx == 1 and stats.status_429 == 0
+    assert stats.ttfb_mean is not None and 0 < stats.ttfb_mean < 1
+    assert stats.active == stats.connections == stats.queued == 0
+    assert stats.limit_rate is None and stats.request_rate is None
+    assert stats.speed_avg > 0 and stats.history
+    assert sum(stats.history) <= stats.bytes
