@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-import aiofiles
 import aiohttp
 
 from afetch_tui.engine import files, naming
@@ -25,6 +22,7 @@ from afetch_tui.engine.events import State
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.limits import TokenBucket, read_size, throttle
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.partfile import PartFile, PartialWrite
 from afetch_tui.engine.retry import PUSHBACK_STATUSES, RETRYABLE_STATUSES, parse_retry_after
 from afetch_tui.format import size
 
@@ -35,6 +33,10 @@ SMALL_BODY = 512 * 1024
 CHECKPOINT_SECONDS = 0.25
 CHECKPOINT_BYTES = 16 * 1024 * 1024
 """A checkpoint (fsync, then record the offset) is taken this often while streaming."""
+BATCH_BYTES = 4 * 1024 * 1024
+"""Bytes gathered before one ``pwritev``."""
+RECV_SIZE = 1024 * 1024
+"""Bytes asked of the socket per read (asyncio's default is 256 KiB)."""
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
@@ -258,80 +260,120 @@ class Transfer:
 
     async def _stream(self, response: aiohttp.ClientResponse, start: int, overlap: int) -> None:
         d, ctx = self.d, self.ctx
-        part = d.part_path
-        assert part is not None
-        if start and await asyncio.to_thread(files.size_or_none, part) is None:
+        path = d.part_path
+        assert path is not None
+        if start and await asyncio.to_thread(files.size_or_none, path) is None:
             raise DownloadError(
-                f"{part.name} vanished: starting over", retryable=True, restart=True
+                f"{path.name} vanished: starting over", retryable=True, restart=True
             )
-        async with aiofiles.open(part, "r+b" if start else "wb") as file:
-            if start:
-                on_disk = await file.seek(0, os.SEEK_END)
-                if on_disk < d.done:
-                    raise DownloadError(
-                        f"{part.name} is shorter than recorded: starting over",
-                        retryable=True,
-                        restart=True,
-                    )
-                await file.seek(start)
-                if overlap:
-                    await self._check_overlap(file, response, overlap)
-                await file.truncate(d.done)
+        part = await PartFile.open(path)
+        try:
+            if start and await part.size() < d.done:
+                raise DownloadError(
+                    f"{path.name} is shorter than recorded: starting over",
+                    retryable=True,
+                    restart=True,
+                )
+            if overlap:
+                await self._check_overlap(part, response, overlap)
+            await part.truncate(d.done)
             try:
-                await self._copy(response, file)
+                await self._copy(response, part, taken=overlap)
             finally:
-                await asyncio.shield(self._checkpoint(file, d.done))
+                await asyncio.shield(self._checkpoint(part, d.done))
             self._check_complete()
             ctx.set_state(d, State.VERIFYING)
+        finally:
+            await asyncio.shield(part.close())
 
-    async def _copy(self, response: aiohttp.ClientResponse, file: Any) -> None:
-        """Stream the body into the file, checkpointing in the background as it goes."""
+    async def _copy(self, response: aiohttp.ClientResponse, part: PartFile, taken: int) -> None:
+        """Stream the body to disk in batches, checkpointing in the background as it goes.
+
+        Without a rate cap, the pieces aiohttp received are taken as they are (``readchunk``
+        joins nothing) and written with one ``pwritev`` once nothing more is buffered (or
+        the batch is big): large writes when data pours in, prompt ones when it trickles.
+        Under a cap, reads are small so the rate stays smooth. ``taken`` is how much of the
+        body was read before (the overlap check).
+        """
         d, ctx = self.d, self.ctx
         buckets = ctx.buckets
-        host_meter = ctx.host.meter
-        chunk_size = ctx.options.chunk_size
-        read = response.content.read
-        pending: asyncio.Task[None] | None = None
-        last = time.monotonic()
+        content = response.content
+        _widen_reads(response)
+        checkpointing: asyncio.Task[None] | None = None
+        last_checkpoint = time.monotonic()
+        batch: list[bytes] = []
+        batched = 0
         try:
-            while chunk := await read(read_size(buckets, chunk_size)):
-                size = len(chunk)
-                await throttle(buckets, size)
-                await _write_fully(file, chunk)
-                d.done += size
-                d.meter.add(size)
-                host_meter.add(size)
-                if (pending is None or pending.done()) and (
-                    d.done - d.checkpoint >= CHECKPOINT_BYTES
-                    or time.monotonic() - last >= CHECKPOINT_SECONDS
-                ):
-                    last = time.monotonic()
-                    pending = asyncio.create_task(self._checkpoint(file, d.done))
+            while True:
+                if any(bucket.rate is not None for bucket in buckets):
+                    chunk = await content.read(read_size(buckets, ctx.options.chunk_size))
+                    await throttle(buckets, len(chunk))
+                    limited = True
+                else:
+                    chunk, chunk_end = await content.readchunk()
+                    if not chunk and chunk_end:
+                        continue  # the end of one HTTP chunk, not of the body
+                    limited = False
+                if chunk:
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    taken += len(chunk)
+                drained = content.total_bytes <= taken
+                if batch and (not chunk or limited or drained or batched >= BATCH_BYTES):
+                    await self._write(part, batch, batched)
+                    batch, batched = [], 0
+                    if (checkpointing is None or checkpointing.done()) and (
+                        d.done - d.checkpoint >= CHECKPOINT_BYTES
+                        or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
+                    ):
+                        last_checkpoint = time.monotonic()
+                        checkpointing = asyncio.create_task(self._checkpoint(part, d.done))
+                if not chunk:
+                    return
         except aiohttp.ClientPayloadError:
-            if rest := _salvage(response.content):
-                await _write_fully(file, rest)
-                d.done += len(rest)
-                d.meter.add(len(rest))
-                host_meter.add(len(rest))
+            if rest := _salvage(content):
+                batch.append(rest)
+                batched += len(rest)
+            if batch:
+                await self._write(part, batch, batched)
             raise
         finally:
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
+            if checkpointing is not None:
+                await asyncio.gather(checkpointing, return_exceptions=True)
 
-    async def _checkpoint(self, file: Any, upto: int) -> None:
+    async def _write(self, part: PartFile, batch: list[bytes], size: int) -> None:
+        """Write a batch at ``done``; a cancellation waits for it so ``done`` stays true."""
+        d = self.d
+        write = asyncio.ensure_future(part.write_at(batch, d.done))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            await write
+            self._count(size)
+            raise
+        except PartialWrite as exc:
+            self._count(exc.written)
+            raise
+        self._count(size)
+
+    def _count(self, size: int) -> None:
+        self.d.done += size
+        self.d.meter.add(size)
+        self.ctx.host.meter.add(size)
+
+    async def _checkpoint(self, part: PartFile, upto: int) -> None:
         """Record ``upto`` as safe only once the bytes before it are flushed to disk."""
         if upto <= self.d.checkpoint:
             return
-        await file.flush()
         if self.ctx.options.fsync:
-            await asyncio.to_thread(os.fsync, file.fileno())
+            await part.sync()
         self.d.checkpoint = max(self.d.checkpoint, upto)
         self.ctx.checkpointed(self.d)
 
     async def _check_overlap(
-        self, file: Any, response: aiohttp.ClientResponse, overlap: int
+        self, part: PartFile, response: aiohttp.ClientResponse, overlap: int
     ) -> None:
-        ours = await file.read(overlap)
+        ours = await part.read_at(overlap, self.d.done - overlap)
         theirs = await response.content.readexactly(overlap)
         if ours != theirs:
             raise DownloadError(
@@ -397,14 +439,11 @@ async def _finish_anyway(step: Awaitable[None]) -> None:
             current.uncancel()
 
 
-async def _write_fully(file: Any, chunk: bytes) -> None:
-    """Write a chunk; a cancellation waits for the write in flight so the bytes are known."""
-    write = asyncio.ensure_future(file.write(chunk))
-    try:
-        await asyncio.shield(write)
-    except asyncio.CancelledError:
-        await write
-        raise
+def _widen_reads(response: aiohttp.ClientResponse) -> None:
+    """Let the transport read bigger pieces per system call (fewer, larger chunks)."""
+    transport = response.connection.transport if response.connection else None
+    if transport is not None and hasattr(transport, "max_size"):
+        transport.max_size = RECV_SIZE
 
 
 def _salvage(content: aiohttp.StreamReader) -> bytes:
