@@ -142,6 +142,8 @@ class Reporter:
                 self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
 
     def _announce(self, event: StateChanged) -> None:
+        if self.quiet and event.state is not State.FAILED:
+            return
         snap = self.manager.download(event.id)
         name = snap.name or snap.url
         if event.state is State.FAILED:

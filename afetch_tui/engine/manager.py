@@ -11,7 +11,6 @@ import bisect
 import contextlib
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -39,6 +38,7 @@ from afetch_tui.engine.events import (
     StateChanged,
     Updated,
 )
+from afetch_tui.engine.groupio import GroupRunner
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
 from afetch_tui.engine.limits import TokenBucket
@@ -106,6 +106,7 @@ class DownloadManager:
         self._journal = Journal(store) if store else None
         self._restore_only = restore_only
         self._proxies: dict[tuple[str, str], str | None] = {}
+        self._group_io = GroupRunner()
         self._downloads: dict[int, Download] = {}
         self._order: list[int] = []
         self._waiting: list[tuple[float, int]] = []
@@ -563,7 +564,7 @@ class DownloadManager:
         taken = set(names)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
         try:
-            d.name = await asyncio.to_thread(
+            d.name = await self._group_io.run(
                 files.save_whole,
                 d.directory,
                 candidate,
@@ -745,6 +746,8 @@ class DownloadManager:
         scheme = d.url.partition(":")[0].lower()
         key = (scheme, d.host)
         if key not in self._proxies:
+            import urllib.request
+
             proxy = self.options.proxy
             if proxy is None and self.options.trust_env:
                 proxy = urllib.request.getproxies_environment().get(scheme)
