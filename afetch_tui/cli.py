@@ -66,6 +66,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (else HTTP(S)_PROXY)")
     parser.add_argument("--state", metavar="PATH", help="state file (default: user data dir)")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="skip fsync of finished files (faster, less safe)"
+    )
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -80,7 +83,8 @@ def get_parser() -> argparse.ArgumentParser:
 def dashboard_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="afetch",
-        description="A terminal download manager. 'afetch get --help' for headless use.",
+        description="A terminal download manager. 'afetch get --help' for headless use, "
+        "'afetch export --help' to write the queue out.",
     )
     parser.add_argument("--version", action="version", version=f"afetch {__version__}")
     _add_common(parser)
@@ -145,6 +149,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
             headers=headers,
             overwrite=args.overwrite,
             proxy=args.proxy,
+            fsync=not args.no_fsync,
         ),
         json=getattr(args, "json", False),
         quiet=getattr(args, "quiet", False),
@@ -169,6 +174,14 @@ def _read_input(path: str) -> list[InputEntry]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "export":
+        from afetch_tui.export import export_parser, run_export
+
+        try:
+            return run_export(export_parser(_Parser).parse_args(argv[1:]))
+        except UsageError as exc:
+            print(f"afetch: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     headless = bool(argv) and argv[0] == "get"
     try:
         if headless:

@@ -295,3 +295,21 @@ def _transaction(conn: sqlite3.Connection):  # type: ignore[no-untyped-def]
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def read_records(path: Path | str | None = None) -> list[Record]:
+    """The stored queue, read without taking the lock (safe beside a running afetch: WAL)."""
+    source = Path(path).expanduser().absolute() if path else default_path()
+    if not source.exists():
+        raise StoreError(f"no afetch state at {source}")
+    try:
+        conn = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read {source}: {exc}") from None
+    try:
+        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank")
+        return [Record.from_row(row) for row in rows]
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read {source}: {exc}") from None
+    finally:
+        conn.close()

@@ -1,0 +1,54 @@
+"""``afetch export``: write the dashboard's queue out in aria2's input-file format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from afetch_tui.engine.errors import StoreError
+from afetch_tui.engine.events import State
+from afetch_tui.engine.inputfile import InputEntry, format_entries
+from afetch_tui.engine.store import Record, read_records
+
+
+def export_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    parser = parser_class(
+        prog="afetch export",
+        description="Write the queue as an aria2 input file (for 'afetch -i' or aria2c -i).",
+    )
+    parser.add_argument("file", nargs="?", default="-", help="where to write (default: stdout)")
+    parser.add_argument("--state", metavar="PATH", help="state file (default: user data dir)")
+    parser.add_argument("--all", action="store_true", help="include completed downloads")
+    return parser
+
+
+def to_entry(record: Record) -> InputEntry:
+    return InputEntry(
+        url=record.url,
+        line=0,
+        out=record.requested_name or record.name,
+        dir=record.directory,
+        headers=dict(record.headers),
+        limit_rate=str(int(record.limit_rate)) if record.limit_rate else None,
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        records = read_records(args.state)
+    except StoreError as exc:
+        print(f"afetch: {exc}", file=sys.stderr)
+        return 1
+    chosen = [r for r in records if args.all or r.state != State.COMPLETED.value]
+    text = format_entries(to_entry(record) for record in chosen)
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.file, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            print(f"afetch: cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    print(f"afetch: exported {len(chosen)} downloads", file=sys.stderr)
+    return 0

@@ -1,0 +1,84 @@
+"""kill -9 of the dashboard mid-download, then start it again: it resumes by itself."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MIB = 1024 * 1024
+SIZE = 64 * MIB
+
+
+def _dashboard(args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the real app on a pseudo-terminal, as a user's terminal would run it."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "afetch_tui", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    os.set_blocking(master, False)
+    return proc, master
+
+
+def _pump(master: int) -> None:
+    """Read and drop the app's output so it never blocks on a full terminal."""
+    try:
+        while os.read(master, 65536):
+            pass
+    except (BlockingIOError, OSError):
+        pass
+
+
+def _wait(predicate, proc: subprocess.Popen[bytes], master: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _pump(master)
+        if predicate():
+            return
+        assert proc.poll() is None, f"dashboard exited with {proc.returncode}"
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def test_dashboard_killed_resumes_on_next_start(server, payload, tmp_path):
+    data = payload(SIZE, seed=7)
+    url = server.add_file("/dash.bin", data, rate=10 * MIB)
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    part, final = out / "dash.bin.part", out / "dash.bin"
+
+    first, master = _dashboard(["--state", str(state), "-d", str(out), url])
+    try:
+        _wait(lambda: _size(part) >= SIZE // 2, first, master, timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        os.close(master)
+    served_before = server.bytes_served("/dash.bin")
+
+    second, master = _dashboard(["--state", str(state), "-d", str(out)])
+    try:
+        _wait(final.exists, second, master, timeout=60)
+    finally:
+        second.send_signal(signal.SIGKILL)
+        second.wait(timeout=10)
+        os.close(master)
+    assert final.read_bytes() == data
+    served_again = server.bytes_served("/dash.bin") - served_before
+    assert served_again < 0.6 * SIZE, f"second start fetched {served_again / SIZE:.0%}"
+    assert server.requests_for("/dash.bin")[-1].header("Range")
