@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from afetch_tui import __version__
+from afetch_tui.engine import checksum, harvest, hooks
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
 from afetch_tui.engine.limits import parse_size
-from afetch_tui.engine.manager import check_directory, check_limits
+from afetch_tui.engine.manager import MAX_CONNECTIONS, check_directory, check_limits
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.urls import validate_url
 
@@ -49,6 +50,14 @@ class Config:
     quiet: bool = False
     state: Path | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    pages: list[str] = field(default_factory=list)
+    """``--from-page``: HTML pages whose links are queued too."""
+    match: str | None = None
+    same_host: bool | None = None
+    """True: only links on the page's host; False: only links elsewhere; None: both."""
+    max_page_bytes: int = harvest.MAX_PAGE_BYTES
+    checksum: tuple[str, str] | None = None
+    """``--checksum`` for the single URL given."""
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +66,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--input-file", metavar="FILE", help="URLs from FILE (- = stdin)")
     parser.add_argument("-j", "--max-concurrent", type=int, metavar="N", help="default: 5")
     parser.add_argument("--max-per-host", type=int, metavar="N", help="default: 4")
+    parser.add_argument(
+        "-x", "--connections", type=int, default=1, metavar="N", help="connections per file (1-16)"
+    )
+    parser.add_argument(
+        "-k", "--min-split-size", default="20M", metavar="SIZE", help="split only files this big"
+    )
     parser.add_argument("--limit-rate", metavar="RATE", help="global cap, e.g. 2M, 500K")
     parser.add_argument("--limit-rate-per-host", metavar="RATE", help="cap for each host")
     parser.add_argument("--host-request-rate", type=float, metavar="N", help="requests/s per host")
@@ -77,7 +92,47 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="NAME", help="file name (one URL only)")
     parser.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_page_options(parser)
+    _add_after_download(parser)
     return parser
+
+
+def _add_page_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("links from a page")
+    group.add_argument(
+        "--from-page",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="queue the links of this HTML page (repeatable)",
+    )
+    group.add_argument(
+        "--match",
+        metavar="PATTERN",
+        help="keep links whose file name or URL fits a glob, or re:REGEX",
+    )
+    hosts = group.add_mutually_exclusive_group()
+    hosts.add_argument("--same-host", action="store_true", help="only links on the page's own host")
+    hosts.add_argument("--other-hosts", action="store_true", help="only links to other hosts")
+    group.add_argument(
+        "--max-page-size", default="5M", metavar="SIZE", help="read at most this much of a page"
+    )
+
+
+def _add_after_download(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("after the download")
+    group.add_argument(
+        "--checksum", metavar="ALGO=HEX", help="md5, sha1, sha256 or sha512 digest (one URL)"
+    )
+    group.add_argument(
+        "--checksums", metavar="FILE", help="a SHA256SUMS-style file, matched by file name"
+    )
+    group.add_argument(
+        "--on-complete", metavar="CMD", help="run CMD with each completed file's path appended"
+    )
+    group.add_argument(
+        "--on-complete-timeout", type=float, default=60.0, metavar="SECONDS", help="default: 60"
+    )
 
 
 def dashboard_parser() -> argparse.ArgumentParser:
@@ -95,6 +150,11 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     for flag, value in (("-j", args.max_concurrent), ("--max-per-host", args.max_per_host)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1")
+    if not 1 <= args.connections <= MAX_CONNECTIONS:
+        raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
+    min_split = parse_size(args.min_split_size, what="-k")
+    if min_split is None or min_split < 1024 * 1024:
+        raise UsageError("-k must be at least 1M")
     if args.retries < 0:
         raise UsageError("--retries must be 0 or more")
     if args.timeout <= 0:
@@ -126,11 +186,14 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     entries = [InputEntry(validate_url(url), 0) for url in args.urls]
     if args.input_file:
         entries += _read_input(args.input_file)
-    if need_urls and not entries:
+    pages = [validate_url(page) for page in getattr(args, "from_page", None) or []]
+    if need_urls and not entries and not pages:
         raise UsageError("no URLs given (see 'afetch get --help')")
     name = getattr(args, "output", None)
-    if name is not None and len(entries) != 1:
+    if name is not None and (len(entries) != 1 or pages):
         raise UsageError("-o/--output names one file, but several URLs were given")
+    page_options = _page_options(args, pages)
+    after = _after_download(args, entries, pages)
     directory = check_directory(args.dir)
     for entry in entries:
         if entry.dir:
@@ -150,11 +213,58 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
             overwrite=args.overwrite,
             proxy=args.proxy,
             fsync=not args.no_fsync,
+            connections=args.connections,
+            min_split_size=int(min_split),
+            checksums=after.pop("checksums"),
+            on_complete=after.pop("on_complete"),
+            on_complete_timeout=after.pop("on_complete_timeout"),
         ),
         json=getattr(args, "json", False),
         quiet=getattr(args, "quiet", False),
         state=Path(args.state).expanduser().absolute() if args.state else None,
+        pages=pages,
+        checksum=after.pop("checksum"),
+        **page_options,
     )
+
+
+def _page_options(args: argparse.Namespace, pages: list[str]) -> dict[str, Any]:
+    """``--from-page``'s filters, checked (a bad pattern is a usage error)."""
+    match = getattr(args, "match", None)
+    same_host = True if getattr(args, "same_host", False) else None
+    if getattr(args, "other_hosts", False):
+        same_host = False
+    if not pages and (match is not None or same_host is not None):
+        raise UsageError("--match, --same-host and --other-hosts filter --from-page links")
+    harvest.compile_match(match)
+    max_bytes = parse_size(getattr(args, "max_page_size", "5M"), what="--max-page-size")
+    if not max_bytes:
+        raise UsageError("--max-page-size must be positive")
+    return {"match": match, "same_host": same_host, "max_page_bytes": int(max_bytes)}
+
+
+def _after_download(
+    args: argparse.Namespace, entries: list[InputEntry], pages: list[str]
+) -> dict[str, Any]:
+    """``--checksum(s)`` and ``--on-complete``, checked before anything starts."""
+    value = None
+    if getattr(args, "checksum", None):
+        if len(entries) != 1 or pages:
+            raise UsageError("--checksum applies to one URL; use --checksums FILE for several")
+        value = checksum.parse_checksum(args.checksum)
+    table = checksum.read_checksums(args.checksums) if getattr(args, "checksums", None) else {}
+    command = None
+    if getattr(args, "on_complete", None) is not None:
+        command = hooks.parse_command(args.on_complete)
+    time_limit = getattr(args, "on_complete_timeout", 60.0)
+    if time_limit <= 0:
+        raise UsageError("--on-complete-timeout must be positive")
+    return {
+        "checksum": value,
+        "checksums": table,
+        "on_complete": command,
+        "on_complete_timeout": time_limit,
+    }
 
 
 def _read_input(path: str) -> list[InputEntry]:

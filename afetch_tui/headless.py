@@ -12,12 +12,21 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from typing import TextIO
 
 from afetch_tui import format as fmt
 from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Config
-from afetch_tui.engine.errors import InputError, StoreError
-from afetch_tui.engine.events import Added, DownloadSnapshot, Event, State, StateChanged
+from afetch_tui.engine.errors import InputError, PageError, StoreError
+from afetch_tui.engine.events import (
+    Added,
+    DownloadSnapshot,
+    Event,
+    HookFinished,
+    State,
+    StateChanged,
+)
+from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Store, headless_path
 from afetch_tui.engine.subscription import Subscription
@@ -40,6 +49,11 @@ def run_headless(config: Config) -> int:
 
 
 async def _run(config: Config) -> int:
+    try:
+        config = await _with_page_links(config)
+    except PageError as exc:
+        print(f"afetch: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     store = await _open_store(config)
     wanted = {(entry.url, str(target_directory(config, entry))) for entry in config.entries}
     manager = DownloadManager(
@@ -79,6 +93,41 @@ async def _run(config: Config) -> int:
         await manager.close()
         if store is not None:
             await store.close()
+
+
+async def _with_page_links(config: Config) -> Config:
+    """``config`` with the links of its ``--from-page`` pages added to its URLs.
+
+    Pages are read before the queue is opened, so links queued by an interrupted run are
+    resumed like any other URL. Every page must yield at least one link.
+    """
+    if not config.pages:
+        return config
+    entries = list(config.entries)
+    known = {entry.url for entry in entries}
+    async with DownloadManager(config.directory, limits=config.limits, options=config.options) as m:
+        for page in config.pages:
+            links = await m.harvest(
+                page,
+                match=config.match,
+                same_host=config.same_host,
+                max_bytes=config.max_page_bytes,
+            )
+            if not links:
+                raise PageError(f"no links on {page}{_filters(config)}")
+            fresh = [link.url for link in links if link.url not in known]
+            known.update(fresh)
+            entries += [InputEntry(url, 0) for url in fresh]
+            if not config.quiet:
+                print(f"page    {page}: {len(links)} links{_filters(config)}", file=sys.stderr)
+    return replace(config, entries=entries)
+
+
+def _filters(config: Config) -> str:
+    parts = [f"match {config.match!r}"] if config.match else []
+    if config.same_host is not None:
+        parts.append("on the same host" if config.same_host else "on other hosts")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 async def _open_store(config: Config) -> Store | None:
@@ -133,13 +182,22 @@ class Reporter:
     def _handle(self, event: Event) -> None:
         if self.json_out is not None:
             self.json_out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        if isinstance(event, StateChanged):
+        if isinstance(event, HookFinished):
+            self._hook_finished(event)
+        elif isinstance(event, StateChanged):
             if event.state.is_finished:
                 self.counts[event.state] += 1
                 self._announce(event)
             elif event.state is State.RETRYING and not self.quiet:
                 snap = self.manager.download(event.id)
                 self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
+
+    def _hook_finished(self, event: HookFinished) -> None:
+        if event.ok and self.quiet:
+            return
+        snap = self.manager.download(event.id)
+        label = "hook   " if event.ok else "HOOK FAILED"
+        self._print_above_live(f"{label} {snap.name or snap.url}: on-complete {event.message}")
 
     def _announce(self, event: StateChanged) -> None:
         if self.quiet and event.state is not State.FAILED:
@@ -208,6 +266,7 @@ class Reporter:
         completed = sum(1 for d in downloads if d.state is State.COMPLETED)
         elapsed = time.monotonic() - self.started
         total = sum(d.done for d in downloads if d.state is State.COMPLETED)
+        hook_failures = self.manager.hook_failures
         if self.json_out is not None:
             summary = {
                 "event": "summary",
@@ -216,6 +275,7 @@ class Reporter:
                 "bytes": total,
                 "seconds": round(elapsed, 3),
                 "failures": [{"id": d.id, "url": d.url, "error": d.error} for d in failed],
+                "hook_failures": len(hook_failures),
             }
             self.json_out.write(json.dumps(summary) + "\n")
             self.json_out.flush()
@@ -226,7 +286,10 @@ class Reporter:
         )
         for d in failed:
             print(f"  failed: {d.url}: {d.error}", file=self.err)
-        return EXIT_FAILED if failed else EXIT_OK
+        for d in downloads:
+            if d.id in hook_failures:
+                print(f"  on-complete failed for {d.path}", file=self.err)
+        return EXIT_FAILED if failed or hook_failures else EXIT_OK
 
 
 def _bar_line(d: DownloadSnapshot, width: int) -> str:

@@ -26,13 +26,21 @@ async def queue_entries(
     for entry in config.entries:
         if (entry.url, target_directory(config, entry)) in skip:
             continue
-        if entry.out or entry.dir or entry.headers or entry.limit_rate or config.name:
+        if (
+            entry.out
+            or entry.dir
+            or entry.headers
+            or entry.limit_rate
+            or config.name
+            or config.checksum
+        ):
             await manager.add(
                 entry.url,
                 name=config.name or entry.out,
                 directory=target_directory(config, entry),
                 headers=entry.headers,
                 limit_rate=parse_size(entry.limit_rate) if entry.limit_rate else None,
+                checksum=config.checksum,
             )
         else:
             plain.append(entry.url)

@@ -3,16 +3,26 @@
 
 Usage::
 
-    python benchmarks/bench.py [--runs N] [--scenarios big,small,medium,queue10k]
+    python benchmarks/bench.py [--runs N]
+                               [--scenarios big,throttled,small,medium,queue10k]
                                [--workdir DIR] [--out-dir DIR] [--json out.json]
-                               [--afetch "python -m afetch_tui"] [--tools afetch,curl]
-                               [--server auto|nginx|aiohttp] [--timeout SECONDS]
+                               [--markdown [FILE]] [--afetch "python -m afetch_tui"]
+                               [--tools afetch,curl] [--server auto|nginx|aiohttp]
+                               [--timeout SECONDS]
 
-The test data (one 1 GiB file, 1000 x 16 KiB, 200 x 1 MiB) is created once in the
-work dir (default /tmp/afetch-bench) and reused afterwards. It is served by a private
-nginx on 127.0.0.1 (its own config, pid, logs and temp paths under the work dir), or by
-an aiohttp static server in a subprocess when nginx is not installed. The queue10k
+The test data (one 1 GiB file, one 100 MiB file, 1000 x 16 KiB, 200 x 1 MiB) is created
+once in the work dir (default /tmp/afetch-bench) and reused afterwards. It is served by a
+private nginx on 127.0.0.1 (its own config, pid, logs and temp paths under the work dir),
+or by an aiohttp static server in a subprocess when nginx is not installed. The queue10k
 scenario uses 10,000 distinct URLs /q/<n>/q<n>.bin that the server maps onto one file.
+The throttled scenario fetches the 100 MiB file from /slow/, where nginx sends at most
+10 MiB/s per connection (limit_rate), so that several connections pay off; it needs nginx.
+
+A scenario has several rows, one per tool and option set (``afetch -x1``, ``afetch -x4``,
+``aria2c -x16 -s16`` ...). afetch always runs with -q, --no-fsync (the other tools do not
+fsync either), --max-per-host 16 and a fresh --state file per run, so that nothing resumes.
+The results end with the performance bar of issue 5 (pass/FAIL per target); --markdown
+prints the table in Markdown with the machine, date, server and output filesystem.
 
 Every run downloads into a fresh empty directory, on tmpfs (/dev/shm) by default so that
 disk writeback does not dominate; --out-dir picks another place. Each tool is started by
@@ -55,13 +65,16 @@ GIB = 1024 * MIB
 
 BIG_SIZE = 1 * GIB
 BIG_CHUNK = 4 * MIB
+SLOW_SIZE = 100 * MIB
+SLOW_RATE = "10m"  # nginx limit_rate per connection (m = MiB)
 SMALL_COUNT, SMALL_SIZE = 1000, 16 * KIB
 MEDIUM_COUNT, MEDIUM_SIZE = 200, 1 * MIB
 QUEUE_COUNT = 10_000
 PARALLEL = 16
-DATA_VERSION = 1
+DATA_VERSION = 2
 
-ALL_SCENARIOS = ("big", "small", "medium", "queue10k")
+ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k")
+NGINX_ONLY = ("throttled",)
 ALL_TOOLS = ("afetch", "aria2c", "curl", "wget")
 ARIA2_COMMON = (
     "--allow-overwrite=true",
@@ -71,6 +84,7 @@ ARIA2_COMMON = (
     "--summary-interval=0",
     "-q",
 )
+AFETCH_COMMON = ("-q", "--no-fsync", "--max-per-host", str(PARALLEL))
 STDERR_TAIL = 400
 
 
@@ -107,6 +121,10 @@ class DataSet:
     def big(self) -> Path:
         return self.root / "big.bin"
 
+    @property
+    def slow(self) -> Path:
+        return self.root / "slow" / "slow.bin"
+
     def small(self, i: int) -> Path:
         return self.root / "small" / f"s{i:04d}.bin"
 
@@ -139,7 +157,7 @@ def _write_many(directory: Path, names: list[str], size: int) -> None:
 
 
 def _data_complete(data: DataSet) -> bool:
-    checks = [(data.big, BIG_SIZE)]
+    checks = [(data.big, BIG_SIZE), (data.slow, SLOW_SIZE)]
     checks += [(data.small(i), SMALL_SIZE) for i in range(SMALL_COUNT)]
     checks += [(data.medium(i), MEDIUM_SIZE) for i in range(MEDIUM_COUNT)]
     return all(p.is_file() and p.stat().st_size == size for p, size in checks)
@@ -159,6 +177,7 @@ def ensure_data(root: Path) -> DataSet:
     root.mkdir(parents=True, exist_ok=True)
     sha = _write_big(root / "big.bin")
     data = DataSet(root, sha)
+    _write_many(root / "slow", [data.slow.name], SLOW_SIZE)
     _write_many(root / "small", [data.small(i).name for i in range(SMALL_COUNT)], SMALL_SIZE)
     _write_many(root / "medium", [data.medium(i).name for i in range(MEDIUM_COUNT)], MEDIUM_SIZE)
     manifest.write_text(json.dumps({"version": DATA_VERSION, "big_sha256": sha}))
@@ -192,6 +211,12 @@ def build_scenarios(data: DataSet) -> dict[str, Scenario]:
     return {
         "big": Scenario(
             "big", "1 file x 1 GiB", (FileSpec("/big.bin", "big.bin", data.big),), BIG_SIZE
+        ),
+        "throttled": Scenario(
+            "throttled",
+            f"1 file x 100 MiB, nginx limit_rate {SLOW_RATE} per connection",
+            (FileSpec("/slow/slow.bin", "slow.bin", data.slow),),
+            SLOW_SIZE,
         ),
         "small": Scenario("small", f"{SMALL_COUNT} x 16 KiB", small, SMALL_COUNT * SMALL_SIZE),
         "medium": Scenario("medium", f"{MEDIUM_COUNT} x 1 MiB", medium, MEDIUM_COUNT * MEDIUM_SIZE),
@@ -233,6 +258,7 @@ http {{
         listen 127.0.0.1:{port};
         root {data_root};
         location /q/ {{ rewrite ^ /small/s0000.bin break; }}
+        location /slow/ {{ limit_rate {SLOW_RATE}; }}
     }}
 }}
 """
@@ -353,6 +379,45 @@ class Lists:
     curl_config: Path
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One row of a scenario: a tool with its own options, e.g. ``afetch -x4``."""
+
+    label: str
+    tool: str
+    args: tuple[str, ...] = ()
+    max_runs: int | None = None  # fewer runs, e.g. a row that is only there for its RSS
+    aria2c_peer: str = ""  # the aria2c row it is compared with (default: the first one)
+
+
+def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
+    """The rows of a scenario, in table order."""
+    if scenario.name == "big":
+        return (
+            Variant("afetch -x1", "afetch", ("-x1",)),
+            Variant("afetch -x4", "afetch", ("-x4",)),
+            Variant("afetch -x16", "afetch", ("-x16",), max_runs=1),
+            Variant("aria2c -x16 -s16", "aria2c", ("-x16", "-s16")),
+            Variant("curl", "curl"),
+            Variant("wget", "wget"),
+        )
+    if scenario.name == "throttled":
+        return (
+            Variant("afetch -x1", "afetch", ("-x1",), aria2c_peer="aria2c -x1"),
+            Variant("afetch -x4", "afetch", ("-x4",), aria2c_peer="aria2c -x4 -s4"),
+            Variant("aria2c -x1", "aria2c", ("-x1",)),
+            Variant("aria2c -x4 -s4", "aria2c", ("-x4", "-s4")),
+            Variant("curl", "curl"),
+        )
+    jobs = f"-j{PARALLEL}"
+    return (
+        Variant(f"afetch {jobs}", "afetch", (jobs,)),
+        Variant(f"aria2c {jobs}", "aria2c", (jobs,)),
+        Variant("curl --parallel", "curl", ("--parallel", "--parallel-max", str(PARALLEL))),
+        Variant("wget", "wget"),
+    )
+
+
 def find_tools(afetch_cmd: str, wanted: list[str]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     for name in wanted:
@@ -396,33 +461,40 @@ def write_lists(scenario: Scenario, base: str, listdir: Path, out_dir: Path) -> 
     return Lists(urls, curl_config)
 
 
-def single_command(tool: Tool, url: str, out_dir: Path, out_name: str) -> list[str]:
+def afetch_prefix(tool: Tool, variant: Variant, state: Path) -> list[str]:
+    return [*tool.argv, "get", *variant.args, *AFETCH_COMMON, "--state", str(state)]
+
+
+def single_command(
+    tool: Tool, variant: Variant, url: str, out_dir: Path, out_name: str, state: Path
+) -> list[str]:
     target = str(out_dir / out_name)
+    extra = list(variant.args)
     match tool.name:
         case "afetch":
-            return [*tool.argv, "get", "-d", str(out_dir), url]
+            return [*afetch_prefix(tool, variant, state), "-d", str(out_dir), url]
         case "curl":
-            return [*tool.argv, "-s", "-f", "-o", target, url]
+            return [*tool.argv, *extra, "-s", "-f", "-o", target, url]
         case "aria2c":
-            return [*tool.argv, "-x16", "-s16", *ARIA2_COMMON, "-d", str(out_dir), url]
+            return [*tool.argv, *extra, *ARIA2_COMMON, "-d", str(out_dir), url]
         case "wget":
-            return [*tool.argv, "-q", "-O", target, url]
+            return [*tool.argv, *extra, "-q", "-O", target, url]
     raise ValueError(tool.name)
 
 
-def list_command(tool: Tool, lists: Lists, out_dir: Path) -> list[str]:
-    jobs = f"-j{PARALLEL}"
+def list_command(
+    tool: Tool, variant: Variant, lists: Lists, out_dir: Path, state: Path
+) -> list[str]:
+    extra = list(variant.args)
     match tool.name:
         case "afetch":
-            per_host = ["--max-per-host", str(PARALLEL)]
-            return [*tool.argv, "get", jobs, *per_host, "-d", str(out_dir), "-i", str(lists.urls)]
+            return [*afetch_prefix(tool, variant, state), "-d", str(out_dir), "-i", str(lists.urls)]
         case "curl":
-            parallel = ["--parallel", "--parallel-max", str(PARALLEL)]
-            return [*tool.argv, "-s", "-f", *parallel, "-K", str(lists.curl_config)]
+            return [*tool.argv, *extra, "-s", "-f", "-K", str(lists.curl_config)]
         case "aria2c":
-            return [*tool.argv, jobs, *ARIA2_COMMON, "-i", str(lists.urls), "-d", str(out_dir)]
+            return [*tool.argv, *extra, *ARIA2_COMMON, "-i", str(lists.urls), "-d", str(out_dir)]
         case "wget":
-            return [*tool.argv, "-q", "-i", str(lists.urls), "-P", str(out_dir)]
+            return [*tool.argv, *extra, "-q", "-i", str(lists.urls), "-P", str(out_dir)]
     raise ValueError(tool.name)
 
 
@@ -442,6 +514,7 @@ class RunResult:
 class Measurement:
     tool: str
     scenario: str
+    label: str  # the row, e.g. "afetch -x4"
     command: list[str]
     runs: list[RunResult] = field(default_factory=list)
     skipped: str = ""
@@ -576,6 +649,7 @@ def measure_once(
     cmd: list[str], scenario: Scenario, out_dir: Path, data: DataSet, timeout: float
 ) -> RunResult:
     fresh_dir(out_dir)
+    fresh_dir(state_dir(out_dir))  # afetch's --state: nothing resumes from an earlier run
     res = run_timed(cmd, out_dir.parent, timeout)
     if res.timed_out:
         error = f"timed out after {timeout:.0f} s"
@@ -588,13 +662,19 @@ def measure_once(
     return RunResult(res.wall_s, res.maxrss_kib, not error, error, res.output_tail)
 
 
+def state_dir(out_dir: Path) -> Path:
+    """Where afetch keeps its state file: next to the output dir, not inside it."""
+    return out_dir.parent / "state"
+
+
 def command_for(
-    tool: Tool, scenario: Scenario, base: str, lists: Lists, out_dir: Path
+    tool: Tool, variant: Variant, scenario: Scenario, base: str, lists: Lists, out_dir: Path
 ) -> list[str]:
+    state = state_dir(out_dir) / "state.db"
     if scenario.is_single:
         spec = scenario.files[0]
-        return single_command(tool, base + spec.url_path, out_dir, spec.out_name)
-    return list_command(tool, lists, out_dir)
+        return single_command(tool, variant, base + spec.url_path, out_dir, spec.out_name, state)
+    return list_command(tool, variant, lists, out_dir, state)
 
 
 @dataclass
@@ -607,19 +687,19 @@ class RunContext:
 
 
 def measure(
-    tool: Tool,
+    variant: Variant,
     scenario: Scenario,
     cmd: list[str],
     runs: int,
     ctx: RunContext,
 ) -> Measurement:
-    m = Measurement(tool.name, scenario.name, cmd)
+    m = Measurement(variant.tool, scenario.name, variant.label, cmd)
     for i in range(runs):
         r = measure_once(cmd, scenario, ctx.out_dir, ctx.data, ctx.timeout)
         m.runs.append(r)
         status = "ok" if r.ok else f"FAILED: {r.error}"
         print(
-            f"  {tool.name:<7} {scenario.name:<9} run {i + 1}/{runs}: "
+            f"  {variant.label:<16} {scenario.name:<9} run {i + 1}/{runs}: "
             f"{r.wall_s:7.2f} s  {r.maxrss_kib / KIB:7.1f} MiB  {status}",
             flush=True,
         )
@@ -634,13 +714,19 @@ def run_scenario(
     print(f"\n[{scenario.name}] {scenario.description}", flush=True)
     lists = write_lists(scenario, ctx.base_url, ctx.list_dir, ctx.out_dir)
     results: list[Measurement] = []
-    for tool in tools.values():
-        cmd = command_for(tool, scenario, ctx.base_url, lists, ctx.out_dir)
-        if not tool.available:
-            results.append(Measurement(tool.name, scenario.name, cmd, skipped=tool.note))
-            print(f"  {tool.name:<7} skipped: {tool.note}")
+    for variant in variants_for(scenario):
+        tool = tools.get(variant.tool)
+        if tool is None:  # not picked with --tools
             continue
-        results.append(measure(tool, scenario, cmd, runs, ctx))
+        cmd = command_for(tool, variant, scenario, ctx.base_url, lists, ctx.out_dir)
+        if not tool.available:
+            results.append(
+                Measurement(tool.name, scenario.name, variant.label, cmd, skipped=tool.note)
+            )
+            print(f"  {variant.label:<16} skipped: {tool.note}")
+            continue
+        n = min(runs, variant.max_runs or runs)
+        results.append(measure(variant, scenario, cmd, n, ctx))
     return results
 
 
@@ -683,6 +769,22 @@ def machine_info(tools: dict[str, Tool], server: str) -> dict[str, str]:
     return info
 
 
+def nginx_version() -> str:
+    """'nginx/1.22.1' from `nginx -v` (which prints to stderr), or 'nginx'."""
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        out = subprocess.run(["nginx", "-v"], capture_output=True, text=True, timeout=10)
+        for word in (out.stderr + out.stdout).split():
+            if word.startswith("nginx/"):
+                return word
+    return "nginx"
+
+
+def server_description(server: str) -> str:
+    if server == "nginx":
+        return f"{nginx_version()} (1 worker, sendfile, 127.0.0.1)"
+    return "aiohttp static server (127.0.0.1)"
+
+
 def print_header(info: dict[str, str]) -> None:
     print("afetch benchmark")
     print("=" * 78)
@@ -692,9 +794,10 @@ def print_header(info: dict[str, str]) -> None:
         "source files are in the page cache (one warm-up read before timing)",
         "wall time includes process start-up; peak RSS is ru_maxrss from os.wait4",
         f"peak RSS values at the launcher floor ({info['rss floor']}) are upper bounds",
-        f"list scenarios run {PARALLEL} downloads at once, all on one host: afetch gets",
-        f"  --max-per-host {PARALLEL} (its default per-host cap is 4); aria2c -j{PARALLEL}"
-        " is not per-host limited either",
+        f"afetch runs with {' '.join(AFETCH_COMMON)} and a fresh --state per run",
+        f"  (its default per-host cap is 4); aria2c -j{PARALLEL} is not per-host limited",
+        "the 'afetch -x16' row in big runs once: it is there for its peak RSS",
+        f"throttled: nginx limit_rate {SLOW_RATE} (MiB/s) per connection; needs nginx",
         "wget fetches lists sequentially (a reference only)",
         "outputs go to the 'output' dir above: tmpfs keeps disk speed out of it;"
         " try --out-dir for a disk",
@@ -710,43 +813,205 @@ def fmt_ratio(num: Measurement | None, den: Measurement | None, attr: str) -> st
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def find_row(results: list[Measurement], scenario: str, label: str) -> Measurement | None:
+    return next((m for m in results if m.scenario == scenario and m.label == label), None)
+
+
+def reference(
+    results: list[Measurement], m: Measurement, tool: str, scenarios: dict[str, Scenario]
+) -> Measurement | None:
+    """The row m is compared with: its own aria2c peer, else the scenario's first row of tool."""
+    rows = [r for r in results if r.scenario == m.scenario and r.tool == tool]
+    if tool == "aria2c":
+        peers = {v.label: v.aria2c_peer for v in variants_for(scenarios[m.scenario])}
+        peer = find_row(results, m.scenario, peers.get(m.label, ""))
+        if peer is not None:
+            return peer
+    return rows[0] if rows else None
+
+
+def rate_mb_s(m: Measurement, scenarios: dict[str, Scenario]) -> float:
+    return scenarios[m.scenario].total_bytes / m.median_s / 1e6
+
+
 def print_results(results: list[Measurement], scenarios: dict[str, Scenario]) -> None:
     print("\nResults (median wall time, max peak RSS over runs)")
     cols = f"{'runs':>4} {'median s':>9} {'MB/s':>8} {'peak RSS':>10}"
-    print(f"{'scenario':<9} {'tool':<7} {cols}  status")
+    print(f"{'scenario':<9} {'tool':<16} {cols}  status")
     for m in results:
-        head = f"{m.scenario:<9} {m.tool:<7}"
+        head = f"{m.scenario:<9} {m.label:<16}"
         if m.skipped:
             print(f"{head} {'':>4} {'':>9} {'':>8} {'':>10}  skipped: {m.skipped}")
         elif not m.ok:
             print(f"{head} {len(m.runs):>4} {'':>9} {'':>8} {'':>10}  FAILED: {m.error}")
         else:
-            rate = scenarios[m.scenario].total_bytes / m.median_s / 1e6
+            rate = rate_mb_s(m, scenarios)
             rss = f"{m.peak_rss_kib / KIB:.1f} MiB"
             print(f"{head} {len(m.runs):>4} {m.median_s:>9.2f} {rate:>8.0f} {rss:>10}  ok")
-    print_ratios(results)
+    print_ratios(results, scenarios)
+    print_speedups(results)
+    print_bar(results)
 
 
-def print_ratios(results: list[Measurement]) -> None:
-    by_key = {(m.scenario, m.tool): m for m in results}
-    print("\nRatios (below 1.00x means afetch is faster / smaller)")
-    cols = f"{'time a/aria2c':>14} {'RSS a/aria2c':>13} {'time a/curl':>12} {'RSS a/curl':>11}"
-    print(f"{'scenario':<9} {cols}")
-    for scenario in dict.fromkeys(m.scenario for m in results):
-        afetch = by_key.get((scenario, "afetch"))
-        aria2c = by_key.get((scenario, "aria2c"))
-        curl = by_key.get((scenario, "curl"))
+def print_ratios(results: list[Measurement], scenarios: dict[str, Scenario]) -> None:
+    print("\nRatios of afetch rows (below 1.00x means afetch is faster / smaller)")
+    cols = f"{'time/aria2c':>11} {'RSS/aria2c':>10} {'time/curl':>9} {'RSS/curl':>8}"
+    print(f"{'scenario':<9} {'tool':<12} {cols}  aria2c row")
+    for m in results:
+        if m.tool != "afetch":
+            continue
+        aria2c = reference(results, m, "aria2c", scenarios)
+        curl = reference(results, m, "curl", scenarios)
         print(
-            f"{scenario:<9} {fmt_ratio(afetch, aria2c, 'median_s'):>14}"
-            f" {fmt_ratio(afetch, aria2c, 'peak_rss_kib'):>13}"
-            f" {fmt_ratio(afetch, curl, 'median_s'):>12}"
-            f" {fmt_ratio(afetch, curl, 'peak_rss_kib'):>11}"
+            f"{m.scenario:<9} {m.label:<12} {fmt_ratio(m, aria2c, 'median_s'):>11}"
+            f" {fmt_ratio(m, aria2c, 'peak_rss_kib'):>10}"
+            f" {fmt_ratio(m, curl, 'median_s'):>9}"
+            f" {fmt_ratio(m, curl, 'peak_rss_kib'):>8}  {aria2c.label if aria2c else '-'}"
         )
     afetch_rows = [m for m in results if m.tool == "afetch"]
     if not afetch_rows or all(m.skipped for m in afetch_rows):
         print("(afetch was not measured: install it, or pass --afetch 'python -m afetch_tui')")
     elif any(not m.ok for m in afetch_rows):
         print("(afetch FAILED in some scenarios; see the status column above)")
+
+
+# (tool, single-connection row, multi-connection row) in the throttled scenario
+SPEEDUPS = (
+    ("afetch", "afetch -x1", "afetch -x4"),
+    ("aria2c", "aria2c -x1", "aria2c -x4 -s4"),
+)
+SPEEDUP_TARGET = 3.5
+
+
+def speedups(results: list[Measurement]) -> list[tuple[str, str, float | None]]:
+    """(tool, 'x4 vs x1' text, speed-up) for the throttled scenario, where measured."""
+    out: list[tuple[str, str, float | None]] = []
+    for tool, one, many in SPEEDUPS:
+        a, b = find_row(results, "throttled", one), find_row(results, "throttled", many)
+        if a is None or b is None:
+            continue
+        value = a.median_s / b.median_s if a.ok and b.ok else None
+        out.append((tool, f"{many} vs {one}", value))
+    return out
+
+
+def print_speedups(results: list[Measurement]) -> None:
+    rows = speedups(results)
+    if not rows:
+        return
+    print(f"\nSpeed-up with 4 connections, throttled (target >= {SPEEDUP_TARGET}x)")
+    for tool, what, value in rows:
+        shown = f"{value:.2f}x" if value is not None else "n/a"
+        print(f"  {tool:<7} {what:<30} {shown:>7}")
+
+
+RSS_MB = 1_000_000 / KIB  # KiB per MB, for the targets in MB
+
+
+def bar_checks(results: list[Measurement]) -> list[tuple[str, str, bool | None]]:
+    """The performance bar of issue 5: (target, measured, passed or None when not measured)."""
+    checks: list[tuple[str, str, bool | None]] = []
+
+    def ratio(scenario: str, label: str, ref: str, limit: float, what: str) -> None:
+        a, b = find_row(results, scenario, label), find_row(results, scenario, ref)
+        if a is None or b is None:
+            return
+        text = f"{scenario}: {label} <= {limit:.1f}x {ref} ({what})"
+        if a.ok and b.ok:
+            value = a.median_s / b.median_s
+            checks.append((text, f"{value:.2f}x", value <= limit))
+        else:
+            checks.append((text, "n/a", None))
+
+    def rss(scenario: str, label: str, limit_mb: int) -> None:
+        m = find_row(results, scenario, label)
+        if m is None:
+            return
+        text = f"{scenario}: {label} peak RSS <= {limit_mb} MB"
+        if m.ok:
+            mb = m.peak_rss_kib / RSS_MB
+            checks.append((text, f"{mb:.0f} MB", mb <= limit_mb))
+        else:
+            checks.append((text, "n/a", None))
+
+    for label in ("afetch -x1", "afetch -x4"):
+        ratio("big", label, "aria2c -x16 -s16", 1.0, "time")
+        ratio("big", label, "curl", 1.3, "time")
+    rss("big", "afetch -x16", 100)
+    for tool, what, value in speedups(results):
+        if tool == "afetch":
+            text = f"throttled: {what} speed-up >= {SPEEDUP_TARGET}x"
+            shown = f"{value:.2f}x" if value is not None else "n/a"
+            checks.append((text, shown, None if value is None else value >= SPEEDUP_TARGET))
+    ratio("queue10k", f"afetch -j{PARALLEL}", f"aria2c -j{PARALLEL}", 1.2, "time")
+    rss("queue10k", f"afetch -j{PARALLEL}", 150)
+    return checks
+
+
+def fmt_pass(ok: bool | None) -> str:
+    return {True: "pass", False: "FAIL", None: "n/a"}[ok]
+
+
+def print_bar(results: list[Measurement]) -> None:
+    checks = bar_checks(results)
+    if not checks:
+        return
+    print("\nPerformance bar (issue 5)")
+    for text, value, ok in checks:
+        print(f"  {fmt_pass(ok):<4}  {text:<58} {value:>7}")
+
+
+def markdown(
+    info: dict[str, str], results: list[Measurement], scenarios: dict[str, Scenario], runs: int
+) -> str:
+    """The results as Markdown for the README: a header line, the table, the bar."""
+    versions = [info[name] for name in ALL_TOOLS if name in info]
+    tools = ", ".join(v.split(" (")[0] for v in versions if not v.startswith("skipped"))
+    lines = [
+        f"Measured {info['date'][:10]} on {info['nproc'].split()[0]} CPUs (nproc) "
+        f"{info['cpu']}, {info['memory']} RAM, {info['kernel']}; "
+        f"server {info['server']}; output on {info['output']}; "
+        f"median of {runs} run{'s' if runs > 1 else ''} (peak RSS: max over runs); "
+        f"{tools}.",
+        "",
+        "| Scenario | Tool | Runs | Median s | MB/s | Peak RSS MiB"
+        " | Time vs aria2c | Time vs curl |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    failures: list[str] = []
+    for m in results:
+        head = f"| {m.scenario} | `{m.label}` |"
+        if m.skipped:
+            lines.append(f"{head} | skipped | | | | |")
+            continue
+        if not m.ok:
+            failures.append(f"{m.scenario} `{m.label}`: {m.error}")
+            lines.append(f"{head} {len(m.runs)} | **failed** | | | | |")
+            continue
+        aria2c = reference(results, m, "aria2c", scenarios)
+        curl = reference(results, m, "curl", scenarios)
+        vs_aria2c = "" if aria2c is m else fmt_ratio(m, aria2c, "median_s")
+        vs_curl = "" if curl is m else fmt_ratio(m, curl, "median_s")
+        lines.append(
+            f"{head} {len(m.runs)} | {m.median_s:.2f} | {rate_mb_s(m, scenarios):.0f} |"
+            f" {m.peak_rss_kib / KIB:.1f} | {vs_aria2c} | {vs_curl} |"
+        )
+    shown = dict.fromkeys(m.scenario for m in results)
+    lines += ["", "Scenarios: " + "; ".join(f"{s}: {scenarios[s].description}" for s in shown)]
+    note = "Ratios are wall-time ratios (below 1.00x = faster)"
+    if "throttled" in shown:
+        note += "; in throttled, `afetch -xN` is compared with `aria2c -xN`"
+    lines.append(note + ".")
+    for text in failures:
+        lines.append(f"Failed: {text}")
+    for tool, what, value in speedups(results):
+        shown_value = f"{value:.2f}x" if value is not None else "n/a"
+        lines.append(f"Throttled speed-up, {tool} ({what}): {shown_value}.")
+    checks = bar_checks(results)
+    if checks:
+        lines += ["", "| Target (issue 5) | Measured | |", "|---|--:|---|"]
+        lines += [f"| {text} | {value} | {fmt_pass(ok)} |" for text, value, ok in checks]
+    return "\n".join(lines) + "\n"
 
 
 def write_json(path: Path, info: dict[str, str], results: list[Measurement]) -> None:
@@ -799,6 +1064,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " room, else WORKDIR/out)",
     )
     p.add_argument("--json", type=Path, help="write raw results to this JSON file")
+    p.add_argument(
+        "--markdown",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="print the results as Markdown for the README (or write them to FILE)",
+    )
     p.add_argument("--afetch", default="afetch", help="afetch command, e.g. 'python -m afetch_tui'")
     p.add_argument(
         "--server", choices=("auto", "nginx", "aiohttp"), default="auto", help="HTTP server"
@@ -856,7 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
         print("NOTE: nginx is not installed; falling back to an aiohttp static server.")
     out_root = pick_out_root(args.out_dir, workdir)
     out_root.mkdir(parents=True, exist_ok=True)
-    info = machine_info(tools, "nginx (1 worker, sendfile)" if server == "nginx" else "aiohttp")
+    info = machine_info(tools, server_description(server))
     info["output"] = f"{out_root} ({fs_type(out_root)})"
     print_header(info)
 
@@ -872,15 +1144,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Serving {data.root} at {base} ({server})")
             ctx = RunContext(data, base, out_dir, workdir / "lists", args.timeout)
             for name in args.scenarios:
+                if name in NGINX_ONLY and server != "nginx":
+                    print(f"\n[{name}] skipped: needs nginx (limit_rate)")
+                    continue
                 results += run_scenario(scenarios[name], tools, args.runs, ctx)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.rmtree(state_dir(out_dir), ignore_errors=True)
         with contextlib.suppress(OSError):
             out_root.rmdir()  # only when empty: never a user's files
 
     print_results(results, scenarios)
     if args.json:
         write_json(args.json, info, results)
+    if args.markdown:
+        text = markdown(info, results, scenarios, args.runs)
+        if args.markdown == "-":
+            print("\nMarkdown (for the README's performance section)\n")
+            print(text, end="")
+        else:
+            Path(args.markdown).write_text(text)
+            print(f"\nMarkdown written to {args.markdown}")
     return 0 if all(m.ok or m.skipped for m in results) else 1
 
 

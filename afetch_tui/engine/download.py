@@ -8,10 +8,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from afetch_tui.engine.events import DownloadSnapshot, LogEntry, State
+from afetch_tui.engine.checksum import StreamHasher
+from afetch_tui.engine.events import DownloadSnapshot, LogEntry, RegionInfo, State
 from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.regions import Region
 
 LOG_LINES = 200
 
@@ -37,9 +39,19 @@ class Download:
     rank: float = 0.0
     not_before: float = 0.0
     restart: bool = False
+    max_connections: int = 1
+    segmentable: bool = True
+    """False once the server refused ranges: later attempts use one connection."""
+    regions: list[Region] | None = None
+    """The regions of a download split over several connections."""
     connections: int = 0
     added_at: float = field(default_factory=time.time)
     finished_at: float | None = None
+    checksum: tuple[str, str] | None = None
+    """(algorithm, hex digest) the finished file must match."""
+    checksum_ok: bool | None = None
+    """None until verified; then whether the file matched."""
+    hasher: StreamHasher = field(default_factory=StreamHasher)
     bucket: TokenBucket = field(default_factory=TokenBucket)
     meter: RateMeter = field(default_factory=lambda: RateMeter(time.monotonic()))
     log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
@@ -81,4 +93,17 @@ class Download:
             added_at=self.added_at,
             finished_at=self.finished_at,
             log=tuple(self.log),
+            checksum=self.checksum,
+            checksum_ok=self.checksum_ok,
+            max_connections=self.max_connections,
+            regions=self._region_infos(),
+        )
+
+    def _region_infos(self) -> tuple[RegionInfo, ...]:
+        if not self.regions:
+            return ()
+        now = time.monotonic()
+        return tuple(
+            RegionInfo(r.start, r.end, r.done, r.busy, r.rate(now) if r.busy else 0.0)
+            for r in self.regions
         )

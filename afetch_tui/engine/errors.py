@@ -14,6 +14,10 @@ class InputError(AfetchError):
     """Bad user input: a URL, a directory, an option value. Nothing was queued or written."""
 
 
+class PageError(InputError):
+    """A page to harvest links from cannot be used: unreachable, an error, not HTML, too big."""
+
+
 class StoreError(AfetchError):
     """The persistent store cannot be opened or used."""
 

@@ -65,6 +65,17 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionInfo:
+    """One part of a split download: bytes ``[start, end)``, ``done`` of them written."""
+
+    start: int
+    end: int
+    done: int
+    active: bool
+    speed: float
+
+
+@dataclass(frozen=True, slots=True)
 class DownloadSnapshot:
     """Everything there is to show about one download at one moment."""
 
@@ -88,6 +99,13 @@ class DownloadSnapshot:
     added_at: float
     finished_at: float | None
     log: tuple[LogEntry, ...]
+    checksum: tuple[str, str] | None = None
+    """(algorithm, hex digest) the file is verified against, if one was given."""
+    checksum_ok: bool | None = None
+    """None until verified; True once the file matched, False on a mismatch."""
+    max_connections: int = 1
+    regions: tuple[RegionInfo, ...] = ()
+    """The parts of a download split over several connections."""
 
     @property
     def path(self) -> Path | None:
@@ -146,7 +164,7 @@ def _jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, DownloadSnapshot | HostSnapshot | LogEntry | Limits):
+    if isinstance(value, DownloadSnapshot | HostSnapshot | LogEntry | Limits | RegionInfo):
         data = asdict(value)
         if isinstance(value, DownloadSnapshot):
             data["path"] = value.path
@@ -223,6 +241,21 @@ class HostUpdate(Event):
 class LimitsChanged(Event):
     kind = "limits"
     limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class HookFinished(Event):
+    """The ``--on-complete`` command ran for a completed download.
+
+    ``ok`` is False when it exited non-zero, timed out or could not start; ``message``
+    is one line saying how it went. Its output is in the download's log.
+    """
+
+    kind = "hook"
+    id: int
+    ok: bool
+    exit_code: int | None
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ class Host:
         self.has_override = False
         self.connections = 0
         self.running = 0
+        self.slots = 0
+        """Connections reserved: one per running download, plus extra segment connections."""
         self.queued = 0
         self.completed = 0
         self.failed = 0

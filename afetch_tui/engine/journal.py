@@ -7,9 +7,11 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+from afetch_tui.engine.checksum import format_checksum, parse_checksum
 from afetch_tui.engine.download import Download
-from afetch_tui.engine.errors import StoreError
+from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import LogEntry, State
+from afetch_tui.engine.regions import Region
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.urls import host_of
 
@@ -42,6 +44,9 @@ def to_record(d: Download) -> Record:
         added_at=d.added_at,
         finished_at=d.finished_at,
         log=[(entry.time, entry.message) for entry in list(d.log)[-LOG_KEPT:]],
+        checksum=format_checksum(d.checksum),
+        connections=d.max_connections,
+        regions=[region.as_list() for region in d.regions] if d.regions else None,
     )
 
 
@@ -71,6 +76,14 @@ def from_record(record: Record) -> Download:
         finished_at=record.finished_at,
     )
     d.bucket.rate = record.limit_rate
+    d.max_connections = record.connections
+    if record.regions and state is not State.COMPLETED:
+        d.regions = [Region.from_list(values) for values in record.regions]
+        d.done = sum(region.done for region in d.regions)
+    if record.checksum:
+        with contextlib.suppress(InputError):
+            d.checksum = parse_checksum(record.checksum)
+            d.checksum_ok = True if state is State.COMPLETED else None
     d.log.extend(LogEntry(time, message) for time, message in record.log)
     return d
 

@@ -18,13 +18,17 @@ from typing import Any
 
 import aiohttp
 
+from afetch_tui.engine import checksum as checksums
 from afetch_tui.engine import files, naming
+from afetch_tui.engine import harvest as harvesting
+from afetch_tui.engine.checksum import Verifier
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
 from afetch_tui.engine.events import (
     Added,
     DownloadSnapshot,
     Event,
+    HookFinished,
     HostSnapshot,
     HostUpdate,
     Limits,
@@ -39,9 +43,10 @@ from afetch_tui.engine.events import (
     Updated,
 )
 from afetch_tui.engine.groupio import GroupRunner
+from afetch_tui.engine.hooks import CompletionHooks, HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
-from afetch_tui.engine.limits import TokenBucket
+from afetch_tui.engine.limits import TokenBucket, throttle
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.retry import backoff_delay
@@ -52,6 +57,7 @@ from afetch_tui.engine.urls import host_of, validate_url
 
 _WAITING = (State.QUEUED, State.RETRYING)
 _DEFAULT_LIMITS = Limits()
+MAX_CONNECTIONS = 16
 
 
 def check_directory(directory: Path | str) -> Path:
@@ -124,6 +130,13 @@ class DownloadManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._verifier = Verifier(self._log, self._set_state)
+        self._hooks = CompletionHooks(
+            self.options.on_complete,
+            self.options.on_complete_timeout,
+            log=self._log,
+            finished=self._hook_finished,
+        )
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -153,6 +166,7 @@ class DownloadManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._hooks.close()
         if self._journal:
             await self._journal.close()
         if self._ticker:
@@ -213,7 +227,10 @@ class DownloadManager:
         headers: Mapping[str, str] | None = None,
         paused: bool = False,
         limit_rate: float | None = None,
+        connections: int | None = None,
+        checksum: tuple[str, str] | None = None,
     ) -> int:
+        """Queue one URL; ``checksum`` is (algorithm, hex) the finished file must match."""
         (download_id,) = await self.add_many(
             [url],
             directory=directory,
@@ -221,6 +238,8 @@ class DownloadManager:
             headers=headers,
             paused=paused,
             limit_rate=limit_rate,
+            connections=connections,
+            checksum=checksum,
         )
         return download_id
 
@@ -233,9 +252,19 @@ class DownloadManager:
         headers: Mapping[str, str] | None = None,
         paused: bool = False,
         limit_rate: float | None = None,
+        connections: int | None = None,
+        checksum: tuple[str, str] | None = None,
     ) -> list[int]:
-        """Queue every URL, or none: bad input raises `InputError` before anything is queued."""
+        """Queue every URL, or none: bad input raises `InputError` before anything is queued.
+
+        ``connections`` (default: the manager's ``-x``) is how many ranged connections a
+        large file may use.
+        """
         checked = [validate_url(url) for url in urls]
+        if checksum is not None:
+            if len(checked) != 1:
+                raise InputError("a checksum can only be given with a single URL")
+            checksum = checksums.checked(*checksum)
         if name is not None:
             if len(checked) != 1:
                 raise InputError("a file name (-o) can only be given with a single URL")
@@ -244,6 +273,8 @@ class DownloadManager:
         target = check_directory(directory) if directory is not None else self.directory
         if limit_rate is not None and limit_rate <= 0:
             raise InputError("a download's rate limit must be positive")
+        if connections is not None and not 1 <= connections <= MAX_CONNECTIONS:
+            raise InputError(f"connections per download must be 1 to {MAX_CONNECTIONS}")
         await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         ids = []
         last_rank = self._downloads[self._order[-1]].rank if self._order else 0.0
@@ -257,6 +288,8 @@ class DownloadManager:
                 headers=dict(headers or {}),
                 state=State.PAUSED if paused else State.QUEUED,
                 rank=last_rank + offset,
+                max_connections=connections or self.options.connections,
+                checksum=checksum,
             )
             d.bucket.rate = limit_rate
             self._next_id += 1
@@ -291,7 +324,10 @@ class DownloadManager:
             self._requeue(d)
 
     async def retry(self, download_id: int) -> None:
-        """Start a failed or cancelled download again (from the bytes on disk, if any)."""
+        """Start a failed or cancelled download again (from the bytes on disk, if any).
+
+        After a checksum mismatch the bytes on disk are not trusted: it starts from zero.
+        """
         d = self._get(download_id)
         if d.state in (State.FAILED, State.CANCELLED):
             d.retries = 0
@@ -413,6 +449,102 @@ class DownloadManager:
         d.bucket.rate = rate
         self._changed(d)
 
+    # -- pages and sizes ------------------------------------------------------------------
+
+    async def harvest(
+        self,
+        page_url: str,
+        *,
+        match: str | None = None,
+        same_host: bool | None = None,
+        max_bytes: int = harvesting.MAX_PAGE_BYTES,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[harvesting.Link]:
+        """The links on an HTML page that pass the filters, in page order (maybe none).
+
+        ``match`` is a glob on the file name or URL, or ``re:REGEX``; ``same_host`` True
+        keeps links on the page's host, False the others. Raises `PageError` (an
+        `InputError`) when the page cannot be used: unreachable, an error status, not
+        HTML, or larger than ``max_bytes``. Nothing is queued: pass the chosen links'
+        ``url`` to `add_many`.
+        """
+        url = validate_url(page_url)
+        host = self._host(host_of(url))
+        await throttle((host.request_bucket,), 1)
+        return await harvesting.harvest(
+            self._live_session(),
+            url,
+            match=match,
+            same_host=same_host,
+            max_bytes=max_bytes,
+            headers=self._request_headers(headers),
+            proxy=self._proxy_for_url(url, host_of(url)),
+            max_redirects=self.options.max_redirects,
+        )
+
+    async def probe_sizes(
+        self, urls: Iterable[str], *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, int | None]:
+        """Each URL's size (None when unknown), from HEAD requests made concurrently.
+
+        At most the host's connection cap of requests go to one host at a time, paced by
+        its request rate limit.
+        """
+        session = self._live_session()
+        wanted = list(dict.fromkeys(urls))
+        request_headers = self._request_headers(headers)
+        gates: dict[str, asyncio.Semaphore] = {}
+
+        async def probe(url: str) -> int | None:
+            try:
+                name = host_of(validate_url(url))
+            except InputError:
+                return None
+            host = self._host(name)
+            gate = gates.setdefault(name, asyncio.Semaphore(host.cap(self._limits)))
+            async with gate:
+                await throttle((host.request_bucket,), 1)
+                return await harvesting.probe_size(
+                    session,
+                    url,
+                    headers=request_headers,
+                    proxy=self._proxy_for_url(url, name),
+                    time_limit=self.options.timeout,
+                )
+
+        sizes = await asyncio.gather(*(probe(url) for url in wanted))
+        return dict(zip(wanted, sizes, strict=True))
+
+    def set_on_complete(self, command: tuple[str, ...] | None, time_limit: float = 60.0) -> None:
+        """Change the command run for each file completed from now on (None: no command).
+
+        Check a user's text with `hooks.parse_command` first.
+        """
+        if time_limit <= 0:
+            raise InputError("the on-complete timeout must be positive")
+        self._hooks.argv = tuple(command) if command else None
+        self._hooks.timeout = time_limit
+
+    @property
+    def on_complete(self) -> tuple[tuple[str, ...] | None, float]:
+        """The command run for each completed file, and its timeout in seconds."""
+        return self._hooks.argv, self._hooks.timeout
+
+    @property
+    def hook_failures(self) -> frozenset[int]:
+        """Ids of completed downloads whose ``on_complete`` command failed."""
+        return frozenset(self._hooks.failed)
+
+    def _live_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise InputError("the download manager is not running")
+        return self._session
+
+    def _request_headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = {"User-Agent": self.options.user_agent, **self.options.headers}
+        headers.update(extra or {})
+        return headers
+
     # -- internals: state -----------------------------------------------------------------
 
     def _get(self, download_id: int) -> Download:
@@ -507,7 +639,7 @@ class DownloadManager:
         self._update_idle()
 
     def _is_idle(self) -> bool:
-        return not self._running and not self._waiting
+        return not self._running and not self._waiting and not self._hooks.running
 
     def _update_idle(self) -> None:
         if self._is_idle():
@@ -546,13 +678,20 @@ class DownloadManager:
         """Names claimed by this manager's unfinished downloads in ``directory``."""
         return self._reserved.setdefault(directory, set())
 
-    async def _reserve_name(self, d: Download, candidate: str) -> None:
+    async def _reserve_name(self, d: Download, candidate: str, data: bytes = b"") -> None:
+        self._expect_checksum(d, candidate)
         names = self._names_in(d.directory)
         taken = set(names)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
         try:
             d.name = await asyncio.to_thread(
-                files.claim, d.directory, candidate, taken, overwrite=self.options.overwrite
+                files.claim,
+                d.directory,
+                candidate,
+                taken,
+                overwrite=self.options.overwrite,
+                data=data,
+                fsync=self.options.fsync,
             )
         finally:
             if candidate not in taken:
@@ -560,6 +699,12 @@ class DownloadManager:
         names.add(d.name)
 
     async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
+        self._expect_checksum(d, candidate)
+        if d.checksum is not None:  # verified before it is published: a mismatch keeps .part
+            await self._reserve_name(d, candidate, data)
+            await self._verifier.verify(d)
+            await self._publish(d)
+            return
         names = self._names_in(d.directory)
         taken = set(names)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
@@ -576,6 +721,18 @@ class DownloadManager:
         finally:
             if candidate not in taken:
                 names.discard(candidate)
+
+    def _expect_checksum(self, d: Download, candidate: str) -> None:
+        """Take the checksum ``--checksums`` lists for this file name, unless one was given."""
+        if d.checksum is not None or not self.options.checksums:
+            return
+        found = self.options.checksums.get(candidate)
+        if found is None:
+            self._log(d, f"no checksum listed for {candidate}: not verified")
+            return
+        d.checksum = found
+        d.hasher.use(found[0])
+        self._changed(d)
 
     def _release_name(self, d: Download) -> None:
         if d.name:
@@ -617,7 +774,7 @@ class DownloadManager:
                 blocked.add(d.host)
                 wake_at = min(wake_at, host.cooldown_until)
                 continue
-            if host.running >= host.cap(self._limits):
+            if host.slots >= host.cap(self._limits):
                 blocked.add(d.host)
                 continue
             if d.not_before > now:
@@ -645,6 +802,7 @@ class DownloadManager:
 
     def _start(self, d: Download, host: Host) -> None:
         host.running += 1
+        host.slots += 1
         self._running[d.id] = d
         d.meter.restart(time.monotonic())
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
@@ -664,9 +822,13 @@ class DownloadManager:
             save_small=self._save_small,
             publish=self._publish,
             checkpointed=self._persist,
+            verify=self._verifier.verify,
+            take_slot=lambda: self._take_slot(host),
+            give_slot=lambda: self._give_slot(host),
         )
         outcome: DownloadError | None = None
         try:
+            await self._verifier.prepare(d)
             await Transfer(d, context).run()
         except DownloadError as exc:
             outcome = exc
@@ -682,8 +844,20 @@ class DownloadManager:
             self._failed(d, host, outcome)
         self._schedule()
 
+    def _take_slot(self, host: Host) -> bool:
+        """An extra connection for a split download: only if no queued download wants it."""
+        if host.slots < host.cap(self._limits) and not host.queued:
+            host.slots += 1
+            return True
+        return False
+
+    def _give_slot(self, host: Host) -> None:
+        host.slots -= 1
+        self._schedule()
+
     def _finish_run(self, d: Download, host: Host) -> None:
         host.running -= 1
+        host.slots -= 1
         self._running.pop(d.id, None)
         d.task = None
         self._emit_progress(d)
@@ -694,7 +868,12 @@ class DownloadManager:
         host.succeeded(now, self._limits)
         self._release_name(d)
         self._log(d, f"completed: {d.final_path}")
+        self._hooks.schedule(d, done=self._update_idle)  # --on-complete, in the background
         self._set_state(d, State.COMPLETED)
+
+    def _hook_finished(self, d: Download, result: HookResult) -> None:
+        self._emit(HookFinished(d.id, result.ok, result.exit_code, result.message))
+        self._persist(d)
 
     def _failed(self, d: Download, host: Host, error: DownloadError) -> None:
         now = time.monotonic()
@@ -738,20 +917,23 @@ class DownloadManager:
         return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)
 
     def _proxy_for(self, d: Download) -> str | None:
+        return self._proxy_for_url(d.url, d.host)
+
+    def _proxy_for_url(self, url: str, host: str) -> str | None:
         """``--proxy``, else HTTP(S)_PROXY; NO_PROXY exempts hosts from either.
 
         Resolved here, once per host, rather than by aiohttp's ``trust_env``, which looks
         the environment up in a thread for every single request.
         """
-        scheme = d.url.partition(":")[0].lower()
-        key = (scheme, d.host)
+        scheme = url.partition(":")[0].lower()
+        key = (scheme, host)
         if key not in self._proxies:
             import urllib.request
 
             proxy = self.options.proxy
             if proxy is None and self.options.trust_env:
                 proxy = urllib.request.getproxies_environment().get(scheme)
-            if proxy and urllib.request.proxy_bypass_environment(d.host.rsplit(":", 1)[0]):
+            if proxy and urllib.request.proxy_bypass_environment(host.rsplit(":", 1)[0]):
                 proxy = None
             self._proxies[key] = proxy
         return self._proxies[key]

@@ -27,5 +27,15 @@ class ManagerOptions:
     retry_cap: float = 60.0
     max_retry_after: float = 600.0
     fsync: bool = True
+    connections: int = 1
+    """Connections per download (``-x``) for servers that support ranges."""
+    min_split_size: int = 20 * 1024 * 1024
+    """Files smaller than this (``-k``) use one connection."""
     max_redirects: int = 10
     user_agent: str = f"afetch/{__version__}"
+    checksums: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """File name → (algorithm, hex digest), from ``--checksums``; matched by the file name
+    the server or ``-o`` gives (before any `` (1)`` is added to avoid a clash)."""
+    on_complete: tuple[str, ...] | None = None
+    """A command (already split) run for each completed file, the file's path appended."""
+    on_complete_timeout: float = 60.0

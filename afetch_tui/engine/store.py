@@ -27,7 +27,7 @@ from afetch_tui.engine.errors import StoreError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE downloads (
@@ -53,6 +53,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX downloads_rank ON downloads (rank)",
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ],
+    2: ["ALTER TABLE downloads ADD COLUMN checksum TEXT"],
+    3: [
+        "ALTER TABLE downloads ADD COLUMN connections INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE downloads ADD COLUMN regions TEXT",
+    ],
 }
 
 COLUMNS = (
@@ -74,6 +79,9 @@ COLUMNS = (
     "added_at",
     "finished_at",
     "log",
+    "checksum",
+    "connections",
+    "regions",
 )
 
 
@@ -114,11 +122,17 @@ class Record:
     added_at: float
     finished_at: float | None
     log: list[tuple[float, str]]
+    checksum: str | None = None
+    """``algo=hex`` the file must match, if one was given."""
+    connections: int = 1
+    regions: list[list[int]] | None = None
+    """``[start, end, checkpoint]`` for each region of a download split over connections."""
 
     def row(self) -> tuple[Any, ...]:
         values = [getattr(self, c) for c in COLUMNS]
         values[COLUMNS.index("headers")] = json.dumps(self.headers)
         values[COLUMNS.index("log")] = json.dumps(self.log)
+        values[COLUMNS.index("regions")] = json.dumps(self.regions) if self.regions else None
         return tuple(values)
 
     @classmethod
@@ -126,6 +140,7 @@ class Record:
         values = dict(zip(COLUMNS, row, strict=True))
         values["headers"] = json.loads(values["headers"])
         values["log"] = [tuple(entry) for entry in json.loads(values["log"])]
+        values["regions"] = json.loads(values["regions"]) if values["regions"] else None
         return cls(**values)
 
 

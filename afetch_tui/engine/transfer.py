@@ -7,10 +7,11 @@ An attempt either returns with the file complete under its final name, or raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -20,10 +21,13 @@ from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.hosts import Host
+from afetch_tui.engine.httpheaders import parse_content_range, strong_etag
 from afetch_tui.engine.limits import TokenBucket, read_size, throttle
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.partfile import PartFile, PartialWrite
+from afetch_tui.engine.regions import MIN_STEAL, Region, safe_prefix
 from afetch_tui.engine.retry import PUSHBACK_STATUSES, RETRYABLE_STATUSES, parse_retry_after
+from afetch_tui.engine.segmented import SegmentedCopy
 from afetch_tui.format import size
 
 OVERLAP = 64 * 1024
@@ -37,8 +41,6 @@ BATCH_BYTES = 4 * 1024 * 1024
 """Bytes gathered before one ``pwritev``."""
 RECV_SIZE = 1024 * 1024
 """Bytes asked of the socket per read (asyncio's default is 256 KiB)."""
-
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -57,18 +59,11 @@ class TransferContext:
     save_small: Callable[[Download, str, bytes], Awaitable[None]]
     publish: Callable[[Download], Awaitable[None]]
     checkpointed: Callable[[Download], None]
-
-
-def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
-    match = _CONTENT_RANGE.match(value or "")
-    if not match:
-        return None
-    total = None if match.group(3) == "*" else int(match.group(3))
-    return int(match.group(1)), int(match.group(2)), total
-
-
-def strong_etag(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
+    take_slot: Callable[[], bool]
+    """Reserve one more connection to this host, if the limits leave one free."""
+    give_slot: Callable[[], None]
+    verify: Callable[[Download], Awaitable[None]]
+    """Check the finished ``.part`` (a checksum); raises `DownloadError` if it is wrong."""
 
 
 class Transfer:
@@ -76,16 +71,27 @@ class Transfer:
         self.d = download
         self.ctx = ctx
 
+    def headers(self) -> dict[str, str]:
+        headers = {"Accept-Encoding": "identity", "User-Agent": self.ctx.options.user_agent}
+        headers.update(self.ctx.options.headers)
+        headers.update(self.d.headers)
+        return headers
+
     async def run(self) -> None:
         d, ctx = self.d, self.ctx
         if d.restart:
             d.done = d.checkpoint = 0
             d.total, d.etag, d.last_modified, d.restart = None, None, None, False
+            d.regions = None
             ctx.changed(d)
+        if d.regions:
+            with self.mapped_errors():
+                ctx.set_state(d, State.CONNECTING)
+                await SegmentedCopy(self).run(None)
+                await self._finish()
+            return
         offset = d.done
-        headers = {"Accept-Encoding": "identity", "User-Agent": ctx.options.user_agent}
-        headers.update(ctx.options.headers)
-        headers.update(d.headers)
+        headers = self.headers()
         overlap = 0
         if offset > 0:
             validator = strong_etag(d.etag) or d.last_modified
@@ -98,23 +104,34 @@ class Transfer:
         ctx.set_state(d, State.CONNECTING)
         started = time.monotonic()
         ctx.host.connections += 1
-        d.connections = 1
+        d.connections += 1
         try:
-            async with ctx.session.get(
-                d.url,
-                headers=headers,
-                proxy=ctx.proxy,
-                max_redirects=ctx.options.max_redirects,
-            ) as response:
-                ctx.host.record_ttfb(time.monotonic() - started)
-                ctx.host.record_status(response.status)
-                await self._receive(response, offset, overlap)
+            with self.mapped_errors():
+                async with ctx.session.get(
+                    d.url,
+                    headers=headers,
+                    proxy=ctx.proxy,
+                    max_redirects=ctx.options.max_redirects,
+                ) as response:
+                    ctx.host.record_ttfb(time.monotonic() - started)
+                    ctx.host.record_status(response.status)
+                    await self._receive(response, offset, overlap)
+        finally:
+            ctx.host.connections -= 1
+            d.connections -= 1
+
+    @contextlib.contextmanager
+    def mapped_errors(self) -> Iterator[None]:
+        """Turn aiohttp's and the file system's exceptions into one-line `DownloadError`s."""
+        d, ctx = self.d, self.ctx
+        try:
+            yield
         except aiohttp.TooManyRedirects:
             raise DownloadError(f"too many redirects (a redirect loop?) from {d.host}") from None
         except aiohttp.InvalidURL as exc:
             raise DownloadError(f"redirected to an unusable URL: {exc}") from None
         except aiohttp.ClientPayloadError:
-            raise self._truncated() from None
+            raise self.truncated() from None
         except (aiohttp.ServerTimeoutError, TimeoutError):
             raise DownloadError(
                 f"stalled: no data for {ctx.options.timeout:g} s from {d.host}", retryable=True
@@ -123,7 +140,7 @@ class Transfer:
             reason = exc.os_error.strerror or str(exc.os_error)
             raise DownloadError(f"cannot connect to {d.host}: {reason}", retryable=True) from None
         except aiohttp.ServerDisconnectedError:
-            raise self._truncated() from None
+            raise self.truncated() from None
         except aiohttp.ClientError as exc:
             raise DownloadError(f"connection error with {d.host}: {exc}", retryable=True) from None
         except OSError as exc:
@@ -133,11 +150,8 @@ class Transfer:
                     pause=True,
                 ) from None
             raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
-        finally:
-            ctx.host.connections -= 1
-            d.connections = 0
 
-    def _truncated(self) -> DownloadError:
+    def truncated(self) -> DownloadError:
         d = self.d
         of_total = f" of {size(d.total)}" if d.total else ""
         return DownloadError(
@@ -145,9 +159,9 @@ class Transfer:
             retryable=True,
         )
 
-    async def _receive(self, response: aiohttp.ClientResponse, offset: int, overlap: int) -> None:
-        d, ctx = self.d, self.ctx
-        status = response.status
+    def check_status(self, response: aiohttp.ClientResponse) -> None:
+        """Raise for every status that carries no body for us (416 is the caller's)."""
+        d, status = self.d, response.status
         if status in RETRYABLE_STATUSES:
             raise DownloadError(
                 f"{status} {response.reason} from {d.host}",
@@ -157,12 +171,19 @@ class Transfer:
                 status=status,
             )
         if status == 416:
-            await self._range_not_satisfiable(response, offset)
             return
         if status >= 400:
             raise DownloadError(f"{status} {response.reason} from {d.host}", status=status)
         if status not in (200, 206):
             raise DownloadError(f"unexpected {status} {response.reason} from {d.host}")
+
+    async def _receive(self, response: aiohttp.ClientResponse, offset: int, overlap: int) -> None:
+        d, ctx = self.d, self.ctx
+        self.check_status(response)
+        if response.status == 416:
+            await self._range_not_satisfiable(response, offset)
+            return
+        status = response.status
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
         start = offset - overlap
@@ -198,8 +219,23 @@ class Transfer:
         if candidate is not None:
             await ctx.reserve_name(d, candidate)
         ctx.changed(d)
-        await self._stream(response, start, overlap)
+        if start == 0 and self._may_split(response):
+            await SegmentedCopy(self).run(response)
+        else:
+            await self._stream(response, start, overlap)
         await self._finish()
+
+    def _may_split(self, response: aiohttp.ClientResponse) -> bool:
+        """Worth several connections, and safe: ranges, a length, and a validator."""
+        d, options = self.d, self.ctx.options
+        return (
+            d.segmentable
+            and d.max_connections > 1
+            and d.total is not None
+            and d.total >= max(options.min_split_size, 2 * MIN_STEAL)
+            and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+            and bool(strong_etag(d.etag) or d.last_modified)
+        )
 
     def _check_partial(
         self,
@@ -278,22 +314,30 @@ class Transfer:
                 await self._check_overlap(part, response, overlap)
             await part.truncate(d.done)
             try:
-                await self._copy(response, part, taken=overlap)
+                await self.copy(response, part, taken=overlap)
             finally:
-                await asyncio.shield(self._checkpoint(part, d.done))
+                await asyncio.shield(self.checkpoint(part, d.done))
             self._check_complete()
             ctx.set_state(d, State.VERIFYING)
         finally:
             await asyncio.shield(part.close())
 
-    async def _copy(self, response: aiohttp.ClientResponse, part: PartFile, taken: int) -> None:
+    async def copy(
+        self,
+        response: aiohttp.ClientResponse,
+        part: PartFile,
+        taken: int = 0,
+        region: Region | None = None,
+    ) -> None:
         """Stream the body to disk in batches, checkpointing in the background as it goes.
 
         Without a rate cap, the pieces aiohttp received are taken as they are (``readchunk``
         joins nothing) and written with one ``pwritev`` once nothing more is buffered (or
         the batch is big): large writes when data pours in, prompt ones when it trickles.
         Under a cap, reads are small so the rate stays smooth. ``taken`` is how much of the
-        body was read before (the overlap check).
+        body was read before (the overlap check). With a ``region``, copying stops at its
+        end, which another connection may move closer meanwhile; checkpoints are then the
+        caller's.
         """
         d, ctx = self.d, self.ctx
         buckets = ctx.buckets
@@ -315,19 +359,33 @@ class Transfer:
                         continue  # the end of one HTTP chunk, not of the body
                     limited = False
                 if chunk:
+                    taken += len(chunk)
+                    if region is not None:
+                        room = region.remaining - batched
+                        if len(chunk) >= room:
+                            chunk = memoryview(chunk)[: max(0, room)].tobytes() if room else b""
+                            if chunk:
+                                batch.append(chunk)
+                                batched += len(chunk)
+                            if batch:
+                                await self._write(part, batch, batched, region)
+                            return
                     batch.append(chunk)
                     batched += len(chunk)
-                    taken += len(chunk)
                 drained = content.total_bytes <= taken
                 if batch and (not chunk or limited or drained or batched >= BATCH_BYTES):
-                    await self._write(part, batch, batched)
+                    await self._write(part, batch, batched, region)
                     batch, batched = [], 0
-                    if (checkpointing is None or checkpointing.done()) and (
-                        d.done - d.checkpoint >= CHECKPOINT_BYTES
-                        or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
+                    if (
+                        region is None
+                        and (checkpointing is None or checkpointing.done())
+                        and (
+                            d.done - d.checkpoint >= CHECKPOINT_BYTES
+                            or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
+                        )
                     ):
                         last_checkpoint = time.monotonic()
-                        checkpointing = asyncio.create_task(self._checkpoint(part, d.done))
+                        checkpointing = asyncio.create_task(self.checkpoint(part, d.done))
                 if not chunk:
                     return
         except aiohttp.ClientPayloadError:
@@ -335,40 +393,50 @@ class Transfer:
                 batch.append(rest)
                 batched += len(rest)
             if batch:
-                await self._write(part, batch, batched)
+                await self._write(part, batch, batched, region)
             raise
         finally:
             if checkpointing is not None:
                 await asyncio.gather(checkpointing, return_exceptions=True)
 
-    async def _write(self, part: PartFile, batch: list[bytes], size: int) -> None:
-        """Write a batch at ``done``; a cancellation waits for it so ``done`` stays true."""
-        d = self.d
-        write = asyncio.ensure_future(part.write_at(batch, d.done))
+    async def _write(
+        self, part: PartFile, batch: list[bytes], size: int, region: Region | None = None
+    ) -> None:
+        """Write a batch where it belongs; a cancellation waits for it so counts stay true."""
+        offset = region.position if region is not None else self.d.done
+        await self.d.hasher.feed(offset, batch)
+        write = asyncio.ensure_future(part.write_at(batch, offset))
         try:
             await asyncio.shield(write)
         except asyncio.CancelledError:
             await write
-            self._count(size)
+            self._count(size, region)
             raise
         except PartialWrite as exc:
-            self._count(exc.written)
+            self._count(exc.written, region)
             raise
-        self._count(size)
+        self._count(size, region)
 
-    def _count(self, size: int) -> None:
+    def _count(self, size: int, region: Region | None = None) -> None:
+        if region is not None:
+            size = max(0, min(size, region.end - region.position))  # a taken-over tail
+            region.done += size
         self.d.done += size
         self.d.meter.add(size)
         self.ctx.host.meter.add(size)
 
-    async def _checkpoint(self, part: PartFile, upto: int) -> None:
+    async def checkpoint(self, part: PartFile, upto: int) -> None:
         """Record ``upto`` as safe only once the bytes before it are flushed to disk."""
-        if upto <= self.d.checkpoint:
+        d = self.d
+        marks = [(region, region.done) for region in d.regions or ()]
+        if upto <= d.checkpoint and all(done <= r.checkpoint for r, done in marks):
             return
         if self.ctx.options.fsync:
             await part.sync()
-        self.d.checkpoint = max(self.d.checkpoint, upto)
-        self.ctx.checkpointed(self.d)
+        for region, done in marks:
+            region.checkpoint = max(region.checkpoint, done)
+        d.checkpoint = safe_prefix(d.regions) if d.regions else max(d.checkpoint, upto)
+        self.ctx.checkpointed(d)
 
     async def _check_overlap(
         self, part: PartFile, response: aiohttp.ClientResponse, overlap: int
@@ -401,7 +469,7 @@ class Transfer:
         if d.total is None:
             d.total = d.done
         elif d.done < d.total:
-            raise self._truncated()
+            raise self.truncated()
         elif d.done > d.total:
             raise DownloadError(
                 f"{d.host} sent more bytes than announced: starting over",
@@ -419,6 +487,7 @@ class Transfer:
                 retryable=True,
                 restart=True,
             )
+        await self.ctx.verify(d)
         await _finish_anyway(self.ctx.publish(d))
 
 

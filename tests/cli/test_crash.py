@@ -17,24 +17,10 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 
 
-def _get(url: str, out: Path, state: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "afetch_tui",
-            "get",
-            "-q",
-            "-d",
-            str(out),
-            "--state",
-            str(state),
-            url,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(),
-    )
+def _get(url: str, out: Path, state: Path, *extra: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "afetch_tui", "get", "-q", "-d", str(out)]
+    command += ["--state", str(state), *extra, url]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
 
 
 def _wait_for_size(path: Path, size: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -87,3 +73,31 @@ def test_rerun_after_ctrl_c_resumes_instead_of_renaming(server, payload, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["eight.bin"]
     assert (out / "eight.bin").read_bytes() == data
     assert server.requests_for("/eight.bin")[-1].header("Range")
+
+
+def test_kill_9_of_a_split_download_resumes_every_region(server, payload, tmp_path):
+    data = payload(32 * MIB, seed=32)
+    url = server.add_file("/split.bin", data, rate=4 * MIB)
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    args = ["-x", "4", "-k", "4M"]
+
+    first = _get(url, out, state, *args)
+    deadline = time.monotonic() + 30
+    while server.bytes_served("/split.bin") < len(data) // 2:
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert server.max_concurrent("/split.bin") == 4
+    server.clear_requests()
+
+    second = _get(url, out, state, *args)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err.decode()
+    assert (out / "split.bin").read_bytes() == data
+    served_again = server.bytes_served("/split.bin")
+    print(f"second run fetched {served_again / len(data):.1%} of the file")
+    assert served_again < 0.6 * len(data)
+    requests = server.requests_for("/split.bin", "GET")
+    assert all(r.header("Range") and r.header("If-Range") for r in requests)
+    assert len({r.header("Range") for r in requests}) >= 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from faultserver import FaultServer
 from afetch_tui.engine.events import (
     Added,
     Event,
+    HookFinished,
     HostUpdate,
     Limits,
     LimitsChanged,
@@ -33,7 +35,7 @@ KIB = 1024
 MIB = 1024 * 1024
 
 
-def options(**changes: float) -> ManagerOptions:
+def options(**changes: object) -> ManagerOptions:
     values = {"retry_base": 0.02, "retry_cap": 0.1, "progress_interval": 0.05, **changes}
     return ManagerOptions(trust_env=False, **values)
 
@@ -257,7 +259,10 @@ async def test_every_event_type_serialises_to_json(
     """Real events from a run cover every kind (plus Resync, made by hand)."""
     url = server.add_file("/j.bin", payload(512 * KIB), rate=1 * MIB)
     other = server.add_file("/k.bin", payload(1000, seed=1))
-    async with DownloadManager(tmp_path, options=options(), limits=Limits(max_concurrent=1)) as m:
+    hook = (sys.executable, "-c", "pass")  # makes a HookFinished per completed file
+    async with DownloadManager(
+        tmp_path, options=options(on_complete=hook), limits=Limits(max_concurrent=1)
+    ) as m:
         sub = m.subscribe()
         first = await m.add(url)
         second = await m.add(other)
@@ -280,6 +285,7 @@ async def test_every_event_type_serialises_to_json(
         Reordered,
         HostUpdate,
         LimitsChanged,
+        HookFinished,
         Resync,
     }
     # Catches event types added later without a case here (slots dataclasses leave the

@@ -1,0 +1,197 @@
+"""Several connections for one file: ranged requests filling regions of one ``.part``.
+
+Every ranged answer must prove it is the same entity (a 206 whose Content-Range starts
+where asked with the known total, and matching validators); anything else restarts the
+file with one connection. A failure on any connection ends the attempt; the manager's
+retry then resumes every region where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from afetch_tui.engine.errors import DownloadError
+from afetch_tui.engine.events import State
+from afetch_tui.engine.httpheaders import parse_content_range, strong_etag
+from afetch_tui.engine.limits import throttle
+from afetch_tui.engine.partfile import PartFile
+from afetch_tui.engine.regions import Region, complete, take_work
+
+if TYPE_CHECKING:
+    from afetch_tui.engine.transfer import Transfer
+
+CHECKPOINT_SECONDS = 0.1
+
+
+class SegmentedCopy:
+    def __init__(self, transfer: Transfer) -> None:
+        self.transfer = transfer
+        self.d = transfer.d
+        self.ctx = transfer.ctx
+        self._owners: dict[int, asyncio.Task[None] | None] = {}
+
+    async def run(self, first: aiohttp.ClientResponse | None) -> None:
+        """Fill the ``.part``; ``first`` is the plain GET already streaming from byte 0,
+        or None when resuming the regions of an earlier attempt."""
+        d, ctx = self.d, self.ctx
+        assert d.total is not None and d.part_path is not None
+        part = await PartFile.open(d.part_path)
+        try:
+            workers: list[asyncio.Task[None]] = []
+            if first is not None:
+                d.regions = [Region(0, d.total, busy=True)]
+                await part.truncate(d.total)
+                ctx.log(d, f"splitting over up to {d.max_connections} connections")
+                workers.append(asyncio.create_task(self._serve_first(part, first)))
+            else:
+                if await part.size() != d.total:
+                    raise DownloadError(
+                        f"{d.part_path.name} has the wrong size: starting over",
+                        retryable=True,
+                        restart=True,
+                    )
+                for region in d.regions or ():
+                    region.busy = False
+                workers.append(asyncio.create_task(self._work(part, own_slot=True)))
+            workers += [
+                asyncio.create_task(self._work(part, own_slot=False))
+                for _ in range(d.max_connections - 1)
+            ]
+            checkpoints = asyncio.create_task(self._checkpoint_forever(part))
+            try:
+                await _all_or_first_error(workers)
+            finally:
+                checkpoints.cancel()
+                await asyncio.gather(checkpoints, return_exceptions=True)
+                await asyncio.shield(self.transfer.checkpoint(part, d.done))
+            assert d.regions is not None
+            if not complete(d.regions, d.total):
+                raise DownloadError(
+                    f"connections to {d.host} ended with parts missing", retryable=True
+                )
+            ctx.set_state(d, State.VERIFYING)
+        finally:
+            await asyncio.shield(part.close())
+
+    async def _serve_first(self, part: PartFile, response: aiohttp.ClientResponse) -> None:
+        """Stream region 0 from the plain GET, then carry on like any other connection."""
+        assert self.d.regions is not None
+        region = self.d.regions[0]
+        self._owners[id(region)] = asyncio.current_task()
+        try:
+            await self.transfer.copy(response, part, region=region)
+        finally:
+            region.busy = False
+        if region.remaining:
+            raise self.transfer.truncated()
+        response.close()  # the rest of the body belongs to other connections
+        await self._work(part, own_slot=True, rate=region.rate(time.monotonic()))
+
+    async def _work(self, part: PartFile, *, own_slot: bool, rate: float = 0.0) -> None:
+        """Take pieces of work until there are none; extra connections need a free slot."""
+        while True:
+            if not own_slot and not self.ctx.take_slot():
+                return
+            try:
+                assert self.d.regions is not None
+                region = take_work(self.d.regions, own_rate=rate)
+                if region is None:
+                    return
+                self._stop_if_taken_over()
+                self._owners[id(region)] = asyncio.current_task()
+                try:
+                    await self._fetch(part, region)
+                finally:
+                    region.busy = False
+                    self._owners.pop(id(region), None)
+                rate = region.rate(time.monotonic())
+            finally:
+                if not own_slot:
+                    self.ctx.give_slot()
+
+    def _stop_if_taken_over(self) -> None:
+        """Cancel the connections whose rest another connection has just taken over."""
+        for region in self.d.regions or ():
+            if region.taken_over:
+                region.taken_over = False
+                owner = self._owners.pop(id(region), None)
+                if owner is not None and owner is not asyncio.current_task():
+                    self.ctx.log(self.d, "took over the rest of a slow connection's part")
+                    owner.cancel()
+
+    async def _fetch(self, part: PartFile, region: Region) -> None:
+        d, ctx = self.d, self.ctx
+        headers = self.transfer.headers()
+        headers["Range"] = f"bytes={region.position}-{region.end - 1}"
+        headers["If-Range"] = strong_etag(d.etag) or d.last_modified or ""
+        await throttle((ctx.host.request_bucket,), 1)
+        started = time.monotonic()
+        ctx.host.connections += 1
+        d.connections += 1
+        try:
+            async with ctx.session.get(
+                d.url, headers=headers, proxy=ctx.proxy, max_redirects=ctx.options.max_redirects
+            ) as response:
+                ctx.host.record_ttfb(time.monotonic() - started)
+                ctx.host.record_status(response.status)
+                self.transfer.check_status(response)
+                self._check_range(response, region)
+                if d.state is not State.DOWNLOADING:
+                    ctx.set_state(d, State.DOWNLOADING)
+                await self.transfer.copy(response, part, region=region)
+                if region.remaining:
+                    raise self.transfer.truncated()
+                if not response.content.at_eof():
+                    response.close()  # another connection took the rest of this range
+        finally:
+            ctx.host.connections -= 1
+            d.connections -= 1
+
+    def _check_range(self, response: aiohttp.ClientResponse, region: Region) -> None:
+        d = self.d
+        if response.status != 206:
+            d.segmentable = False
+            raise DownloadError(
+                f"{d.host} answered a range request with {response.status}: "
+                "starting over with one connection",
+                retryable=True,
+                restart=True,
+            )
+        content_range = parse_content_range(response.headers.get("Content-Range"))
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if (
+            content_range is None
+            or content_range[0] != region.position
+            or content_range[2] != d.total
+            or (d.etag and etag != d.etag)
+            or (d.last_modified and modified and modified != d.last_modified)
+        ):
+            raise DownloadError(
+                f"the file on {d.host} changed between connections: starting over",
+                retryable=True,
+                restart=True,
+            )
+
+    async def _checkpoint_forever(self, part: PartFile) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            await self.transfer.checkpoint(part, self.d.done)
+
+
+async def _all_or_first_error(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task; on the first failure cancel the rest and raise it."""
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,148 @@
+"""Human-readable sizes, rates and durations, and small text-drawn charts.
+
+Pure functions with no Textual imports, so they are cheap to test and reuse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_SPARK = "▁▂▃▄▅▆▇█"
+
+_RATE_RE = re.compile(
+    r"^\s*(?P<num>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>[kmgt]?)(?P<i>i?)(?:b|bps|b/s|/s)?\s*$",
+    re.IGNORECASE,
+)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+_UNLIMITED = {"", "0", "none", "off", "unlimited", "-", "∞", "inf"}
+
+
+def human_size(size: float | None) -> str:
+    """`1536` → `1.5 KiB`; `None` → `?`."""
+    if size is None:
+        return "?"
+    if size < 1024:
+        return f"{int(size)} B"
+    value = float(size)
+    for unit in _UNITS[1:]:
+        value /= 1024
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def human_rate(rate: float | None) -> str:
+    """`2097152` → `2.0 MiB/s`; `None` → `∞` (unlimited)."""
+    if rate is None:
+        return "∞"
+    return f"{human_size(rate)}/s"
+
+
+def human_speed(rate: float | None) -> str:
+    """A transfer speed: blank when idle, so quiet rows stay quiet."""
+    if not rate or rate < 1:
+        return ""
+    return human_rate(rate)
+
+
+def human_duration(seconds: float | None) -> str:
+    """`3725` → `1h02m`; `42` → `42s`; `None` → `` (unknown)."""
+    if seconds is None or math.isnan(seconds) or seconds < 0:
+        return ""
+    if math.isinf(seconds):
+        return "∞"
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def parse_rate(text: str) -> float | None:
+    """Parse a bandwidth such as `2M`, `500K`, `1.5MiB`, `800KB/s` into bytes per second.
+
+    Units are binary (K = 1024). A bare number is bytes per second. Empty, `0`, `none`,
+    `off` and `unlimited` mean no limit and give `None`. Raises `ValueError` with a
+    one-line human reason otherwise.
+    """
+    raw = text.strip()
+    if raw.lower() in _UNLIMITED:
+        return None
+    match = _RATE_RE.match(raw)
+    if match is None:
+        raise ValueError(f"not a rate: {raw!r} (try 2M, 500K or 1.5MiB)")
+    value = float(match["num"]) * 1024 ** _POWERS[match["unit"].lower()]
+    if value <= 0:
+        return None
+    if value < 1:
+        raise ValueError(f"rate too small: {raw!r}")
+    return value
+
+
+def format_rate_input(rate: float | None) -> str:
+    """The inverse of `parse_rate`, for pre-filling inputs: `2097152` → `2M`."""
+    if rate is None:
+        return ""
+    for unit, power in (("T", 4), ("G", 3), ("M", 2), ("K", 1)):
+        scaled = rate / 1024**power
+        if scaled >= 1:
+            return f"{scaled:.3f}".rstrip("0").rstrip(".") + unit
+    return f"{rate:.0f}"
+
+
+def sparkline(samples: Sequence[float], width: int, peak: float | None = None) -> str:
+    """Draw `samples` (oldest first) as `width` block characters, newest on the right.
+
+    Samples are bucketed (max of each bucket) when there are more than `width`, and the
+    line is left-padded with spaces when there are fewer. Zero draws as a space.
+    """
+    if width <= 0:
+        return ""
+    values = list(samples)
+    if len(values) > width:
+        size = len(values) / width
+        values = [
+            max(values[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
+            for i in range(width)
+        ]
+    top = peak if peak is not None else max(values, default=0.0)
+    if top <= 0:
+        chars = ["▁" if v > 0 else " " for v in values]
+    else:
+        last = len(_SPARK) - 1
+        chars = [" " if v <= 0 else _SPARK[min(last, round(v / top * last))] for v in values]
+    return " " * (width - len(chars)) + "".join(chars)
+
+
+def progress_bar(fraction: float | None, width: int) -> tuple[str, str]:
+    """A bar of `width` cells as (done, rest): heavy `━` done, light `─` to go.
+
+    Half cells show as `╸`. Unknown totals give an all-light bar. The two parts are
+    returned apart so they can be coloured; their thickness differs even without colour.
+    """
+    if width <= 0:
+        return "", ""
+    if fraction is None:
+        return "", "─" * width
+    halves = round(min(1.0, max(0.0, fraction)) * width * 2)
+    full, half = divmod(halves, 2)
+    done = "━" * full + ("╸" if half else "")
+    return done, "─" * (width - len(done))
+
+
+def percent(fraction: float | None) -> str:
+    """`0.4213` → `42.1%`; `None` → `` (unknown)."""
+    if fraction is None:
+        return ""
+    if fraction >= 1:
+        return "100%"
+    return f"{fraction * 100:.1f}%"

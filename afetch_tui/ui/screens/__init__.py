@@ -1,0 +1,1 @@
+"""The dashboard screen and its modal dialogs, one per module."""

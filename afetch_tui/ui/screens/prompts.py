@@ -1,0 +1,165 @@
+"""Small dialogs: yes/no, remove (with or without the file), a rate, a replacement URL."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Static
+
+from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.urls import validate_url
+from afetch_tui.ui.format import format_rate_input, human_rate, parse_rate
+from afetch_tui.ui.screens.dialog import Dialog
+
+
+class ConfirmDialog(Dialog[bool]):
+    """Asks a yes/no question; Escape means no."""
+
+    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self._title, self._message, self._yes, self._no = title, message, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="confirm-dialog") as box:
+            box.border_title = self._title
+            yield Static(self._message, classes="message", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(self._no, id="no")
+                yield Button(self._yes, id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#no", Button).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class RemoveChoice(enum.Enum):
+    KEEP_FILE = "keep"
+    DELETE_FILE = "delete"
+
+
+class RemoveDialog(Dialog[RemoveChoice | None]):
+    """Remove a download from the list, optionally deleting its file."""
+
+    def __init__(self, name: str, *, has_file: bool) -> None:
+        super().__init__()
+        self._name = name
+        self._has_file = has_file
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="confirm-dialog") as box:
+            box.border_title = "Remove download"
+            yield Static(f"Remove “{self._name}” from the list?", classes="message", markup=False)
+            if self._has_file:
+                yield Static(
+                    "Deleting the file cannot be undone.", classes="message warning", markup=False
+                )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Remove", id="keep", variant="primary")
+                if self._has_file:
+                    yield Button("Remove + delete file", id="delete", variant="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#keep", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        choice = {"keep": RemoveChoice.KEEP_FILE, "delete": RemoveChoice.DELETE_FILE}
+        self.dismiss(choice.get(event.button.id or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class RateResult:
+    """A bandwidth limit; `None` means unlimited."""
+
+    rate: float | None
+
+
+class RateDialog(Dialog[RateResult | None]):
+    """Asks for a bandwidth limit such as `2M`; empty means unlimited."""
+
+    def __init__(self, title: str, subject: str, current: float | None) -> None:
+        super().__init__()
+        self._title, self._subject, self._current = title, subject, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="prompt-dialog") as box:
+            box.border_title = self._title
+            yield Label(f"{self._subject} · now {human_rate(self._current)}")
+            yield Input(format_rate_input(self._current), id="rate", placeholder="unlimited")
+            yield Static("e.g. 2M, 500K, 1.5MiB · empty = unlimited", id="hint", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Set", id="ok", variant="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#rate", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        hint = self.query_one("#hint", Static)
+        try:
+            rate = parse_rate(self.query_one("#rate", Input).value)
+        except ValueError as exc:
+            hint.update(f"✗ {exc}")
+            hint.add_class("-error")
+            return
+        self.dismiss(RateResult(rate))
+
+
+class UrlDialog(Dialog[str | None]):
+    """Asks for a replacement URL (for the next attempt of a download)."""
+
+    def __init__(self, name: str, current: str) -> None:
+        super().__init__()
+        self._name, self._current = name, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="prompt-dialog") as box:
+            box.border_title = "Replace URL"
+            yield Label(f"New address for “{self._name}”", markup=False)
+            yield Input(self._current, id="url")
+            yield Static(
+                "Progress is kept if the new URL serves the same file.", id="hint", classes="hint"
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Replace", id="ok", variant="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#url", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        hint = self.query_one("#hint", Static)
+        try:
+            url = validate_url(self.query_one("#url", Input).value)
+        except InputError as exc:
+            hint.update(f"✗ {exc}")
+            hint.add_class("-error")
+            return
+        self.dismiss(url)

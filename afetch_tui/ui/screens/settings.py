@@ -1,0 +1,171 @@
+"""The settings dialog: concurrency and bandwidth limits, applied live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.validation import Function, Integer, ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+
+from afetch_tui.engine.events import Limits
+from afetch_tui.ui.format import format_rate_input, parse_rate
+from afetch_tui.ui.screens.dialog import Dialog
+
+
+class RateValidator(Validator):
+    """Accepts `2M`, `500K`, `1.5MiB`, or empty for unlimited."""
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+def parse_request_rate(text: str) -> float | None:
+    """Requests per second: a positive number, or empty for unlimited."""
+    raw = text.strip().lower().removesuffix("/s")
+    if raw in {"", "0", "none", "off", "unlimited"}:
+        return None
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _is_request_rate(text: str) -> bool:
+    try:
+        parse_request_rate(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsResult:
+    """The limits the user chose, and just the fields that differ from before."""
+
+    limits: Limits
+    changes: dict[str, Any]
+
+
+# (field, label, hint)
+_FIELDS = (
+    ("max_concurrent", "Max concurrent downloads", "1 or more"),
+    ("max_per_host", "Max connections per host", "1 or more"),
+    ("rate", "Total bandwidth cap", "e.g. 2M, 500K, 1.5MiB · empty = unlimited"),
+    ("rate_per_host", "Bandwidth cap per host", "e.g. 1M · empty = unlimited"),
+    ("host_request_rate", "Requests per second per host", "e.g. 2 · empty = unlimited"),
+)
+
+
+class SettingsDialog(Dialog[SettingsResult | None]):
+    """Edits `Limits`; Apply returns only what changed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "apply", "Apply", id="afetch.settings.apply"),
+    ]
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__()
+        self._limits = limits
+
+    def compose(self) -> ComposeResult:
+        limits = self._limits
+        values = {
+            "max_concurrent": str(limits.max_concurrent),
+            "max_per_host": str(limits.max_per_host),
+            "rate": format_rate_input(limits.rate),
+            "rate_per_host": format_rate_input(limits.rate_per_host),
+            "host_request_rate": _number(limits.host_request_rate),
+        }
+        with Vertical(id="dialog", classes="settings-dialog") as box:
+            box.border_title = "Settings"
+            for name, label, hint in _FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label wide")
+                    yield Input(
+                        values[name],
+                        id=name,
+                        placeholder="unlimited" if "rate" in name else "",
+                        validators=self._validators(name),
+                        classes="short",
+                    )
+                    yield Static(hint, classes="hint", id=f"{name}-hint")
+            yield Static("Changes apply at once to running downloads.", classes="note")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Apply", id="apply", variant="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#max_concurrent", Input).focus()
+
+    @staticmethod
+    def _validators(name: str) -> list[Validator]:
+        if name in {"max_concurrent", "max_per_host"}:
+            return [Integer(minimum=1, maximum=1000, failure_description="a whole number ≥ 1")]
+        if name == "host_request_rate":
+            return [Function(_is_request_rate, "a positive number of requests per second")]
+        return [RateValidator()]
+
+    @on(Input.Changed)
+    def _show_problem(self, event: Input.Changed) -> None:
+        if event.input.id is None:
+            return
+        hint = self.query_one(f"#{event.input.id}-hint", Static)
+        default = dict((n, h) for n, _, h in _FIELDS)[event.input.id]
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            hint.update(f"✗ {result.failure_descriptions[0]}")
+            hint.add_class("-error")
+        else:
+            hint.update(default)
+            hint.remove_class("-error")
+
+    def read(self) -> Limits | None:
+        """The limits in the form, or `None` if any field is invalid."""
+        values: dict[str, Any] = {}
+        for field in fields(Limits):
+            widget = self.query_one(f"#{field.name}", Input)
+            result = widget.validate(widget.value)
+            if result is not None and not result.is_valid:
+                widget.focus()
+                return None
+            text = widget.value
+            if field.name in {"max_concurrent", "max_per_host"}:
+                values[field.name] = int(text)
+            elif field.name == "host_request_rate":
+                values[field.name] = parse_request_rate(text)
+            else:
+                values[field.name] = parse_rate(text)
+        return Limits(**values)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#apply")
+    @on(Input.Submitted)
+    def action_apply(self) -> None:
+        limits = self.read()
+        if limits is None:
+            return
+        changes = {
+            field.name: getattr(limits, field.name)
+            for field in fields(Limits)
+            if getattr(limits, field.name) != getattr(self._limits, field.name)
+        }
+        self.dismiss(SettingsResult(limits, changes))
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}"

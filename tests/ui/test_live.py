@@ -1,0 +1,280 @@
+"""The dashboard driven by keys and clicks, over a real manager and a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from faultserver import FaultServer
+from rich.console import Console
+from textual.coordinate import Coordinate
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static, TextArea
+
+from afetch_tui.engine.events import State
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.screens.add_dialog import AddDialog
+from afetch_tui.ui.screens.prompts import ConfirmDialog, RateDialog, RemoveDialog
+from afetch_tui.ui.screens.settings import SettingsDialog
+from afetch_tui.ui.widgets.downloads_table import DownloadsTable
+from afetch_tui.ui.widgets.hosts_panel import HostsPanel
+
+SIZE = (120, 36)
+SLOW = 200_000  # bytes per second: slow enough to act mid-transfer
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], within: float = 5.0) -> None:
+    """Let the app run until `predicate()` holds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def states(manager: DownloadManager) -> list[State]:
+    return [d.state for d in manager.downloads()]
+
+
+def shown_order(table: DownloadsTable) -> list[int]:
+    """Download ids in the order the table shows them."""
+    cells = (table.coordinate_to_cell_key(Coordinate(row, 0)) for row in range(table.row_count))
+    return [int(cell.row_key.value or 0) for cell in cells]
+
+
+def plain(renderable: object) -> str:
+    """What a Rich renderable says, as plain text."""
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def app_for(manager: DownloadManager) -> AfetchApp:
+    return AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+
+
+async def test_add_dialog_rejects_bad_lines_then_queues(
+    server: FaultServer, manager: DownloadManager, payload, tmp_path: Path
+) -> None:
+    good = [server.add_file(f"/a{i}.bin", payload(50_000, seed=i)) for i in range(2)]
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddDialog))
+        area = app.screen.query_one("#urls", TextArea)
+        area.text = f"# two good, one bad\n{good[0]}\nftp://nope/x\n\n{good[1]}\n"
+        await pilot.pause()
+        add = app.screen.query_one("#add", Button)
+        assert add.disabled
+        assert "line 3" in str(app.screen.query_one("#problems").render())
+        await pilot.press("ctrl+s")  # nothing happens while a line is bad
+        await pilot.pause()
+        assert manager.downloads() == []
+        await pilot.click("#drop")
+        await pilot.pause()
+        assert not add.disabled
+        await pilot.click("#add")
+        await until(pilot, lambda: len(manager.downloads()) == 2)
+        await until(pilot, lambda: states(manager) == [State.COMPLETED] * 2)
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 2)
+        data = await asyncio.to_thread((tmp_path / "a0.bin").read_bytes)
+        assert data == payload(50_000, seed=0)
+
+
+async def test_add_single_url_with_name_paused(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/b.bin", payload(10_000))
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddDialog))
+        app.screen.query_one("#urls", TextArea).text = url
+        app.screen.query_one("#name", Input).value = "renamed.bin"
+        await pilot.click("#paused")
+        await pilot.click("#add")
+        await until(pilot, lambda: len(manager.downloads()) == 1)
+        assert states(manager) == [State.PAUSED]
+        assert server.requests == []
+        await pilot.press("space")
+        await until(pilot, lambda: states(manager) == [State.COMPLETED])
+        assert manager.downloads()[0].name == "renamed.bin"
+
+
+async def test_pause_resume_cancel_remove_mid_transfer(
+    server: FaultServer, manager: DownloadManager, payload, tmp_path: Path
+) -> None:
+    url = server.add_file("/slow.bin", payload(2_000_000), rate=SLOW)
+    await manager.add(url)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: server.active() == 1)
+        await until(pilot, lambda: manager.downloads()[0].done > 0)
+
+        await pilot.press("space")  # pause: the server sees the client go
+        await until(pilot, lambda: states(manager) == [State.PAUSED])
+        await until(pilot, lambda: server.active() == 0)
+        await until(pilot, lambda: any(r.aborted_by_client for r in server.requests))
+
+        await pilot.press("p")  # resume
+        await until(pilot, lambda: server.active() == 1)
+
+        await pilot.press("x")  # cancel asks first (it deletes the partial file)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#yes")
+        await until(pilot, lambda: states(manager) == [State.CANCELLED])
+        await until(pilot, lambda: server.active() == 0)
+        assert not await asyncio.to_thread(lambda: list(tmp_path.glob("*.part")))
+
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, RemoveDialog))
+        await pilot.click("#keep")
+        await until(pilot, lambda: manager.downloads() == [])
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 0)
+
+
+async def test_remove_with_file_deletes_it(
+    server: FaultServer, manager: DownloadManager, payload, tmp_path: Path
+) -> None:
+    url = server.add_file("/done.bin", payload(20_000))
+    await manager.add(url)
+    await manager.wait()
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert await asyncio.to_thread((tmp_path / "done.bin").exists)
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, RemoveDialog))
+        await pilot.click("#delete")
+        await until(pilot, lambda: manager.downloads() == [])
+        assert not await asyncio.to_thread((tmp_path / "done.bin").exists)
+
+
+async def test_reorder_with_keys(server: FaultServer, manager: DownloadManager, payload) -> None:
+    urls = [server.add_file(f"/q{i}.bin", payload(1000, seed=i)) for i in range(3)]
+    ids = await manager.add_many(urls, paused=True)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 3)
+        await pilot.press("down", "down", "plus")  # third moves up one
+        await until(pilot, lambda: [d.id for d in manager.downloads()] == [ids[0], ids[2], ids[1]])
+        await until(pilot, lambda: shown_order(table) == [ids[0], ids[2], ids[1]])
+        assert table.selected_id == ids[2]  # the cursor follows the moved row
+        await pilot.press("shift+up")
+        await until(pilot, lambda: [d.id for d in manager.downloads()] == [ids[2], ids[0], ids[1]])
+        await until(pilot, lambda: shown_order(table) == [ids[2], ids[0], ids[1]])
+        await pilot.press("minus", "minus")
+        await until(pilot, lambda: [d.id for d in manager.downloads()] == [ids[0], ids[1], ids[2]])
+        await until(pilot, lambda: table.selected_id == ids[2] and table.cursor_row == 2)
+
+
+async def test_settings_change_concurrency_live(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    await manager.set_limits(max_concurrent=1)
+    urls = [server.add_file(f"/c{i}.bin", payload(600_000, seed=i), rate=SLOW) for i in range(4)]
+    await manager.add_many(urls)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: server.active() == 1)
+        await pilot.pause(0.3)
+        assert server.max_concurrent() == 1
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        field = app.screen.query_one("#max_concurrent", Input)
+        field.value = "3"
+        app.screen.query_one("#rate", Input).value = "bad"
+        await pilot.pause()
+        await pilot.click("#apply")  # refused: the bad rate is shown, not applied
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsDialog)
+        assert manager.limits.max_concurrent == 1
+        app.screen.query_one("#rate", Input).value = "2M"
+        await pilot.pause()  # let the hint shrink back before clicking
+        await pilot.click("#apply")
+        await until(pilot, lambda: server.active() == 3)
+        assert manager.limits.max_concurrent == 3
+        assert manager.limits.rate == 2 * 1024 * 1024
+        await manager.pause_all()
+
+
+async def test_host_limit_from_hosts_panel(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/h.bin", payload(400_000), rate=SLOW)
+    await manager.add(url)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        hosts = app.screen.query_one(HostsPanel)
+        await until(pilot, lambda: hosts.row_count == 1)
+        hosts.focus()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, RateDialog))
+        app.screen.query_one("#rate", Input).value = "500K"
+        await pilot.press("enter")
+        host = f"127.0.0.1:{server.port}"
+        await until(pilot, lambda: app.model.hosts[host].limit_rate == 500 * 1024)
+        await until(pilot, lambda: "500 KiB/s" in hosts.get_row(host)[-1].plain)
+        await manager.pause_all()
+
+
+async def test_quit_asks_while_downloads_run(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/long.bin", payload(1_000_000), rate=SLOW)
+    await manager.add(url)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: server.active() == 1)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("escape")  # stay
+        await pilot.pause()
+        assert app.is_running and not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#yes")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_quit_without_active_downloads_is_immediate(manager: DownloadManager) -> None:
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_failure_is_notified_and_retried(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/flaky.bin", payload(5000), statuses=[404])
+    await manager.add(url)
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: states(manager) == [State.FAILED])
+        await until(pilot, lambda: any("failed" in (n.title or "") for n in app._notifications))
+        await pilot.press("r")
+        await until(pilot, lambda: states(manager) == [State.COMPLETED])
+        await until(pilot, lambda: any("complete" in (n.title or "") for n in app._notifications))
+
+
+async def test_details_pane_shows_log(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/d.bin", payload(10_000))
+    await manager.add(url)
+    await manager.wait()
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        body = plain(app.screen.query_one("#details-body", Static).content)
+        assert "d.bin" in body and "✓ completed" in body
+        assert "completed: " in body  # the log line, after its timestamp
