@@ -77,7 +77,7 @@ class Download:
             url=self.url,
             host=self.host,
             directory=self.directory,
-            name=self.name,
+            name=self.name or self.requested_name,
             state=self.state,
             done=self.done,
             total=self.total,

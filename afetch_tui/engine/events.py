@@ -189,6 +189,10 @@ class StateChanged(Event):
     id: int
     state: State
     error: str | None = None
+    retries: int = 0
+    done: int = 0
+    """Bytes on disk now (a cancel resets them to 0)."""
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,7 @@ class Progress(Event):
     speed: float
     speed_now: float
     eta: float | None
+    connections: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -634,7 +634,7 @@ class DownloadManager:
         if state.is_finished:
             d.finished_at = time.time()
         if not quiet:
-            self._emit(StateChanged(d.id, state, error))
+            self._emit(StateChanged(d.id, state, error, d.retries, d.done, d.finished_at))
             self._persist(d)
         self._update_idle()
 
@@ -972,5 +972,6 @@ class DownloadManager:
                 d.meter.smoothed if running else 0.0,
                 d.meter.now if running else 0.0,
                 d.eta() if running else None,
+                d.connections,
             )
         )

@@ -313,6 +313,9 @@ def test_to_json_converts_enums_and_tuples() -> None:
         "id": 1,
         "state": "failed",
         "error": "boom",
+        "retries": 0,
+        "done": 0,
+        "finished_at": None,
     }
     assert Reordered((3, 1, 2)).to_json() == {"event": "reordered", "order": [3, 1, 2]}
     assert Resync().to_json() == {"event": "resync"}
