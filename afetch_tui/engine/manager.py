@@ -42,13 +42,14 @@ from afetch_tui.engine.events import (
     StateChanged,
     Updated,
 )
-from afetch_tui.engine.groupio import GroupRunner
 from afetch_tui.engine.hooks import CompletionHooks, HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
 from afetch_tui.engine.limits import TokenBucket, throttle
 from afetch_tui.engine.meter import RateMeter
+from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.proxies import ProxyResolver
 from afetch_tui.engine.retry import backoff_delay
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
@@ -111,15 +112,14 @@ class DownloadManager:
         self.store = store
         self._journal = Journal(store) if store else None
         self._restore_only = restore_only
-        self._proxies: dict[tuple[str, str], str | None] = {}
-        self._group_io = GroupRunner()
+        self._proxies = ProxyResolver(self.options.proxy, self.options.trust_env)
+        self._names = Names(self.options)
         self._downloads: dict[int, Download] = {}
         self._order: list[int] = []
         self._waiting: list[tuple[float, int]] = []
         self._running: dict[int, Download] = {}
         self._hosts: dict[str, Host] = {}
         self._host_overrides: dict[str, float | None] = {}
-        self._reserved: dict[Path, set[str]] = {}
         self._subscribers: list[Subscription] = []
         self._global_bucket = TokenBucket(self._limits.rate)
         self._meter = RateMeter(time.monotonic())
@@ -355,7 +355,7 @@ class DownloadManager:
         if delete_file and d.state is State.COMPLETED and d.final_path:
             await asyncio.to_thread(files.unlink, d.final_path)
         self._set_state(d, State.CANCELLED, quiet=True)
-        self._release_name(d)
+        self._names.release(d)
         del self._downloads[d.id]
         self._order.remove(d.id)
         if self._journal:
@@ -478,7 +478,7 @@ class DownloadManager:
             same_host=same_host,
             max_bytes=max_bytes,
             headers=self._request_headers(headers),
-            proxy=self._proxy_for_url(url, host_of(url)),
+            proxy=self._proxies.for_url(url, host_of(url)),
             max_redirects=self.options.max_redirects,
         )
 
@@ -508,7 +508,7 @@ class DownloadManager:
                     session,
                     url,
                     headers=request_headers,
-                    proxy=self._proxy_for_url(url, name),
+                    proxy=self._proxies.for_url(url, name),
                     time_limit=self.options.timeout,
                 )
 
@@ -603,8 +603,8 @@ class DownloadManager:
             if d.state is State.QUEUED:
                 host.queued += 1
                 self._waiting.append((d.rank, d.id))
-            if d.name and not d.state.is_finished:
-                self._names_in(d.directory).add(d.name)
+            if not d.state.is_finished:
+                self._names.hold(d)
             self._next_id = max(self._next_id, d.id + 1)
         self._waiting.sort()
         self._update_idle()
@@ -674,53 +674,18 @@ class DownloadManager:
 
     # -- internals: names -----------------------------------------------------------------
 
-    def _names_in(self, directory: Path) -> set[str]:
-        """Names claimed by this manager's unfinished downloads in ``directory``."""
-        return self._reserved.setdefault(directory, set())
-
     async def _reserve_name(self, d: Download, candidate: str, data: bytes = b"") -> None:
         self._expect_checksum(d, candidate)
-        names = self._names_in(d.directory)
-        taken = set(names)
-        names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
-        try:
-            d.name = await asyncio.to_thread(
-                files.claim,
-                d.directory,
-                candidate,
-                taken,
-                overwrite=self.options.overwrite,
-                data=data,
-                fsync=self.options.fsync,
-            )
-        finally:
-            if candidate not in taken:
-                names.discard(candidate)
-        names.add(d.name)
+        await self._names.claim(d, candidate, data)
 
     async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
         self._expect_checksum(d, candidate)
         if d.checksum is not None:  # verified before it is published: a mismatch keeps .part
-            await self._reserve_name(d, candidate, data)
+            await self._names.claim(d, candidate, data)
             await self._verifier.verify(d)
             await self._publish(d)
             return
-        names = self._names_in(d.directory)
-        taken = set(names)
-        names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
-        try:
-            d.name = await self._group_io.run(
-                files.save_whole,
-                d.directory,
-                candidate,
-                taken,
-                data,
-                overwrite=self.options.overwrite,
-                fsync=self.options.fsync,
-            )
-        finally:
-            if candidate not in taken:
-                names.discard(candidate)
+        await self._names.save_small(d, candidate, data)
 
     def _expect_checksum(self, d: Download, candidate: str) -> None:
         """Take the checksum ``--checksums`` lists for this file name, unless one was given."""
@@ -734,22 +699,10 @@ class DownloadManager:
         d.hasher.use(found[0])
         self._changed(d)
 
-    def _release_name(self, d: Download) -> None:
-        if d.name:
-            self._names_in(d.directory).discard(d.name)
-
     async def _publish(self, d: Download) -> None:
-        """Move the finished ``.part`` to its final name without clobbering anything."""
-        assert d.name is not None
-        taken = self._names_in(d.directory) - {d.name}
-        final = await asyncio.to_thread(
-            files.publish, d.directory, d.name, taken, self.options.overwrite
-        )
-        if final != d.name:
-            self._release_name(d)
-            self._log(d, f"{d.name} appeared meanwhile; saved as {final}")
-            d.name = final
-            self._names_in(d.directory).add(final)
+        wanted = await self._names.publish(d)
+        if wanted is not None:
+            self._log(d, f"{wanted} appeared meanwhile; saved as {d.name}")
 
     # -- internals: scheduling ------------------------------------------------------------
 
@@ -814,7 +767,7 @@ class DownloadManager:
             options=self.options,
             host=host,
             buckets=(self._global_bucket, host.bucket, d.bucket),
-            proxy=self._proxy_for(d),
+            proxy=self._proxies.for_url(d.url, d.host),
             set_state=self._set_state,
             changed=self._changed,
             log=self._log,
@@ -866,7 +819,7 @@ class DownloadManager:
         now = time.monotonic()
         host.completed += 1
         host.succeeded(now, self._limits)
-        self._release_name(d)
+        self._names.release(d)
         self._log(d, f"completed: {d.final_path}")
         self._hooks.schedule(d, done=self._update_idle)  # --on-complete, in the background
         self._set_state(d, State.COMPLETED)
@@ -915,28 +868,6 @@ class DownloadManager:
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)
-
-    def _proxy_for(self, d: Download) -> str | None:
-        return self._proxy_for_url(d.url, d.host)
-
-    def _proxy_for_url(self, url: str, host: str) -> str | None:
-        """``--proxy``, else HTTP(S)_PROXY; NO_PROXY exempts hosts from either.
-
-        Resolved here, once per host, rather than by aiohttp's ``trust_env``, which looks
-        the environment up in a thread for every single request.
-        """
-        scheme = url.partition(":")[0].lower()
-        key = (scheme, host)
-        if key not in self._proxies:
-            import urllib.request
-
-            proxy = self.options.proxy
-            if proxy is None and self.options.trust_env:
-                proxy = urllib.request.getproxies_environment().get(scheme)
-            if proxy and urllib.request.proxy_bypass_environment(host.rsplit(":", 1)[0]):
-                proxy = None
-            self._proxies[key] = proxy
-        return self._proxies[key]
 
     # -- internals: the ticker ------------------------------------------------------------
 

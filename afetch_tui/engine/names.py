@@ -1,0 +1,91 @@
+"""The file names a manager's downloads hold, and the thread hops that claim and publish them.
+
+The rules on disk are in `files`; this keeps, per directory, the names claimed by
+unfinished downloads so two downloads of this manager never pick the same one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from afetch_tui.engine import files
+from afetch_tui.engine.download import Download
+from afetch_tui.engine.groupio import GroupRunner
+from afetch_tui.engine.options import ManagerOptions
+
+
+class Names:
+    def __init__(self, options: ManagerOptions) -> None:
+        self._options = options
+        self._held: dict[Path, set[str]] = {}
+        self._group_io = GroupRunner()
+
+    def held_in(self, directory: Path) -> set[str]:
+        return self._held.setdefault(directory, set())
+
+    def hold(self, d: Download) -> None:
+        if d.name:
+            self.held_in(d.directory).add(d.name)
+
+    def release(self, d: Download) -> None:
+        if d.name:
+            self.held_in(d.directory).discard(d.name)
+
+    async def claim(self, d: Download, candidate: str, data: bytes = b"") -> None:
+        """Pick a free name like ``candidate`` and create its ``.part`` (holding ``data``)."""
+        names = self.held_in(d.directory)
+        taken = set(names)
+        names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
+        try:
+            d.name = await asyncio.to_thread(
+                files.claim,
+                d.directory,
+                candidate,
+                taken,
+                overwrite=self._options.overwrite,
+                data=data,
+                fsync=self._options.fsync,
+            )
+        finally:
+            if candidate not in taken:
+                names.discard(candidate)
+        names.add(d.name)
+
+    async def save_small(self, d: Download, candidate: str, data: bytes) -> None:
+        """Name, write, flush and publish a small body, batched with others (one hop)."""
+        names = self.held_in(d.directory)
+        taken = set(names)
+        names.add(candidate)
+        try:
+            d.name = await self._group_io.run(
+                files.save_whole,
+                d.directory,
+                candidate,
+                taken,
+                data,
+                overwrite=self._options.overwrite,
+                fsync=self._options.fsync,
+            )
+        finally:
+            if candidate not in taken:
+                names.discard(candidate)
+
+    async def publish(self, d: Download) -> str | None:
+        """Move the finished ``.part`` to its name without clobbering anything.
+
+        Returns the name it had if a file of that name appeared meanwhile (it then gets
+        the next free name), else None.
+        """
+        assert d.name is not None
+        taken = self.held_in(d.directory) - {d.name}
+        final = await asyncio.to_thread(
+            files.publish, d.directory, d.name, taken, self._options.overwrite
+        )
+        if final == d.name:
+            return None
+        wanted = d.name
+        self.release(d)
+        d.name = final
+        self.hold(d)
+        return wanted
