@@ -39,6 +39,11 @@ CHECKPOINT_BYTES = 16 * 1024 * 1024
 """A checkpoint (fsync, then record the offset) is taken this often while streaming."""
 BATCH_BYTES = 4 * 1024 * 1024
 """Bytes gathered before one ``pwritev``."""
+MIN_WRITE = 256 * 1024
+MAX_HOLD = 0.25
+"""When data trickles in, a batch is written once it holds MIN_WRITE bytes or is MAX_HOLD
+seconds old: a write (a thread hop) per tiny chunk cost a third of a core for 50 slow
+downloads."""
 RECV_SIZE = 1024 * 1024
 """Bytes asked of the socket per read (asyncio's default is 256 KiB)."""
 
@@ -347,6 +352,7 @@ class Transfer:
         last_checkpoint = time.monotonic()
         batch: list[bytes] = []
         batched = 0
+        held_since = time.monotonic()
         try:
             while True:
                 if any(bucket.rate is not None for bucket in buckets):
@@ -372,8 +378,18 @@ class Transfer:
                             return
                     batch.append(chunk)
                     batched += len(chunk)
+                if not batch:
+                    return  # the body ended and everything is written
+                now = time.monotonic()
+                if len(batch) == 1:
+                    held_since = now
                 drained = content.total_bytes <= taken
-                if batch and (not chunk or limited or drained or batched >= BATCH_BYTES):
+                if (
+                    not chunk
+                    or limited
+                    or batched >= BATCH_BYTES
+                    or (drained and (batched >= MIN_WRITE or now - held_since >= MAX_HOLD))
+                ):
                     await self._write(part, batch, batched, region)
                     batch, batched = [], 0
                     if (
