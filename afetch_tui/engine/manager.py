@@ -847,7 +847,7 @@ class DownloadManager:
         if not error.retryable or d.retries >= self.options.retries:
             host.failed += 1
             message = error.message
-            if error.retryable:
+            if error.retryable and d.retries:
                 message += f" (gave up after {d.retries} retries)"
             self._log(d, f"failed: {message}")
             self._set_state(d, State.FAILED, message)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -142,7 +144,11 @@ class Transfer:
                 f"stalled: no data for {ctx.options.timeout:g} s from {d.host}", retryable=True
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror or str(exc.os_error)
+            error = exc.os_error
+            if error.errno and not isinstance(error, socket.gaierror):
+                reason = os.strerror(error.errno)  # not asyncio's "Connect call failed (...)"
+            else:
+                reason = error.strerror or str(error)
             raise DownloadError(f"cannot connect to {d.host}: {reason}", retryable=True) from None
         except aiohttp.ServerDisconnectedError:
             raise self.truncated() from None
