@@ -6,6 +6,7 @@ Neither path imports Textual until the dashboard is actually opened.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from afetch_tui import __version__
-from afetch_tui.engine import checksum, harvest, hooks
+from afetch_tui.engine import checksum, harvest, hooks, naming
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
@@ -27,6 +28,17 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """Bad command line: one line for the user, exit code 2."""
+
+
+def positive_float(text: str) -> float:
+    """A finite number above zero (``inf`` and ``nan`` would break the loop's timers)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,9 +86,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit-rate", metavar="RATE", help="global cap, e.g. 2M, 500K")
     parser.add_argument("--limit-rate-per-host", metavar="RATE", help="cap for each host")
-    parser.add_argument("--host-request-rate", type=float, metavar="N", help="requests/s per host")
+    parser.add_argument(
+        "--host-request-rate", type=positive_float, metavar="N", help="requests/s per host"
+    )
     parser.add_argument("--retries", type=int, default=5, metavar="N")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS")
     parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (else HTTP(S)_PROXY)")
@@ -131,7 +145,11 @@ def _add_after_download(parser: argparse.ArgumentParser) -> None:
         "--on-complete", metavar="CMD", help="run CMD with each completed file's path appended"
     )
     group.add_argument(
-        "--on-complete-timeout", type=float, default=60.0, metavar="SECONDS", help="default: 60"
+        "--on-complete-timeout",
+        type=positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="default: 60",
     )
 
 
@@ -196,6 +214,8 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     after = _after_download(args, entries, pages)
     directory = check_directory(args.dir)
     for entry in entries:
+        if entry.out is not None and naming.safe_basename(entry.out) != entry.out.strip():
+            raise UsageError(f"line {entry.line}: not a usable file name: out={entry.out!r}")
         if entry.dir:
             check_directory(directory / entry.dir)
         if entry.limit_rate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 
 from afetch_tui.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config
@@ -15,7 +16,7 @@ from afetch_tui.intake import queue_entries
 def open_dashboard(config: Config) -> int:
     try:
         return asyncio.run(_run(config))
-    except StoreError as exc:
+    except (StoreError, sqlite3.Error) as exc:
         print(f"afetch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except InputError as exc:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import sqlite3
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TextIO
+from typing import Any, TextIO
 
 from afetch_tui import format as fmt
-from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Config
+from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Config
+from afetch_tui.engine import checksum
 from afetch_tui.engine.errors import InputError, PageError, StoreError
 from afetch_tui.engine.events import (
     Added,
@@ -28,7 +32,7 @@ from afetch_tui.engine.events import (
 )
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.store import Store, headless_path
+from afetch_tui.engine.store import Record, Store, headless_path
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.intake import queue_entries, target_directory
 
@@ -45,7 +49,10 @@ def run_headless(config: Config) -> int:
         return EXIT_INTERRUPTED
     except InputError as exc:
         print(f"afetch: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except (StoreError, sqlite3.Error) as exc:
+        print(f"afetch: cannot save resume state: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 async def _run(config: Config) -> int:
@@ -55,15 +62,12 @@ async def _run(config: Config) -> int:
         print(f"afetch: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     store = await _open_store(config)
-    wanted = {(entry.url, str(target_directory(config, entry))) for entry in config.entries}
     manager = DownloadManager(
         config.directory,
         limits=config.limits,
         options=config.options,
         store=store,
-        restore_only=lambda record: (
-            (record.url, record.directory) in wanted and record.state != State.COMPLETED.value
-        ),
+        restore_only=_resumable(config),
     )
     subscription = manager.subscribe()
     reporter = Reporter(
@@ -130,6 +134,30 @@ def _filters(config: Config) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _resumable(config: Config) -> Callable[[Record], bool]:
+    """Which stored downloads this run takes up: the same URL into the same directory,
+    unfinished, and asked for with the same name and checksum (else it starts afresh,
+    under a new name, rather than skip what the command line now asks for)."""
+    expected = {
+        (entry.url, str(target_directory(config, entry))): (
+            config.name or entry.out,
+            checksum.format_checksum(config.checksum),
+        )
+        for entry in config.entries
+    }
+
+    def accept(record: Record) -> bool:
+        wanted = expected.get((record.url, record.directory))
+        return (
+            wanted is not None
+            and record.state != State.COMPLETED.value
+            and wanted == (record.requested_name, record.checksum)
+            and not (config.options.checksums and record.checksum is None)
+        )
+
+    return accept
+
+
 async def _open_store(config: Config) -> Store | None:
     """The resume state for this directory; without it the run goes on, just not resumable."""
     try:
@@ -169,8 +197,21 @@ class Reporter:
             self._handle(event)
             for later in subscription.drain():
                 self._handle(later)
-            if self.json_out is not None:
+            self._json(None)
+
+    def _json(self, data: dict[str, Any] | None) -> None:
+        """Write one JSON line (``None``: flush). A reader that went away (``| head``) ends
+        the JSON output, not the downloads."""
+        if self.json_out is None:
+            return
+        try:
+            if data is None:
                 self.json_out.flush()
+            else:
+                self.json_out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        except BrokenPipeError:
+            self.json_out = None
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def resumed(self, d: DownloadSnapshot) -> None:
         """A download taken up from an earlier run."""
@@ -181,7 +222,7 @@ class Reporter:
 
     def _handle(self, event: Event) -> None:
         if self.json_out is not None:
-            self.json_out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            self._json(event.to_json())
         if isinstance(event, HookFinished):
             self._hook_finished(event)
         elif isinstance(event, StateChanged):
@@ -277,8 +318,8 @@ class Reporter:
                 "failures": [{"id": d.id, "url": d.url, "error": d.error} for d in failed],
                 "hook_failures": len(hook_failures),
             }
-            self.json_out.write(json.dumps(summary) + "\n")
-            self.json_out.flush()
+            self._json(summary)
+            self._json(None)
         print(
             f"{completed} completed, {len(failed)} failed: {fmt.size(total)} "
             f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from afetch_tui.engine.naming import PART_SUFFIX, unique_name
 
+_EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
 
 def part_of(directory: Path, name: str) -> Path:
     return directory / (name + PART_SUFFIX)
@@ -28,22 +30,27 @@ def claim(
     data: bytes | None = None,
     fsync: bool = False,
 ) -> str:
-    """Pick a free name like ``candidate``, create its ``.part`` (with ``data``); return it."""
+    """Pick a free name like ``candidate``, create its ``.part`` (with ``data``); return it.
+
+    The ``.part`` is always created exclusively (O_EXCL): ``overwrite`` lets a finished
+    file of that name be replaced, never a ``.part`` another download is still writing.
+    """
     taken = set(taken)
+    directory.mkdir(parents=True, exist_ok=True)
     while True:
         name = unique_name(directory, candidate, taken=taken, overwrite=overwrite)
         try:
-            # Only the requested name may be overwritten; numbered ones never replace anything.
-            mode = "wb" if overwrite and name == candidate else "xb"
-            with open(part_of(directory, name), mode) as file:
-                if data:
-                    file.write(data)
-                    file.flush()
-                    if fsync:
-                        os.fsync(file.fileno())
-            return name
+            fd = os.open(part_of(directory, name), _EXCLUSIVE, 0o644)
         except FileExistsError:
             taken.add(name)
+            continue
+        with os.fdopen(fd, "wb") as file:
+            if data:
+                file.write(data)
+                file.flush()
+                if fsync:
+                    os.fsync(file.fileno())
+        return name
 
 
 def publish(directory: Path, name: str, taken: Collection[str], overwrite: bool) -> str:

@@ -114,13 +114,14 @@ class Journal:
             self._flusher = asyncio.create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
+        """Write until nothing is pending: changes made during a write go in the next one."""
         await asyncio.sleep(FLUSH_DELAY)
-        try:
-            await self.flush()
-        except (OSError, sqlite3.Error, StoreError) as exc:
-            self.error = f"cannot save the queue to {self.store.path}: {exc}"
-            await asyncio.sleep(RETRY_DELAY)
-            self._kick()
+        while self._dirty or self._deleted:
+            try:
+                await self.flush()
+            except (OSError, sqlite3.Error, StoreError) as exc:
+                self.error = f"cannot save the queue to {self.store.path}: {exc}"
+                await asyncio.sleep(RETRY_DELAY)
 
     async def flush(self) -> None:
         """Write every pending change now."""

@@ -166,17 +166,19 @@ class DownloadManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._hooks.close()
-        if self._journal:
-            await self._journal.close()
-        if self._ticker:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
-        if self._session:
-            await self._session.close()
-            self._session = None
-        for sub in list(self._subscribers):
-            sub.close()
+        try:
+            await self._hooks.close()
+            if self._journal:
+                await self._journal.close()  # may fail (a full disk): the rest still closes
+        finally:
+            if self._ticker:
+                self._ticker.cancel()
+                await asyncio.gather(self._ticker, return_exceptions=True)
+            if self._session:
+                await self._session.close()
+                self._session = None
+            for sub in list(self._subscribers):
+                sub.close()
 
     async def __aenter__(self) -> DownloadManager:
         await self.start()
@@ -573,7 +575,7 @@ class DownloadManager:
         self._persist(d)
 
     def _persist(self, d: Download) -> None:
-        if self._journal:
+        if self._journal and d.id in self._downloads:
             self._journal.changed(d)
 
     async def _save_settings(self) -> None:
@@ -616,7 +618,8 @@ class DownloadManager:
     def _log(self, d: Download, message: str) -> None:
         entry = LogEntry(time.time(), message)
         d.log.append(entry)
-        self._emit(Logged(d.id, entry))
+        if d.id in self._downloads:
+            self._emit(Logged(d.id, entry))
 
     def _set_state(
         self, d: Download, state: State, error: str | None = None, *, quiet: bool = False
@@ -661,6 +664,9 @@ class DownloadManager:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if d.id in self._running:
+            self._finish_run(d, self._host(d.host))
+            self._schedule()
         entry = (d.rank, d.id)
         index = bisect.bisect_left(self._waiting, entry)
         if index < len(self._waiting) and self._waiting[index] == entry:
@@ -809,9 +815,12 @@ class DownloadManager:
         self._schedule()
 
     def _finish_run(self, d: Download, host: Host) -> None:
+        """Give back what `_start` took; safe to call twice (a task cancelled before it
+        ran never reaches its own cleanup, so `_stop` calls this too)."""
+        if self._running.pop(d.id, None) is None:
+            return
         host.running -= 1
         host.slots -= 1
-        self._running.pop(d.id, None)
         d.task = None
         self._emit_progress(d)
 
@@ -821,10 +830,13 @@ class DownloadManager:
         host.succeeded(now, self._limits)
         self._names.release(d)
         self._log(d, f"completed: {d.final_path}")
+        self._changed(d)  # the final name and checksum result, before "completed"
         self._hooks.schedule(d, done=self._update_idle)  # --on-complete, in the background
         self._set_state(d, State.COMPLETED)
 
     def _hook_finished(self, d: Download, result: HookResult) -> None:
+        if d.id not in self._downloads:  # removed while its hook ran
+            return
         self._emit(HookFinished(d.id, result.ok, result.exit_code, result.message))
         self._persist(d)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from yarl import URL
+
 
 class ProxyResolver:
     """``--proxy``, else HTTP(S)_PROXY; NO_PROXY exempts hosts from either.
@@ -24,7 +26,7 @@ class ProxyResolver:
             proxy = self._proxy
             if proxy is None and self._trust_env:
                 proxy = urllib.request.getproxies_environment().get(scheme)
-            if proxy and urllib.request.proxy_bypass_environment(host.rsplit(":", 1)[0]):
+            if proxy and urllib.request.proxy_bypass_environment(URL(url).host or host):
                 proxy = None
             self._known[key] = proxy
         return self._known[key]

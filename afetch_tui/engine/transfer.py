@@ -428,16 +428,20 @@ class Transfer:
         offset = region.position if region is not None else self.d.done
         await self.d.hasher.feed(offset, batch)
         write = asyncio.ensure_future(part.write_at(batch, offset))
+        cancelled = False
+        while not write.done():  # however often we are cancelled meanwhile
+            try:
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                cancelled = True
         try:
-            await asyncio.shield(write)
-        except asyncio.CancelledError:
-            await write
-            self._count(size, region)
-            raise
+            write.result()
         except PartialWrite as exc:
             self._count(exc.written, region)
             raise
         self._count(size, region)
+        if cancelled:
+            raise asyncio.CancelledError
 
     def _count(self, size: int, region: Region | None = None) -> None:
         if region is not None:

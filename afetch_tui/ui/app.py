@@ -34,7 +34,7 @@ MAX_NOTICES_PER_TICK = 3
 class AfetchApp(App[None]):
     """A terminal download manager. Construct with a started `DownloadManager`."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "afetch"
 
     def __init__(
@@ -55,7 +55,8 @@ class AfetchApp(App[None]):
         self.cursor_blink = cursor_blink
         self.show_hosts = show_hosts
         self.show_details = show_details
-        self._notices: list[DownloadSnapshot] = []
+        self._notices: list[DownloadSnapshot | HookFinished] = []
+        """Finished downloads and failed hooks to announce once no modal is open."""
         self._subscription: Any = None
 
     @property
@@ -110,11 +111,16 @@ class AfetchApp(App[None]):
     # -- refresh -------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Apply the changes collected since the last tick (skipped under a modal)."""
-        self._flush_notices()
+        """Apply the changes collected since the last tick (skipped under a modal).
+
+        Notices wait while a modal is open, so a toast never lands on a dialog's buttons.
+        """
+        if not self.is_running:  # shutting down: the widgets may already be gone
+            return
         screen = self.screen
         if not isinstance(screen, DashboardScreen) or not screen.ready:
             return
+        self._flush_notices()
         self.model.sample_speeds()
         changes = self.model.take()
         if not changes:
@@ -131,13 +137,16 @@ class AfetchApp(App[None]):
 
     def _hook_finished(self, event: HookFinished) -> None:
         if not event.ok:
-            self.notify(event.message, title="on-complete command failed", severity="warning")
+            self._notices.append(event)
 
     def _finished(self, snap: DownloadSnapshot) -> None:
         self._notices.append(snap)
 
     def _flush_notices(self) -> None:
         notices, self._notices = self._notices, []
+        for hook in [n for n in notices if isinstance(n, HookFinished)]:
+            self.notify(hook.message, title="on-complete command failed", severity="warning")
+        notices = [n for n in notices if isinstance(n, DownloadSnapshot)]
         if len(notices) > MAX_NOTICES_PER_TICK:
             done = sum(1 for n in notices if n.state is State.COMPLETED)
             failed = len(notices) - done

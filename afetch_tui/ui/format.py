@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -18,6 +19,15 @@ _RATE_RE = re.compile(
 )
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 _UNLIMITED = {"", "0", "none", "off", "unlimited", "-", "∞", "inf"}
+
+
+def home_relative(path: Path | str) -> str:
+    """`/home/ada/Downloads/x.iso` → `~/Downloads/x.iso` (other paths unchanged)."""
+    path = Path(path)
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):
+        return str(path)
 
 
 def human_size(size: float | None) -> str:

@@ -17,6 +17,7 @@ from afetch_tui.engine.events import DownloadSnapshot, State
 from afetch_tui.ui.format import human_size
 from afetch_tui.ui.model import Changes
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
+from afetch_tui.ui.screens.harvest_dialog import HarvestDialog, HarvestResult
 from afetch_tui.ui.screens.help import HelpDialog
 from afetch_tui.ui.screens.prompts import (
     ConfirmDialog,
@@ -43,6 +44,7 @@ NARROW = 120
 
 TITLES = {
     "afetch.add": "Add downloads",
+    "afetch.add_from_page": "Add from page (pick links)",
     "afetch.toggle_pause": "Pause / resume selected",
     "afetch.cancel": "Cancel selected",
     "afetch.remove": "Remove selected",
@@ -67,23 +69,26 @@ class DashboardScreen(Screen[None]):
     """Downloads table on top; hosts panel and details pane below; status bar."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Shown in the footer, most used first (they fit in 80 columns).
         Binding("a", "add", "Add", id="afetch.add"),
-        Binding("space,p", "toggle_pause", "Pause", id="afetch.toggle_pause"),
+        Binding("f", "add_from_page", "Page", id="afetch.add_from_page"),
+        Binding("space,p", "toggle_pause", "Pause", id="afetch.toggle_pause", key_display="p"),
         Binding("x", "cancel_download", "Cancel", id="afetch.cancel"),
         Binding("delete", "remove", "Remove", id="afetch.remove"),
         Binding("r", "retry", "Retry", id="afetch.retry"),
-        Binding("enter", "details", "Details", id="afetch.details", priority=True),
-        Binding("s", "settings", "Settings", id="afetch.settings"),
+        Binding("s", "settings", "Set", id="afetch.settings"),
         Binding("question_mark", "help", "Help", id="afetch.help"),
         Binding("q", "app.quit", "Quit", id="afetch.quit"),
-        Binding("plus,shift+up", "move(-1)", "Up", id="afetch.move_up"),
-        Binding("minus,shift+down", "move(1)", "Down", id="afetch.move_down"),
-        Binding("P", "pause_all", "Pause all", id="afetch.pause_all"),
-        Binding("R", "resume_all", "Resume all", id="afetch.resume_all"),
-        Binding("h", "toggle_hosts", "Hosts", id="afetch.hosts"),
-        Binding("u", "replace_url", "URL", id="afetch.replace_url"),
-        Binding("L", "download_limit", "Limit", id="afetch.download_limit"),
-        Binding("c", "clear_finished", "Clear", id="afetch.clear_finished"),
+        # In the help dialog and the command palette only.
+        Binding("enter", "details", "Details", id="afetch.details", priority=True, show=False),
+        Binding("plus,shift+up", "move(-1)", "Up", id="afetch.move_up", show=False),
+        Binding("minus,shift+down", "move(1)", "Down", id="afetch.move_down", show=False),
+        Binding("P", "pause_all", "Pause all", id="afetch.pause_all", show=False),
+        Binding("R", "resume_all", "Resume all", id="afetch.resume_all", show=False),
+        Binding("h", "toggle_hosts", "Hosts", id="afetch.hosts", show=False),
+        Binding("u", "replace_url", "URL", id="afetch.replace_url", show=False),
+        Binding("L", "download_limit", "Limit", id="afetch.download_limit", show=False),
+        Binding("c", "clear_finished", "Clear", id="afetch.clear_finished", show=False),
     ]
 
     def __init__(self) -> None:
@@ -201,7 +206,10 @@ class DashboardScreen(Screen[None]):
     # -- actions -------------------------------------------------------------------
 
     def action_add(self, text: str = "") -> None:
-        self.open_add_dialog(AddDialog(self.afetch.directory, text=text))
+        manager = self.afetch.manager
+        self.open_add_dialog(
+            AddDialog(self.afetch.directory, text=text, connections=manager.options.connections)
+        )
 
     def open_add_dialog(self, dialog: AddDialog) -> None:
         self.app.push_screen(dialog, callback=self._added)
@@ -209,19 +217,15 @@ class DashboardScreen(Screen[None]):
     async def _added(self, request: AddRequest | None) -> None:
         if request is None:
             return
-        manager = self.afetch.manager
         try:
-            if len(request.urls) == 1:
-                await manager.add(
-                    request.urls[0],
-                    directory=request.directory,
-                    name=request.name,
-                    paused=request.paused,
-                )
-            else:
-                await manager.add_many(
-                    list(request.urls), directory=request.directory, paused=request.paused
-                )
+            await self.afetch.manager.add_many(
+                list(request.urls),
+                directory=request.directory,
+                name=request.name,
+                paused=request.paused,
+                connections=request.connections,
+                checksum=request.checksum,
+            )
         except AfetchError as exc:
             self.open_add_dialog(
                 AddDialog(
@@ -229,6 +233,8 @@ class DashboardScreen(Screen[None]):
                     text="\n".join(request.urls),
                     name=request.name or "",
                     paused=request.paused,
+                    connections=request.connections or 1,
+                    checksum="=".join(request.checksum) if request.checksum else "",
                     error=str(exc),
                 )
             )
@@ -239,6 +245,21 @@ class DashboardScreen(Screen[None]):
             + (" (paused)" if request.paused else ""),
             timeout=2,
         )
+
+    def action_add_from_page(self) -> None:
+        self.app.push_screen(HarvestDialog(self.afetch.manager), callback=self._harvested)
+
+    async def _harvested(self, result: HarvestResult | None) -> None:
+        if result is None:
+            return
+        ids = await self.call(self.afetch.manager.add_many(result.urls, paused=result.paused))
+        if ids:
+            count = len(ids)
+            self.notify(
+                f"Queued {count} download{'s' if count != 1 else ''} from the page"
+                + (" (paused)" if result.paused else ""),
+                timeout=2,
+            )
 
     async def action_toggle_pause(self) -> None:
         snap = self.selected()
@@ -330,13 +351,25 @@ class DashboardScreen(Screen[None]):
         self._arrange()
 
     def action_settings(self) -> None:
-        self.app.push_screen(SettingsDialog(self.afetch.manager.limits), callback=self._settings)
+        manager = self.afetch.manager
+        command, _ = manager.on_complete
+        self.app.push_screen(SettingsDialog(manager.limits, command), callback=self._settings)
 
     async def _settings(self, result: SettingsResult | None) -> None:
-        if result is None or not result.changes:
+        if result is None:
             return
-        if await self.call(self.afetch.manager.set_limits(**result.changes)) is not None:
-            self.notify("Limits updated.", timeout=2)
+        manager = self.afetch.manager
+        said = []
+        if result.on_complete_changed:
+            _, time_limit = manager.on_complete
+            manager.set_on_complete(result.on_complete, time_limit)
+            said.append(
+                "On-complete command set." if result.on_complete else "No on-complete command."
+            )
+        if result.changes and await self.call(manager.set_limits(**result.changes)) is not None:
+            said.insert(0, "Limits updated.")
+        if said:
+            self.notify(" ".join(said), timeout=2)
 
     def action_replace_url(self) -> None:
         snap = self.selected()

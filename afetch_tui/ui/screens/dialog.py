@@ -10,6 +10,9 @@ from textual.widgets import Input, TextArea
 
 ResultT = TypeVar("ResultT")
 
+SHORT = 30
+"""Below this many rows dialogs tighten their spacing (class `-short`)."""
+
 
 class Dialog(ModalScreen[ResultT]):
     """A modal screen that dismisses with `None` on Escape."""
@@ -23,6 +26,9 @@ class Dialog(ModalScreen[ResultT]):
         for widget in self.query("Input, TextArea"):
             if isinstance(widget, Input | TextArea):
                 widget.cursor_blink = blink
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < SHORT, "-short")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

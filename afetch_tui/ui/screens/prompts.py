@@ -28,8 +28,8 @@ class ConfirmDialog(Dialog[bool]):
             box.border_title = self._title
             yield Static(self._message, classes="message", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(self._no, id="no")
-                yield Button(self._yes, id="yes", variant="error")
+                yield Button(self._no, id="no", compact=True)
+                yield Button(self._yes, id="yes", variant="error", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -65,10 +65,10 @@ class RemoveDialog(Dialog[RemoveChoice | None]):
                     "Deleting the file cannot be undone.", classes="message warning", markup=False
                 )
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Remove", id="keep", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Remove", id="keep", variant="primary", compact=True)
                 if self._has_file:
-                    yield Button("Remove + delete file", id="delete", variant="error")
+                    yield Button("Remove + delete file", id="delete", variant="error", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -98,11 +98,13 @@ class RateDialog(Dialog[RateResult | None]):
         with Vertical(id="dialog", classes="prompt-dialog") as box:
             box.border_title = self._title
             yield Label(f"{self._subject} · now {human_rate(self._current)}")
-            yield Input(format_rate_input(self._current), id="rate", placeholder="unlimited")
+            yield Input(
+                format_rate_input(self._current), id="rate", placeholder="unlimited", compact=True
+            )
             yield Static("e.g. 2M, 500K, 1.5MiB · empty = unlimited", id="hint", classes="hint")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Set", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Set", id="ok", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -136,13 +138,13 @@ class UrlDialog(Dialog[str | None]):
         with Vertical(id="dialog", classes="prompt-dialog") as box:
             box.border_title = "Replace URL"
             yield Label(f"New address for “{self._name}”", markup=False)
-            yield Input(self._current, id="url")
+            yield Input(self._current, id="url", compact=True)
             yield Static(
                 "Progress is kept if the new URL serves the same file.", id="hint", classes="hint"
             )
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Replace", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Replace", id="ok", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -12,7 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
+from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
+from afetch_tui.engine.hooks import parse_command
 from afetch_tui.ui.format import format_rate_input, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 
@@ -53,15 +56,20 @@ class SettingsResult:
 
     limits: Limits
     changes: dict[str, Any]
+    on_complete: tuple[str, ...] | None = None
+    """The command to run for each completed file (its path appended), or None."""
+    on_complete_changed: bool = False
 
+
+HOOK_HINT = "the file's path is added as the last argument (no shell)"
 
 # (field, label, hint)
 _FIELDS = (
     ("max_concurrent", "Max concurrent downloads", "1 or more"),
     ("max_per_host", "Max connections per host", "1 or more"),
-    ("rate", "Total bandwidth cap", "e.g. 2M, 500K, 1.5MiB · empty = unlimited"),
-    ("rate_per_host", "Bandwidth cap per host", "e.g. 1M · empty = unlimited"),
-    ("host_request_rate", "Requests per second per host", "e.g. 2 · empty = unlimited"),
+    ("rate", "Total bandwidth cap", "e.g. 2M, 500K · empty: none"),
+    ("rate_per_host", "Bandwidth cap per host", "e.g. 1M · empty: none"),
+    ("host_request_rate", "Requests per second per host", "e.g. 2 · empty: none"),
 )
 
 
@@ -72,9 +80,10 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         Binding("ctrl+s", "apply", "Apply", id="afetch.settings.apply"),
     ]
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, on_complete: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self._limits = limits
+        self._on_complete = on_complete
 
     def compose(self) -> ComposeResult:
         limits = self._limits
@@ -96,12 +105,22 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                         placeholder="unlimited" if "rate" in name else "",
                         validators=self._validators(name),
                         classes="short",
+                        compact=True,
                     )
                     yield Static(hint, classes="hint", id=f"{name}-hint")
+            with Horizontal(classes="field"):
+                yield Label("Run when a file completes", classes="field-label wide")
+                yield Input(
+                    shlex.join(self._on_complete) if self._on_complete else "",
+                    id="on_complete",
+                    placeholder="nothing",
+                    compact=True,
+                )
+            yield Static(HOOK_HINT, classes="hint under", id="on_complete-hint")
             yield Static("Changes apply at once to running downloads.", classes="note")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Apply", id="apply", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Apply", id="apply", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -120,6 +139,11 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         if event.input.id is None:
             return
         hint = self.query_one(f"#{event.input.id}-hint", Static)
+        if event.input.id == "on_complete":
+            problem = self._command_problem()
+            hint.update(f"✗ {problem}" if problem else HOOK_HINT)
+            hint.set_class(problem is not None, "-error")
+            return
         default = dict((n, h) for n, _, h in _FIELDS)[event.input.id]
         result = event.validation_result
         if result is not None and not result.is_valid:
@@ -147,6 +171,18 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                 values[field.name] = parse_rate(text)
         return Limits(**values)
 
+    def read_command(self) -> tuple[str, ...] | None:
+        """The on-complete command, split (`InputError` if it cannot run)."""
+        text = self.query_one("#on_complete", Input).value.strip()
+        return parse_command(text) if text else None
+
+    def _command_problem(self) -> str | None:
+        try:
+            self.read_command()
+        except InputError as exc:
+            return str(exc).removeprefix("--on-complete: ")
+        return None
+
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
         self.dismiss(None)
@@ -157,12 +193,17 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         limits = self.read()
         if limits is None:
             return
+        try:
+            command = self.read_command()
+        except InputError:
+            self.query_one("#on_complete", Input).focus()
+            return
         changes = {
             field.name: getattr(limits, field.name)
             for field in fields(Limits)
             if getattr(limits, field.name) != getattr(self._limits, field.name)
         }
-        self.dismiss(SettingsResult(limits, changes))
+        self.dismiss(SettingsResult(limits, changes, command, command != self._on_complete))
 
 
 def _number(value: float | None) -> str:

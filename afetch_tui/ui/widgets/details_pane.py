@@ -11,9 +11,17 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from afetch_tui.engine.events import DownloadSnapshot, State
-from afetch_tui.ui.format import human_duration, human_rate, human_size, human_speed, percent
-from afetch_tui.ui.style import DIM, ERROR, GOOD, STATE_LOOK, WARN
+from afetch_tui.engine.events import DownloadSnapshot, RegionInfo, State
+from afetch_tui.ui.format import (
+    home_relative,
+    human_duration,
+    human_rate,
+    human_size,
+    human_speed,
+    percent,
+    progress_bar,
+)
+from afetch_tui.ui.style import DIM, ERROR, GOOD, STATE_LOOK, TRACK_STYLE, WARN
 from afetch_tui.ui.widgets.downloads_table import display_name
 
 
@@ -65,14 +73,12 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
         state.append(snap.error, style=ERROR)
     grid.add_row("", title)
     grid.add_row("state", state)
-    grid.add_row("url", Text(snap.url))
-    path = snap.path
-    grid.add_row("file", Text(str(path) if path else f"{snap.directory}/…"))
-
     size = Text(f"{human_size(snap.done)} of {human_size(snap.total)}")
     if snap.fraction is not None:
         size.append(f" ({percent(snap.fraction)})")
     grid.add_row("size", size)
+    if snap.regions and snap.state is not State.COMPLETED:
+        grid.add_row("parts", _regions(snap))
 
     transfer = Text()
     if snap.state.is_running:
@@ -88,9 +94,10 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
     _sep(transfer)
     transfer.append(f"limit {human_rate(snap.limit_rate)}")
     grid.add_row("xfer", transfer)
-
-    if snap.regions:
-        grid.add_row("parts", _regions(snap))
+    grid.add_row("url", Text(snap.url))
+    path = snap.path
+    where = home_relative(path) if path else f"{home_relative(snap.directory)}/…"
+    grid.add_row("file", Text(where))
     if snap.checksum is not None:
         algorithm, digest = snap.checksum
         verdict = {None: ("not yet verified", DIM), True: ("✓ verified", GOOD)}.get(
@@ -122,19 +129,41 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
     return Group(grid, header, log)
 
 
-def _regions(snap: DownloadSnapshot, width: int = 32) -> Text:
-    """One cell-row per part: how far each connection has got (`━` done, `─` to go)."""
-    text = Text()
-    for n, region in enumerate(snap.regions):
+def _regions(snap: DownloadSnapshot, width: int = 40) -> Text:
+    """A bar of the parts, each as wide as its share of the file and filled as far as its
+    connection got, then one entry per part: how far it is and, if active, its speed."""
+    regions = snap.regions
+    total = max(1, sum(max(1, r.end - r.start) for r in regions))
+    usable = max(len(regions), width - (len(regions) - 1))
+    active = sum(1 for r in regions if r.active)
+    count = len(regions)
+    text = Text(f"{count} part{'s' * (count != 1)}", style="bold")
+    text.append(f" · {active} active\n" if active else "\n", style=DIM)
+    for n, region in enumerate(regions):
         size = max(1, region.end - region.start)
-        filled = round(width * min(1.0, region.done / size))
-        style = "#58a6ff" if region.active else GOOD if region.done >= size else DIM
+        cells = max(1, round(usable * size / total))
+        done, rest = progress_bar(min(1.0, region.done / size), cells)
         if n:
-            text.append("\n")
-        text.append("━" * filled, style=style)
-        text.append("─" * (width - filled), style="#30363d")
-        text.append(f" {percent(region.done / size)}", style=DIM)
+            text.append("│", style=DIM)
+        text.append(done, style=_region_style(region, size))
+        text.append(rest, style=TRACK_STYLE)
+    for n, region in enumerate(regions, 1):
+        size = max(1, region.end - region.start)
+        text.append("\n" if n == 1 else "   ")
+        text.append(f"#{n}", style=f"bold {_region_style(region, size)}")
+        if region.done >= size:
+            text.append(" ✓", style=GOOD)
+            continue
+        text.append(f" {region.done * 100 // size}%", style=DIM)
+        if region.active:
+            text.append(f" {human_speed(region.speed) or '0 B/s'}")
     return text
+
+
+def _region_style(region: RegionInfo, size: int) -> str:
+    if region.done >= size:
+        return GOOD
+    return "#58a6ff" if region.active else DIM
 
 
 def _log_style(message: str) -> str:

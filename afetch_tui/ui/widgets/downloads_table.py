@@ -160,7 +160,7 @@ def download_cells(row: DownloadRow, position: int, layout: Layout) -> dict[str,
         elif key == "eta":
             value = Text(human_duration(snap.eta) if running else "", justify="right")
         elif key == "state":
-            value = Text(f"{look.icon} {look.word}", style=look.style)
+            value = Text(f"{look.icon} {_state_word(snap)}", style=look.style)
         elif key == "retries":
             value = Text(
                 str(snap.retries) if snap.retries else "",
@@ -171,6 +171,15 @@ def download_cells(row: DownloadRow, position: int, layout: Layout) -> dict[str,
             continue
         cells[key] = value
     return cells
+
+
+def _state_word(snap: DownloadSnapshot) -> str:
+    """The state, or how the checksum went once it is known."""
+    if snap.checksum_ok is True and snap.state is State.COMPLETED:
+        return "verified"
+    if snap.checksum_ok is False and snap.state is State.FAILED:
+        return "bad checksum"
+    return STATE_LOOK[snap.state].word
 
 
 def _bar(snap: DownloadSnapshot, width: int) -> Text:

@@ -8,16 +8,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from afetch_tui.engine.events import Limits, State
-from afetch_tui.ui.format import human_rate, human_speed
+from afetch_tui.ui.format import home_relative, human_rate, human_speed
 from afetch_tui.ui.model import Counts
 from afetch_tui.ui.style import DIM, STATE_LOOK
-
-
-def _home(path: Path) -> str:
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
 
 
 class StatusBar(Static):
@@ -49,6 +42,8 @@ def render_status(counts: Counts, limits: Limits, directory: Path) -> Text:
         (State.FAILED, counts.failed, "failed"),
     )
     for state, count, word in groups:
+        if not count and state is not State.DOWNLOADING:
+            continue  # quiet groups make room for the limits and directory
         look = STATE_LOOK[state]
         text.append(f"{look.icon} {count} {word}  ", style=look.style if count else DIM)
     text.append("│ ", style=DIM)
@@ -58,5 +53,5 @@ def render_status(counts: Counts, limits: Limits, directory: Path) -> Text:
         text.append(f" · {human_rate(limits.rate_per_host)}/host")
     text.append("  │ ", style=DIM)
     text.append("→ ", style=DIM)
-    text.append(_home(directory), style="bold")
+    text.append(home_relative(directory), style="bold")
     return text
