@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from afetch_tui.engine.events import HostSnapshot, Limits
 from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import RateMeter
@@ -79,10 +77,6 @@ class Host:
     def apply_limits(self, limits: Limits) -> None:
         self.bucket.rate = self.limit_override if self.has_override else limits.rate_per_host
         self.request_bucket.rate = limits.host_request_rate
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.running or self.connections or self.cooldown_until > time.monotonic())
 
     def snapshot(self, now: float, limits: Limits) -> HostSnapshot:
         return HostSnapshot(

@@ -557,17 +557,14 @@ class DownloadManager:
 
     def _host(self, name: str) -> Host:
         host = self._hosts.get(name)
+        fresh = host is None
         if host is None:
             host = self._hosts[name] = Host(name, time.monotonic())
-            if name in self._host_overrides:
-                host.has_override = True
-                host.limit_override = self._host_overrides[name]
-            host.apply_limits(self._limits)
-        elif name in self._host_overrides and not host.has_override:
+        if name in self._host_overrides:
             host.has_override = True
             host.limit_override = self._host_overrides[name]
-        elif name in self._host_overrides:
-            host.limit_override = self._host_overrides[name]
+        if fresh:
+            host.apply_limits(self._limits)
         return host
 
     def _changed(self, d: Download) -> None:
@@ -607,7 +604,6 @@ class DownloadManager:
                 self._waiting.append((d.rank, d.id))
             if not d.state.is_finished:
                 self._names.hold(d)
-            self._next_id = max(self._next_id, d.id + 1)
         self._waiting.sort()
         self._update_idle()
 
@@ -847,10 +843,9 @@ class DownloadManager:
         if error.host_pushback:
             delay = error.retry_after
             if delay is None:
-                delay = backoff_delay(
-                    d.retries + 1, base=self.options.retry_base, cap=self.options.retry_cap
-                )
-            host.pushback(min(delay, self.options.max_retry_after), now, self._limits)
+                delay = self._backoff(d.retries + 1)
+            delay = min(delay, self.options.max_retry_after)
+            host.pushback(delay, now, self._limits)
             self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
         if error.pause:
             self._log(d, f"paused: {error.message}")
@@ -871,9 +866,7 @@ class DownloadManager:
         elif error.restart and not error.status:
             delay = 0.0
         else:
-            delay = backoff_delay(
-                d.retries, base=self.options.retry_base, cap=self.options.retry_cap
-            )
+            delay = self._backoff(d.retries)
         self._log(d, f"{error.message}; retry {d.retries}/{self.options.retries} in {delay:.1f} s")
         d.error = error.message
         self._requeue(d, not_before=now + delay, retrying=True)

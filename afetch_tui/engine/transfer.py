@@ -434,6 +434,8 @@ class Transfer:
                 await asyncio.shield(write)
             except asyncio.CancelledError:
                 cancelled = True
+            except OSError:
+                break  # its outcome is read just below
         try:
             write.result()
         except PartialWrite as exc:

@@ -53,7 +53,11 @@ async def test_disk_full_pauses_keeps_the_part_and_resumes(server, payload, tiny
         assert snap.state is State.PAUSED
         assert "disk full" in (snap.error or "")
         part = tiny_disk / "fat.bin.part"
-        assert part.exists() and 0 < snap.done <= part.stat().st_size
+        assert part.exists() and 0 < snap.done <= part.stat().st_size, (
+            snap.done,
+            part.stat().st_size,
+            [e.message for e in snap.log],
+        )
         assert not (tiny_disk / "fat.bin").exists()
 
         filler.unlink()

@@ -55,7 +55,7 @@ TITLES = {
     "afetch.resume_all": "Resume all",
     "afetch.details": "Toggle details pane",
     "afetch.hosts": "Toggle hosts panel",
-    "afetch.settings": "Settings (limits)",
+    "afetch.settings": "Settings (limits, on-complete command)",
     "afetch.replace_url": "Replace URL of selected",
     "afetch.download_limit": "Rate limit for selected",
     "afetch.clear_finished": "Clear finished",

@@ -14,6 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Stati
 from textual.widgets.selection_list import Selection
 
 from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.urls import host_of
 from afetch_tui.ui.format import human_size
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD, truncate_middle
@@ -33,15 +34,23 @@ class HarvestResult:
     paused: bool = False
 
 
-def link_prompt(link: Link, size: int | None, *, probing: bool = False) -> Text:
-    """One row of the list: file name, size, and where it lives."""
+def link_prompt(
+    link: Link,
+    size: int | None,
+    *,
+    probing: bool = False,
+    width: int = NAME_WIDTH,
+    page_host: str = "",
+) -> Text:
+    """One row of the list: file name, size, and the host when it is not the page's."""
     name = link.name or link.url
-    text = Text(f"{truncate_middle(name, NAME_WIDTH):<{NAME_WIDTH}} ", style="bold")
+    text = Text(f"{truncate_middle(name, width):<{width}} ", style="bold")
     if probing:
         text.append(f"{'…':>10}", style=DIM)
     else:
         text.append(f"{human_size(size) if size is not None else '?':>10}")
-    text.append(f"  {link.host}", style=DIM)
+    if link.host != page_host:
+        text.append(f"  {link.host}", style=DIM)
     return text
 
 
@@ -129,9 +138,13 @@ class HarvestDialog(Dialog[HarvestResult | None]):
             return
         self._links = links
         self._sizes = {}
+        look = {
+            "width": max(16, min(60, self.query_one("#dialog").content_size.width - 36)),
+            "page_host": host_of(page),
+        }
         links_widget.clear_options()
         links_widget.add_options(
-            Selection(link_prompt(link, None, probing=True), link.url, True, id=f"link-{n}")
+            Selection(link_prompt(link, None, probing=True, **look), link.url, True, id=f"link-{n}")
             for n, link in enumerate(links)
         )
         links_widget.display = bool(links)
@@ -143,9 +156,8 @@ class HarvestDialog(Dialog[HarvestResult | None]):
         self._status(Text(f"{len(links)} links · asking for their sizes …", style=DIM))
         self._sizes = await self._manager.probe_sizes(link.url for link in links)
         for n, link in enumerate(links):
-            links_widget.replace_option_prompt(
-                f"link-{n}", link_prompt(link, self._sizes[link.url])
-            )
+            prompt = link_prompt(link, self._sizes[link.url], **look)
+            links_widget.replace_option_prompt(f"link-{n}", prompt)
         self._update_queue_button()
 
     def _status(self, text: Text) -> None:
