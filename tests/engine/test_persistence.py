@@ -168,3 +168,18 @@ async def test_explicit_limits_win_over_stored_ones(tmp_path):
     again = await open_manager(tmp_path, state, limits=Limits(max_concurrent=7))
     assert again.limits.max_concurrent == 7
     await shut(again)
+
+
+async def test_a_database_locked_by_another_program_is_one_clear_error(tmp_path):
+    path = tmp_path / "s.db"
+    store = await Store.open(path)
+    await store.close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode = DELETE")
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the file
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            await Store.open(path)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
