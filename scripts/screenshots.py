@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import faultserver  # noqa: E402
 from faultserver import FaultServer  # noqa: E402
-from textual.widgets import TextArea  # noqa: E402
+from textual.widgets import Input, SelectionList, TextArea  # noqa: E402
 
 from afetch_tui.engine.events import Limits, State  # noqa: E402
 from afetch_tui.engine.manager import DownloadManager  # noqa: E402
@@ -92,8 +92,36 @@ async def shoot(app: AfetchApp, pilot, out: Path, name: str) -> None:  # type: i
 async def scene(out: Path) -> None:
     a, b = start_server("127.0.0.1"), start_server("127.0.0.2")
     urls = populate(a, b)
-    options = ManagerOptions(fsync=False, retries=2, retry_base=0.3)
-    limits = Limits(max_concurrent=6, max_per_host=3)
+    page = serve(
+        b,
+        "127.0.0.2",
+        "/iso/",
+        (
+            "<html><body><h1>Index of /iso/</h1><pre>"
+            + "".join(
+                f'<a href="{name}">{name}</a>\n'
+                for name in (
+                    "debian-12.7.0-amd64-netinst.iso",
+                    "debian-12.7.0-arm64-netinst.iso",
+                    "debian-edu-12.7.0-amd64-netinst.iso",
+                    "SHA256SUMS",
+                    "SHA256SUMS.sign",
+                )
+            )
+            + '<a href="../">Parent</a><a href="https://www.debian.org/">debian.org</a>'
+            + "</pre></body></html>"
+        ).encode(),
+        content_type="text/html",
+    )
+    for n, name in enumerate(
+        ("debian-12.7.0-amd64-netinst.iso", "debian-12.7.0-arm64-netinst.iso"), start=20
+    ):
+        serve(b, "127.0.0.2", f"/iso/{name}", blob((6 + n % 3) * MiB, n))
+    serve(b, "127.0.0.2", "/iso/debian-edu-12.7.0-amd64-netinst.iso", blob(9 * MiB, 30))
+    options = ManagerOptions(
+        fsync=False, retries=2, retry_base=0.3, connections=4, min_split_size=16 * MiB
+    )
+    limits = Limits(max_concurrent=6, max_per_host=6)
     try:
         with tempfile.TemporaryDirectory(prefix="afetch-shots-") as tmp:
             async with DownloadManager(Path(tmp), limits=limits, options=options) as manager:
@@ -109,10 +137,28 @@ async def scene(out: Path) -> None:
                     await shoot(app, pilot, out, "main")
 
                     table = app.screen.query_one(DownloadsTable)
-                    table.select_id(ids[4])
+                    table.select_id(ids[0])  # split over four connections
                     await pilot.press("enter")
                     await shoot(app, pilot, out, "details")
+                    table.select_id(ids[4])  # retrying: the log says why
+                    await shoot(app, pilot, out, "details-retrying")
                     await pilot.press("enter")
+
+                    await pilot.press("f")
+                    await pilot.pause()
+                    app.screen.query_one("#page", Input).value = page
+                    app.screen.query_one("#match", Input).value = "*.iso"
+                    await pilot.press("enter")
+                    links = app.screen.query_one("#links", SelectionList)
+                    for _ in range(100):
+                        if links.option_count and "…" not in str(
+                            links.get_option_at_index(0).prompt
+                        ):
+                            break
+                        await pilot.pause(0.05)
+                    links.deselect(links.get_option_at_index(1).value)
+                    await shoot(app, pilot, out, "add-from-page")
+                    await pilot.press("escape")
 
                     await pilot.press("a")
                     await pilot.pause()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import time
 from collections.abc import Callable
@@ -12,12 +13,15 @@ from faultserver import FaultServer
 from rich.console import Console
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Static, TextArea
+from textual.widgets import Button, Input, SelectionList, Static, TextArea
+from textual.widgets._toast import Toast
 
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.screens.add_dialog import AddDialog
+from afetch_tui.ui.screens.harvest_dialog import HarvestDialog
 from afetch_tui.ui.screens.prompts import ConfirmDialog, RateDialog, RemoveDialog
 from afetch_tui.ui.screens.settings import SettingsDialog
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
@@ -192,13 +196,18 @@ async def test_settings_change_concurrency_live(
         field.value = "3"
         app.screen.query_one("#rate", Input).value = "bad"
         await pilot.pause()
-        await pilot.click("#apply")  # refused: the bad rate is shown, not applied
+        apply = app.screen.query_one("#apply", Button)
+        assert await pilot.click(apply)  # refused: the bad rate is shown, not applied
         await pilot.pause()
         assert isinstance(app.screen, SettingsDialog)
+        assert "✗" in str(app.screen.query_one("#rate-hint", Static).render())
         assert manager.limits.max_concurrent == 1
         app.screen.query_one("#rate", Input).value = "2M"
+        # A button ignores clicks while it still shows the last press.
+        await until(pilot, lambda: not apply.has_class("-active"))
         await pilot.pause()  # let the hint shrink back before clicking
-        await pilot.click("#apply")
+        assert await pilot.click(apply)
+        await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
         await until(pilot, lambda: server.active() == 3)
         assert manager.limits.max_concurrent == 3
         assert manager.limits.rate == 2 * 1024 * 1024
@@ -278,3 +287,173 @@ async def test_details_pane_shows_log(
         body = plain(app.screen.query_one("#details-body", Static).content)
         assert "d.bin" in body and "✓ completed" in body
         assert "completed: " in body  # the log line, after its timestamp
+
+
+async def test_notices_wait_while_a_dialog_is_open(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/n.bin", payload(20_000))
+    download_id = await manager.add(url, paused=True)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.notify("shown before the dialog", timeout=30)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        await until(pilot, lambda: len(app.screen.query(Toast)) == 1)
+        # Under the dialog a toast neither shows nor takes clicks.
+        assert not app.screen.query_one(Toast).visible
+        app.clear_notifications()
+        await manager.resume(download_id)
+        await until(pilot, lambda: states(manager) == [State.COMPLETED])
+        await pilot.pause(0.3)  # several ticks: nothing may land on the dialog
+        assert not app._notifications
+        await pilot.press("escape")
+        await until(pilot, lambda: any("complete" in (n.title or "") for n in app._notifications))
+
+
+async def test_split_download_shows_its_parts(server: FaultServer, payload, tmp_path: Path) -> None:
+    """A file large enough to split: the details pane draws each part, the hosts panel
+    counts the connections, and the add dialog's choice of connections is used."""
+    options = ManagerOptions(
+        connections=4, min_split_size=2 * 1024 * 1024, trust_env=False, fsync=False
+    )
+    url = server.add_file("/big.bin", payload(8 * 1024 * 1024), rate=1_000_000)
+    async with DownloadManager(tmp_path, options=options) as manager:
+        app = app_for(manager)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, AddDialog))
+            assert app.screen.query_one("#connections", Input).value == "4"
+            app.screen.query_one("#urls", TextArea).text = url
+            app.screen.query_one("#connections", Input).value = "3"
+            await pilot.pause()
+            await pilot.click("#add")
+            await until(pilot, lambda: len(manager.downloads()) == 1)
+            assert manager.downloads()[0].max_connections == 3
+            await until(pilot, lambda: server.active() == 3)
+            await pilot.press("enter")
+            details = app.screen.query_one("#details-body", Static)
+            await until(pilot, lambda: "3 parts · 3 active" in plain(details.content))
+            body = plain(details.content)
+            assert "#1" in body and "#3" in body and "B/s" in body
+            hosts = app.screen.query_one(HostsPanel)
+            host = f"127.0.0.1:{server.port}"
+            await until(pilot, lambda: host in hosts.model.hosts and hosts.row_count == 1)
+            await until(pilot, lambda: hosts.get_row(host)[2].plain.startswith("3/"))
+            await manager.pause_all()
+
+
+PAGE = b"""<!doctype html><html><head><title>pub</title></head><body>
+<a href="one.iso">one</a> <a href="sub/two.iso">two</a> <a href="/pub/three.iso">three</a>
+<a href="readme.txt">readme</a> <a href="one.iso#again">one again</a>
+"""
+
+
+async def test_add_from_page_queues_only_the_ticked_links(
+    server: FaultServer, manager: DownloadManager, payload, tmp_path: Path
+) -> None:
+    page = server.add_file("/pub/", PAGE, content_type="text/html; charset=utf-8")
+    for n, path in enumerate(("/pub/one.iso", "/pub/sub/two.iso", "/pub/three.iso")):
+        server.add_file(path, payload(10_000 * (n + 1), seed=n))
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, HarvestDialog))
+        dialog = app.screen
+        dialog.query_one("#page", Input).value = page
+        dialog.query_one("#match", Input).value = "*.iso"
+        await pilot.press("enter")
+        links = dialog.query_one("#links", SelectionList)
+        await until(pilot, lambda: links.option_count == 3)
+        await until(pilot, lambda: "19.5 KiB" in str(links.get_option_at_index(1).prompt))
+        assert len(links.selected) == 3  # all ticked at first
+        links.deselect(server.url("/pub/sub/two.iso"))
+        await pilot.pause()
+        assert str(dialog.query_one("#queue", Button).label) == "Queue 2"
+        await pilot.click("#queue")
+        await until(pilot, lambda: len(manager.downloads()) == 2)
+        await until(pilot, lambda: states(manager) == [State.COMPLETED] * 2)
+        assert [d.name for d in manager.downloads()] == ["one.iso", "three.iso"]
+        assert server.requests_for("/pub/sub/two.iso", "GET") == []
+        assert len(server.requests_for("/pub/one.iso", "GET")) == 1
+
+
+async def test_add_from_page_shows_a_non_html_page_inline(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    url = server.add_file("/data.bin", payload(5000))
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, HarvestDialog))
+        app.screen.query_one("#page", Input).value = url
+        await pilot.click("#find")
+        status = app.screen.query_one("#harvest-status", Static)
+        await until(pilot, lambda: "✗" in str(status.render()))
+        message = str(status.render())
+        assert "not an HTML page" in message and "\n" not in message
+        assert "--" not in message  # no advice about command-line flags here
+        assert not app.screen.query_one("#links", SelectionList).display
+        assert app.screen.query_one("#queue", Button).disabled
+        assert manager.downloads() == []
+
+
+async def test_checksum_from_the_add_dialog(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    data = payload(30_000)
+    good = server.add_file("/good.bin", data)
+    bad = server.add_file("/bad.bin", data)
+    digest = hashlib.sha256(data).hexdigest()
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        for url, spec in ((good, f"sha256={digest}"), (bad, f"sha256={'0' * 64}")):
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, AddDialog))
+            app.screen.query_one("#urls", TextArea).text = url
+            app.screen.query_one("#checksum", Input).value = "sha256=abc"
+            await pilot.pause()
+            assert app.screen.query_one("#add", Button).disabled  # too short: said inline
+            assert "checksum" in plain(app.screen.query_one("#problems", Static).content)
+            app.screen.query_one("#checksum", Input).value = spec
+            await pilot.pause()
+            await pilot.click("#add")
+            await until(pilot, lambda: not isinstance(app.screen, AddDialog))
+        await until(pilot, lambda: states(manager) == [State.COMPLETED, State.FAILED])
+        table = app.screen.query_one(DownloadsTable)
+        column = table.get_column_index("state")
+        await until(pilot, lambda: "verified" in table.get_row_at(0)[column].plain)
+        await until(pilot, lambda: "bad checksum" in table.get_row_at(1)[column].plain)
+        await pilot.press("enter")
+        body = plain(app.screen.query_one("#details-body", Static).content)
+        assert "✓ verified" in body
+        await pilot.press("down")
+        await pilot.pause()
+        body = plain(app.screen.query_one("#details-body", Static).content)
+        assert "mismatch" in body
+
+
+async def test_on_complete_command_from_settings(
+    server: FaultServer, manager: DownloadManager, payload, tmp_path: Path
+) -> None:
+    url = server.add_file("/hooked.bin", payload(1000))
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        command = app.screen.query_one("#on_complete", Input)
+        command.value = "no-such-program-afetch --flag"
+        await pilot.pause()
+        hint = app.screen.query_one("#on_complete-hint", Static)
+        assert "not found" in str(hint.render())
+        await pilot.press("ctrl+s")  # refused while the command cannot run
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsDialog)
+        command.value = "touch"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
+        assert manager.on_complete[0] == ("touch",)
+        await manager.add(url, name="hooked.bin")
+        await until(pilot, lambda: states(manager) == [State.COMPLETED])
+        await until(pilot, lambda: any("touch" in e.message for e in manager.downloads()[0].log))

@@ -1,53 +1,66 @@
-"""Snapshot tests of the main screen and the dialogs, from a fixed scene (no server)."""
+"""Snapshot tests of the main screen and the dialogs.
+
+The app runs on a real `DownloadManager` restored from a fixed state file (see `scene.py`):
+nothing in it runs, so every run paints the same screen. The time zone is pinned in
+conftest, cursors do not blink, and files live under a fake home.
+"""
 
 from __future__ import annotations
 
-from fakes import FakeManager, scene, wave
+from pathlib import Path
+
+import pytest
+from scene import restored_app
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 
 WIDE = (160, 45)
 NARROW = (80, 24)
 
 
-def make_app(**options: object) -> AfetchApp:
-    downloads, hosts = scene()
-    return AfetchApp(FakeManager(downloads, hosts), cursor_blink=False, **options)  # type: ignore[arg-type]
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Paths show as `~/Downloads/…` whatever the temporary directory is called."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path
 
 
 async def settle(pilot: Pilot) -> None:
-    """Freeze the sparklines with fixed samples and paint once."""
-    await pilot.pause()
+    """Wait for the restored queue to be painted."""
     app = pilot.app
     assert isinstance(app, AfetchApp)
-    app.model.sample_every = float("inf")
-    for n, row in enumerate(app.model.rows.values()):
-        if row.snap.state.is_running:
-            row.samples.extend(wave(16, row.snap.speed * 0.6, row.snap.speed * 1.1, phase=n))
-            app.model.changes.dirty.add(row.snap.id)
+    await pilot.pause()
+    while not app.screen.query(DownloadsTable) or app.screen.query_one(
+        DownloadsTable
+    ).row_count != len(app.manager.downloads()):
+        await pilot.pause(0.01)
     app.tick()
     await pilot.pause()
 
 
-def test_main_screen(snap_compare) -> None:
-    assert snap_compare(make_app(), terminal_size=WIDE, run_before=settle)
+def test_main_screen(snap_compare, home: Path) -> None:
+    assert snap_compare(restored_app(home), terminal_size=WIDE, run_before=settle)
 
 
-def test_main_screen_narrow(snap_compare) -> None:
-    assert snap_compare(make_app(), terminal_size=NARROW, run_before=settle)
+def test_main_screen_narrow(snap_compare, home: Path) -> None:
+    assert snap_compare(restored_app(home), terminal_size=NARROW, run_before=settle)
 
 
-def test_details_pane(snap_compare) -> None:
+def test_details_pane(snap_compare, home: Path) -> None:
+    """The split download: its parts, checksum, validators and log."""
+
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
-        await pilot.press("down", "down", "down", "enter")
+        await pilot.press("enter")
+        await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run_before)
+    assert snap_compare(restored_app(home), terminal_size=WIDE, run_before=run_before)
 
 
-def test_add_dialog_with_bad_lines(snap_compare) -> None:
+def test_add_dialog_with_bad_lines(snap_compare, home: Path) -> None:
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("a")
@@ -63,10 +76,10 @@ def test_add_dialog_with_bad_lines(snap_compare) -> None:
         )
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run_before)
+    assert snap_compare(restored_app(home), terminal_size=WIDE, run_before=run_before)
 
 
-def test_settings_dialog(snap_compare) -> None:
+def test_settings_dialog(snap_compare, home: Path) -> None:
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("s")
@@ -75,18 +88,17 @@ def test_settings_dialog(snap_compare) -> None:
         await pilot.press(*"1.5x")  # an invalid rate shows its reason inline
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run_before)
+    assert snap_compare(restored_app(home), terminal_size=WIDE, run_before=run_before)
 
 
-def test_help_dialog(snap_compare) -> None:
+def test_help_dialog(snap_compare, home: Path) -> None:
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=(100, 40), run_before=run_before)
+    assert snap_compare(restored_app(home), terminal_size=(100, 40), run_before=run_before)
 
 
-def test_empty_state(snap_compare) -> None:
-    app = AfetchApp(FakeManager(), cursor_blink=False)  # type: ignore[arg-type]
-    assert snap_compare(app, terminal_size=NARROW)
+def test_empty_state(snap_compare, home: Path) -> None:
+    assert snap_compare(restored_app(home, empty=True), terminal_size=NARROW, run_before=settle)
