@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -41,10 +41,13 @@ def link_prompt(
     probing: bool = False,
     width: int = NAME_WIDTH,
     page_host: str = "",
+    ticked: bool = True,
 ) -> Text:
-    """One row of the list: file name, size, and the host when it is not the page's."""
+    """One row of the list: a tick (readable without colour), file name, size, and the
+    host when it is not the page's."""
     name = link.name or link.url
-    text = Text(f"{truncate_middle(name, width):<{width}} ", style="bold")
+    text = Text("✓ " if ticked else "  ", style="bold green")
+    text.append(f"{truncate_middle(name, width):<{width}} ", style="bold" if ticked else DIM)
     if probing:
         text.append(f"{'…':>10}", style=DIM)
     else:
@@ -73,6 +76,7 @@ class HarvestDialog(Dialog[HarvestResult | None]):
         self._match = match
         self._links: list[Link] = []
         self._sizes: dict[str, int | None] = {}
+        self._look: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="harvest-dialog") as box:
@@ -138,8 +142,8 @@ class HarvestDialog(Dialog[HarvestResult | None]):
             return
         self._links = links
         self._sizes = {}
-        look = {
-            "width": max(16, min(60, self.query_one("#dialog").content_size.width - 36)),
+        look = self._look = {
+            "width": max(16, min(60, self.query_one("#dialog").content_size.width - 38)),
             "page_host": host_of(page),
         }
         links_widget.clear_options()
@@ -153,11 +157,10 @@ class HarvestDialog(Dialog[HarvestResult | None]):
             self._update_queue_button()
             return
         self._update_queue_button()
+        links_widget.focus()  # ready to tick and untick with space
         self._status(Text(f"{len(links)} links · asking for their sizes …", style=DIM))
         self._sizes = await self._manager.probe_sizes(link.url for link in links)
-        for n, link in enumerate(links):
-            prompt = link_prompt(link, self._sizes[link.url], **look)
-            links_widget.replace_option_prompt(f"link-{n}", prompt)
+        self._redraw_ticks()
         self._update_queue_button()
 
     def _status(self, text: Text) -> None:
@@ -167,7 +170,21 @@ class HarvestDialog(Dialog[HarvestResult | None]):
 
     @on(SelectionList.SelectedChanged)
     def _ticks_changed(self) -> None:
+        self._redraw_ticks()
         self._update_queue_button()
+
+    def _redraw_ticks(self) -> None:
+        links_widget = self.query_one("#links", SelectionList)
+        chosen = set(links_widget.selected)
+        for n, link in enumerate(self._links):
+            prompt = link_prompt(
+                link,
+                self._sizes.get(link.url),
+                probing=link.url not in self._sizes,
+                ticked=link.url in chosen,
+                **self._look,
+            )
+            links_widget.replace_option_prompt(f"link-{n}", prompt)
 
     def _update_queue_button(self) -> None:
         chosen = self.query_one("#links", SelectionList).selected
