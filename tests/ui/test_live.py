@@ -457,3 +457,24 @@ async def test_on_complete_command_from_settings(
         await manager.add(url, name="hooked.bin")
         await until(pilot, lambda: states(manager) == [State.COMPLETED])
         await until(pilot, lambda: any("touch" in e.message for e in manager.downloads()[0].log))
+
+
+async def test_mouse_selects_a_row_and_keys_act_on_it(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    urls = [server.add_file(f"/m{i}.bin", payload(300_000, seed=i), rate=SLOW) for i in range(3)]
+    ids = await manager.add_many(urls, paused=True)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 3)
+        assert table.cursor_row == 0
+        await pilot.click(DownloadsTable, offset=(10, 3))  # header is row 0, then rows 1..3
+        await until(pilot, lambda: table.cursor_row == 2)
+        await pilot.press("space")  # resumes the clicked one, not the first
+        await until(pilot, lambda: manager.download(ids[2]).state is not State.PAUSED)
+        assert manager.download(ids[0]).state is State.PAUSED
+        assert manager.download(ids[1]).state is State.PAUSED
+        await until(pilot, lambda: server.requests_for("/m2.bin"))
+        assert not server.requests_for("/m0.bin")
+        await manager.pause_all()
