@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import humanize
 
 
 def size(amount: float | None) -> str:
+    """`1536` → `1.5 KiB`, `999_000_000` → `953 MiB` (three digits lose the decimal, so
+    columns stay narrow); `None` → `?`."""
     if amount is None:
         return "?"
     if amount < 1024:
         return f"{int(amount)} B"
-    return humanize.naturalsize(amount, binary=True, format="%.1f")
+    exponent = min(int(math.log(amount, 1024)), 5)
+    digits = "%.0f" if amount / 1024**exponent >= 100 else "%.1f"
+    return humanize.naturalsize(amount, binary=True, format=digits)
 
 
 def rate(bytes_per_second: float | None) -> str:
@@ -20,15 +26,19 @@ def rate(bytes_per_second: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
+    """`42` → `42s`, `3725` → `1h02m`, `90000` → `1d01h`; unknown → `-`."""
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return "-"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
+    if math.isinf(seconds):
+        return "∞"
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
     if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
+        return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
-    if hours < 48:
+    if hours < 24:
         return f"{hours}h{minutes:02d}m"
-    return f"{hours // 24}d{hours % 24:02d}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"

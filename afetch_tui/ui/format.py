@@ -5,19 +5,16 @@ Pure functions with no Textual imports, so they are cheap to test and reuse.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.limits import parse_size
+from afetch_tui.format import duration as format_duration
+from afetch_tui.format import size as format_size
+
 _SPARK = "▁▂▃▄▅▆▇█"
 
-_RATE_RE = re.compile(
-    r"^\s*(?P<num>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>[kmgt]?)(?P<i>i?)(?:b|bps|b/s|/s)?\s*$",
-    re.IGNORECASE,
-)
-_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 _UNLIMITED = {"", "0", "none", "off", "unlimited", "-", "∞", "inf"}
 
 
@@ -32,16 +29,7 @@ def home_relative(path: Path | str) -> str:
 
 def human_size(size: float | None) -> str:
     """`1536` → `1.5 KiB`; `None` → `?`."""
-    if size is None:
-        return "?"
-    if size < 1024:
-        return f"{int(size)} B"
-    value = float(size)
-    for unit in _UNITS[1:]:
-        value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
+    return format_size(size)
 
 
 def human_rate(rate: float | None) -> str:
@@ -59,43 +47,24 @@ def human_speed(rate: float | None) -> str:
 
 
 def human_duration(seconds: float | None) -> str:
-    """`3725` → `1h02m`; `42` → `42s`; `None` → `` (unknown)."""
-    if seconds is None or math.isnan(seconds) or seconds < 0:
-        return ""
-    if math.isinf(seconds):
-        return "∞"
-    whole = int(seconds + 0.5)
-    if whole < 60:
-        return f"{whole}s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    """`3725` → `1h02m`; unknown → blank, so quiet rows stay quiet."""
+    text = format_duration(seconds)
+    return "" if text == "-" else text
 
 
 def parse_rate(text: str) -> float | None:
-    """Parse a bandwidth such as `2M`, `500K`, `1.5MiB`, `800KB/s` into bytes per second.
+    """Parse a bandwidth such as `2M`, `500K`, `1.5MiB` into bytes per second (K = 1024).
 
-    Units are binary (K = 1024). A bare number is bytes per second. Empty, `0`, `none`,
-    `off` and `unlimited` mean no limit and give `None`. Raises `ValueError` with a
-    one-line human reason otherwise.
+    Empty, `0`, `none`, `off`, `unlimited` and `∞` mean no limit and give `None`. Raises
+    `ValueError` with a one-line reason otherwise (the engine's own parser does the work).
     """
     raw = text.strip()
     if raw.lower() in _UNLIMITED:
         return None
-    match = _RATE_RE.match(raw)
-    if match is None:
-        raise ValueError(f"not a rate: {raw!r} (try 2M, 500K or 1.5MiB)")
-    value = float(match["num"]) * 1024 ** _POWERS[match["unit"].lower()]
-    if value <= 0:
-        return None
-    if value < 1:
-        raise ValueError(f"rate too small: {raw!r}")
-    return value
+    try:
+        return parse_size(raw)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def format_rate_input(rate: float | None) -> str:
