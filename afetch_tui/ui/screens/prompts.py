@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -87,81 +88,94 @@ class RateResult:
     rate: float | None
 
 
-class RateDialog(Dialog[RateResult | None]):
+T = TypeVar("T")
+
+
+class _OneFieldDialog(Dialog[T | None], Generic[T]):
+    """A title, a label, one input with a hint under it, Cancel and an OK button.
+
+    Subclasses say what the field holds (`_field`) and turn its text into the result
+    (`_parse`, raising `ValueError`/`InputError` with a one-line reason shown as the hint).
+    """
+
+    _classes = "prompt-dialog"
+    _field_id = "field"
+
+    def __init__(self, title: str, label: str, value: str, hint: str, ok: str) -> None:
+        super().__init__()
+        self._title, self._label, self._value, self._hint, self._ok = title, label, value, hint, ok
+
+    def _input(self) -> Input:
+        return Input(self._value, id=self._field_id, compact=True)
+
+    def _parse(self, text: str) -> T:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes=self._classes) as box:
+            box.border_title = self._title
+            yield Label(self._label, markup=False)
+            yield self._input()
+            yield Static(self._hint, id="hint", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self._ok, id="ok", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(f"#{self._field_id}", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        hint = self.query_one("#hint", Static)
+        try:
+            result = self._parse(self.query_one(f"#{self._field_id}", Input).value)
+        except (ValueError, InputError) as exc:
+            hint.update(f"✗ {exc}")
+            hint.add_class("-error")
+            return
+        self.dismiss(result)
+
+
+class RateDialog(_OneFieldDialog[RateResult]):
     """Asks for a bandwidth limit such as `2M`; empty means unlimited."""
 
     def __init__(self, title: str, subject: str, current: float | None) -> None:
-        super().__init__()
-        self._title, self._subject, self._current = title, subject, current
+        super().__init__(
+            title,
+            f"{subject} · now {human_rate(current)}",
+            format_rate_input(current),
+            "e.g. 2M, 500K, 1.5MiB · empty = unlimited",
+            "Set",
+        )
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="prompt-dialog") as box:
-            box.border_title = self._title
-            yield Label(f"{self._subject} · now {human_rate(self._current)}")
-            yield Input(
-                format_rate_input(self._current), id="rate", placeholder="unlimited", compact=True
-            )
-            yield Static("e.g. 2M, 500K, 1.5MiB · empty = unlimited", id="hint", classes="hint")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Set", id="ok", variant="primary", compact=True)
+    _field_id = "rate"
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#rate", Input).focus()
+    def _input(self) -> Input:
+        return Input(self._value, id=self._field_id, placeholder="unlimited", compact=True)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#ok")
-    @on(Input.Submitted)
-    def _submit(self) -> None:
-        hint = self.query_one("#hint", Static)
-        try:
-            rate = parse_rate(self.query_one("#rate", Input).value)
-        except ValueError as exc:
-            hint.update(f"✗ {exc}")
-            hint.add_class("-error")
-            return
-        self.dismiss(RateResult(rate))
+    def _parse(self, text: str) -> RateResult:
+        return RateResult(parse_rate(text))
 
 
-class UrlDialog(Dialog[str | None]):
+class UrlDialog(_OneFieldDialog[str]):
     """Asks for a replacement URL (for the next attempt of a download)."""
 
+    _field_id = "url"
+
     def __init__(self, name: str, current: str) -> None:
-        super().__init__()
-        self._name, self._current = name, current
+        super().__init__(
+            "Replace URL",
+            f"New address for “{name}”",
+            current,
+            "Progress is kept if the new URL serves the same file.",
+            "Replace",
+        )
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="prompt-dialog") as box:
-            box.border_title = "Replace URL"
-            yield Label(f"New address for “{self._name}”", markup=False)
-            yield Input(self._current, id="url", compact=True)
-            yield Static(
-                "Progress is kept if the new URL serves the same file.", id="hint", classes="hint"
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Replace", id="ok", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#url", Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#ok")
-    @on(Input.Submitted)
-    def _submit(self) -> None:
-        hint = self.query_one("#hint", Static)
-        try:
-            url = validate_url(self.query_one("#url", Input).value)
-        except InputError as exc:
-            hint.update(f"✗ {exc}")
-            hint.add_class("-error")
-            return
-        self.dismiss(url)
+    def _parse(self, text: str) -> str:
+        return validate_url(text)
