@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -63,7 +64,13 @@ MAX_CONNECTIONS = 16
 
 def check_directory(directory: Path | str) -> Path:
     """The directory as an absolute path, or `InputError` if we cannot write there."""
-    path = Path(directory).expanduser().absolute()
+    try:
+        return _writable_directory(Path(directory).expanduser().absolute())
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise InputError(f"unusable directory {directory}: {exc.strerror or exc}") from None
+
+
+def _writable_directory(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise InputError(f"not a directory: {path}")
     if not path.exists():
@@ -82,7 +89,7 @@ def check_limits(limits: Limits) -> Limits:
         raise InputError("concurrency limits must be at least 1")
     for name in ("rate", "rate_per_host", "host_request_rate"):
         value = getattr(limits, name)
-        if value is not None and value <= 0:
+        if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
     return limits
 

@@ -104,6 +104,8 @@ class AfetchApp(App[None]):
         error = event.worker.error
         self.log.error("event worker failed", error)
         self.notify(f"Live updates stopped: {error!r}; resyncing.", severity="error")
+        if self._subscription is not None:
+            self._subscription.close()  # else the manager keeps feeding a queue nobody reads
         self._subscription = self.manager.subscribe()
         self._resync()
         self.consume_events()

@@ -201,7 +201,14 @@ class ViewModel:
         if fresh is not None and fresh.state is event.state:
             row.snap = fresh
         else:
-            row.snap = replace(row.snap, state=event.state, error=event.error)
+            row.snap = replace(
+                row.snap,
+                state=event.state,
+                error=event.error,
+                retries=event.retries,
+                done=event.done,
+                finished_at=event.finished_at,
+            )
         if not event.state.is_running:
             row.snap = replace(row.snap, speed=0.0, speed_now=0.0, eta=None)
         self.changes.dirty.add(event.id)

@@ -24,6 +24,7 @@ from afetch_tui.ui.screens.add_dialog import AddDialog
 from afetch_tui.ui.screens.harvest_dialog import HarvestDialog
 from afetch_tui.ui.screens.prompts import ConfirmDialog, RateDialog, RemoveDialog
 from afetch_tui.ui.screens.settings import SettingsDialog
+from afetch_tui.ui.widgets.details_pane import DetailsPane
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel
 
@@ -478,3 +479,25 @@ async def test_mouse_selects_a_row_and_keys_act_on_it(
         await until(pilot, lambda: server.requests_for("/m2.bin"))
         assert not server.requests_for("/m0.bin")
         await manager.pause_all()
+
+
+async def test_the_selection_stays_on_its_download_when_rows_above_go(
+    manager: DownloadManager,
+) -> None:
+    ids = await manager.add_many([f"http://127.0.0.1:9/k{i}.bin" for i in range(5)], paused=True)
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20, show_details=True)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 5)
+        await manager.cancel(ids[0])
+        await pilot.pause(0.2)
+        table.select_id(ids[2])
+        await pilot.pause(0.1)
+        await pilot.press("c")  # clears the cancelled row above the cursor
+        await until(pilot, lambda: table.row_count == 4)
+        assert table.selected_id == ids[2]
+        await manager.remove(ids[1])  # and another goes from outside (a script, the CLI)
+        await until(pilot, lambda: table.row_count == 3)
+        await pilot.pause(0.1)
+        assert table.selected_id == ids[2]
+        assert app.screen.query_one(DetailsPane).download_id == ids[2]

@@ -142,6 +142,8 @@ class DashboardScreen(Screen[None]):
         bottom.display = wanted_hosts or wanted_details
         bottom.set_class(narrow, "-narrow")
         bottom.set_class(wanted_details, "-details")
+        if not hosts.display and (hosts.has_focus or self.focused is None):
+            self.query_one(DownloadsTable).focus()  # never leave the keys with nowhere to go
 
     # -- live updates ----------------------------------------------------------------
 
@@ -158,7 +160,9 @@ class DashboardScreen(Screen[None]):
             self.query_one("#downloads-box").border_subtitle = f"{count} in queue" if count else ""
         details = self.query_one(DetailsPane)
         selected = table.selected_id
-        if details.display and (selected in changes.dirty or changes.reset):
+        if details.display and (
+            selected in changes.dirty or changes.reset or details.download_id != selected
+        ):
             self._show_details(selected)
 
     def _show_details(self, download_id: int | None) -> None:
@@ -197,7 +201,7 @@ class DashboardScreen(Screen[None]):
         """Await a manager command, showing its error (if any) as a notification."""
         try:
             return await awaitable
-        except AfetchError as exc:
+        except (AfetchError, OSError) as exc:
             self.notify(str(exc), title="afetch", severity="error")
         except LookupError:
             self.notify("That download is gone.", severity="warning", timeout=2)
@@ -226,7 +230,7 @@ class DashboardScreen(Screen[None]):
                 connections=request.connections,
                 checksum=request.checksum,
             )
-        except AfetchError as exc:
+        except (AfetchError, OSError) as exc:
             self.open_add_dialog(
                 AddDialog(
                     request.directory,

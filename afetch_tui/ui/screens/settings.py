@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -37,8 +38,8 @@ def parse_request_rate(text: str) -> float | None:
     if raw in {"", "0", "none", "off", "unlimited"}:
         return None
     value = float(raw)
-    if value <= 0:
-        raise ValueError("must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a positive number")
     return value
 
 

@@ -80,6 +80,9 @@ class DownloadsTable(LiveTable):
         if changes.reset or len(changes.removed) > REBUILD_THRESHOLD:
             self.rebuild()
             return
+        # Removing a row keeps the cursor's row *number*, which then points at another
+        # download: remember which download was selected, and select it again.
+        selected = self.selected_key
         for download_id in changes.removed:
             self.drop(row_key(download_id))
         for download_id in changes.added:
@@ -88,11 +91,12 @@ class DownloadsTable(LiveTable):
             if download_id in self.model.rows:
                 self.upsert(row_key(download_id))
         if changes.order or changes.removed:
-            self._reorder()
+            self._reorder(selected)
+        elif selected in self._shown:
+            self.select_key(selected)
 
-    def _reorder(self) -> None:
-        """Refresh the position column and sort rows into queue order."""
-        selected = self.selected_key
+    def _reorder(self, selected: str | None) -> None:
+        """Refresh the position column, sort rows into queue order, keep the selection."""
         layout = self.layout_
         assert layout is not None
         if "pos" in layout.keys:
@@ -105,7 +109,7 @@ class DownloadsTable(LiveTable):
             if row_key(i) in self._shown
         }
         self.sort("name", key=lambda cell: rank.get(id(cell), len(rank)))
-        if selected is not None:
+        if selected is not None and selected in self._shown:
             self.select_key(selected)
 
     def upsert_cell(self, key: str, column: str, value: object) -> None:
