@@ -66,12 +66,6 @@ class AfetchApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen()
 
-    @property
-    def dashboard(self) -> DashboardScreen:
-        screen = self.screen_stack[0]
-        assert isinstance(screen, DashboardScreen)
-        return screen
-
     # -- lifetime ------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -146,7 +140,13 @@ class AfetchApp(App[None]):
 
     def _flush_notices(self) -> None:
         notices, self._notices = self._notices, []
-        for hook in [n for n in notices if isinstance(n, HookFinished)]:
+        hooks = [n for n in notices if isinstance(n, HookFinished)]
+        if len(hooks) > MAX_NOTICES_PER_TICK:
+            self.notify(
+                f"{len(hooks)} files' commands failed.", title="on-complete", severity="warning"
+            )
+            hooks = []
+        for hook in hooks:
             self.notify(hook.message, title="on-complete command failed", severity="warning")
         notices = [n for n in notices if isinstance(n, DownloadSnapshot)]
         if len(notices) > MAX_NOTICES_PER_TICK:

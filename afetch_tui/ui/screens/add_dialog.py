@@ -3,6 +3,7 @@ how many connections each may use, maybe paused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -85,6 +86,12 @@ class AddDialog(Dialog[AddRequest | None]):
         Binding("ctrl+s", "submit", "Add", id="afetch.add.submit"),
     ]
 
+    def action_cancel(self) -> None:
+        """Escape keeps what was typed (``keep_draft``), so the next `a` brings it back."""
+        if self._keep_draft is not None:
+            self._keep_draft(self.query_one("#urls", TextArea).text)
+        self.dismiss(None)
+
     def __init__(
         self,
         directory: Path,
@@ -95,8 +102,10 @@ class AddDialog(Dialog[AddRequest | None]):
         connections: int = 1,
         checksum: str = "",
         error: str | None = None,
+        keep_draft: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
+        self._keep_draft = keep_draft
         self._directory = directory
         self._text = text
         self._name = name

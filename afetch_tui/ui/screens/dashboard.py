@@ -68,6 +68,9 @@ TITLES = {
 class DashboardScreen(Screen[None]):
     """Downloads table on top; hosts panel and details pane below; status bar."""
 
+    add_draft = ""
+    """What the add dialog held when it was closed with Escape."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         # Shown in the footer, most used first (they fit in 80 columns).
         Binding("a", "add", "Add", id="afetch.add"),
@@ -211,9 +214,18 @@ class DashboardScreen(Screen[None]):
 
     def action_add(self, text: str = "") -> None:
         manager = self.afetch.manager
+        draft, self.add_draft = self.add_draft, ""
         self.open_add_dialog(
-            AddDialog(self.afetch.directory, text=text, connections=manager.options.connections)
+            AddDialog(
+                self.afetch.directory,
+                text=text or draft,
+                connections=manager.options.connections,
+                keep_draft=self._keep_draft,
+            )
         )
+
+    def _keep_draft(self, text: str) -> None:
+        self.add_draft = text
 
     def open_add_dialog(self, dialog: AddDialog) -> None:
         self.app.push_screen(dialog, callback=self._added)
@@ -301,9 +313,15 @@ class DashboardScreen(Screen[None]):
         snap = self.selected()
         if snap is None:
             return
-        has_file = snap.state is State.COMPLETED or snap.done > 0
+        # An unfinished download's .part always goes (nothing could resume it): the
+        # choice to keep or delete a file is offered only for finished ones.
+        finished = snap.state.is_finished
         self.app.push_screen(
-            RemoveDialog(display_name(snap), has_file=has_file),
+            RemoveDialog(
+                display_name(snap),
+                has_file=finished and (snap.state is State.COMPLETED or snap.done > 0),
+                partial=not finished and snap.done > 0,
+            ),
             callback=lambda choice: self._remove_chosen(snap.id, choice),
         )
 

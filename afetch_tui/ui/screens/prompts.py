@@ -52,10 +52,11 @@ class RemoveChoice(enum.Enum):
 class RemoveDialog(Dialog[RemoveChoice | None]):
     """Remove a download from the list, optionally deleting its file."""
 
-    def __init__(self, name: str, *, has_file: bool) -> None:
+    def __init__(self, name: str, *, has_file: bool, partial: bool = False) -> None:
         super().__init__()
         self._name = name
         self._has_file = has_file
+        self._partial = partial
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="confirm-dialog") as box:
@@ -64,6 +65,12 @@ class RemoveDialog(Dialog[RemoveChoice | None]):
             if self._has_file:
                 yield Static(
                     "Deleting the file cannot be undone.", classes="message warning", markup=False
+                )
+            elif self._partial:
+                yield Static(
+                    "The partly downloaded file will be deleted.",
+                    classes="message warning",
+                    markup=False,
                 )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
