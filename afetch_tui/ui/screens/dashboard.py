@@ -72,7 +72,7 @@ class DashboardScreen(Screen[None]):
     """What the add dialog held when it was closed with Escape."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Shown in the footer, most used first (they fit in 80 columns).
+        # All in the footer, most used first: a narrow terminal shows the first ones.
         Binding("a", "add", "Add", id="afetch.add"),
         Binding("f", "add_from_page", "Page", id="afetch.add_from_page"),
         Binding("space,p", "toggle_pause", "Pause", id="afetch.toggle_pause", key_display="p"),
@@ -82,16 +82,15 @@ class DashboardScreen(Screen[None]):
         Binding("s", "settings", "Set", id="afetch.settings"),
         Binding("question_mark", "help", "Help", id="afetch.help"),
         Binding("q", "app.quit", "Quit", id="afetch.quit"),
-        # In the help dialog and the command palette only.
-        Binding("enter", "details", "Details", id="afetch.details", priority=True, show=False),
-        Binding("plus,shift+up", "move(-1)", "Up", id="afetch.move_up", show=False),
-        Binding("minus,shift+down", "move(1)", "Down", id="afetch.move_down", show=False),
-        Binding("P", "pause_all", "Pause all", id="afetch.pause_all", show=False),
-        Binding("R", "resume_all", "Resume all", id="afetch.resume_all", show=False),
-        Binding("h", "toggle_hosts", "Hosts", id="afetch.hosts", show=False),
-        Binding("u", "replace_url", "URL", id="afetch.replace_url", show=False),
-        Binding("L", "download_limit", "Limit", id="afetch.download_limit", show=False),
-        Binding("c", "clear_finished", "Clear", id="afetch.clear_finished", show=False),
+        Binding("enter", "details", "Details", id="afetch.details", priority=True),
+        Binding("plus,shift+up", "move(-1)", "Up", id="afetch.move_up"),
+        Binding("minus,shift+down", "move(1)", "Down", id="afetch.move_down"),
+        Binding("P", "pause_all", "Pause all", id="afetch.pause_all"),
+        Binding("R", "resume_all", "Resume all", id="afetch.resume_all"),
+        Binding("h", "toggle_hosts", "Hosts", id="afetch.hosts"),
+        Binding("u", "replace_url", "URL", id="afetch.replace_url"),
+        Binding("L", "download_limit", "Limit", id="afetch.download_limit"),
+        Binding("c", "clear_finished", "Clear", id="afetch.clear_finished"),
     ]
 
     def __init__(self) -> None:
@@ -122,7 +121,7 @@ class DashboardScreen(Screen[None]):
             details.border_title = "Details"
             yield details
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(DownloadsTable).focus()
