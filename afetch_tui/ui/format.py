@@ -15,7 +15,8 @@ from afetch_tui.format import size as format_size
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
-_UNLIMITED = {"", "0", "none", "off", "unlimited", "-", "∞", "inf"}
+UNLIMITED_WORDS = {"", "0", "none", "off", "unlimited", "-", "∞", "inf"}
+"""What a limit field may say to mean "no limit"."""
 
 
 def home_relative(path: Path | str) -> str:
@@ -59,7 +60,7 @@ def parse_rate(text: str) -> float | None:
     `ValueError` with a one-line reason otherwise (the engine's own parser does the work).
     """
     raw = text.strip()
-    if raw.lower() in _UNLIMITED:
+    if raw.lower() in UNLIMITED_WORDS:
         return None
     try:
         return parse_size(raw)

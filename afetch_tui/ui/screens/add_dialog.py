@@ -17,12 +17,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from afetch_tui.engine.checksum import Checksum, parse_checksum
 from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.manager import MAX_CONNECTIONS
 from afetch_tui.engine.urls import validate_url
 from afetch_tui.ui.format import home_relative
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD
 
-MAX_CONNECTIONS = 16
 """The most ranged connections one download may use (the engine's own cap)."""
 
 

@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.hooks import parse_command
-from afetch_tui.ui.format import format_rate_input, parse_rate
+from afetch_tui.ui.format import UNLIMITED_WORDS, format_rate_input, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 
 
@@ -35,7 +35,7 @@ class RateValidator(Validator):
 def parse_request_rate(text: str) -> float | None:
     """Requests per second: a positive number, or empty for unlimited."""
     raw = text.strip().lower().removesuffix("/s")
-    if raw in {"", "0", "none", "off", "unlimited"}:
+    if raw in UNLIMITED_WORDS:
         return None
     value = float(raw)
     if not math.isfinite(value) or value <= 0:
