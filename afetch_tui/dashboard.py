@@ -6,11 +6,10 @@ import asyncio
 import sqlite3
 import sys
 
-from afetch_tui.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config
+from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Store
-from afetch_tui.intake import queue_entries
 
 
 def open_dashboard(config: Config) -> int:

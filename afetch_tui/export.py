@@ -11,17 +11,6 @@ from afetch_tui.engine.inputfile import InputEntry, format_entries
 from afetch_tui.engine.store import Record, read_records
 
 
-def export_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = parser_class(
-        prog="afetch export",
-        description="Write the queue as an aria2 input file (for 'afetch -i' or aria2c -i).",
-    )
-    parser.add_argument("file", nargs="?", default="-", help="where to write (default: stdout)")
-    parser.add_argument("--state", metavar="PATH", help="state file (default: user data dir)")
-    parser.add_argument("--all", action="store_true", help="include completed downloads")
-    return parser
-
-
 def to_entry(record: Record) -> InputEntry:
     return InputEntry(
         url=record.url,

@@ -19,7 +19,15 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from afetch_tui import format as fmt
-from afetch_tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Config
+from afetch_tui.config import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Config,
+    queue_entries,
+    target_directory,
+)
 from afetch_tui.engine import checksum
 from afetch_tui.engine.errors import InputError, PageError, StoreError
 from afetch_tui.engine.events import (
@@ -34,7 +42,6 @@ from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Record, Store, headless_path
 from afetch_tui.engine.subscription import Subscription
-from afetch_tui.intake import queue_entries, target_directory
 
 PLAIN_INTERVAL = 5.0
 LIVE_INTERVAL = 0.25

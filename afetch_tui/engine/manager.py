@@ -22,7 +22,6 @@ import aiohttp
 from afetch_tui.engine import checksum as checksums
 from afetch_tui.engine import files, naming
 from afetch_tui.engine import harvest as harvesting
-from afetch_tui.engine.checksum import Verifier
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
 from afetch_tui.engine.events import (
@@ -56,6 +55,7 @@ from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer, TransferContext
 from afetch_tui.engine.urls import host_of, validate_url
+from afetch_tui.engine.verifier import Verifier
 
 _WAITING = (State.QUEUED, State.RETRYING)
 _DEFAULT_LIMITS = Limits()

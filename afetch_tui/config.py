@@ -1,0 +1,231 @@
+"""What every front end shares: the checked `Config` of a run, exit codes, usage errors, and
+queueing what the command line asked for."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from afetch_tui.engine import checksum, harvest, hooks, naming
+from afetch_tui.engine.events import Limits
+from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
+from afetch_tui.engine.limits import parse_size
+from afetch_tui.engine.manager import (
+    MAX_CONNECTIONS,
+    DownloadManager,
+    check_directory,
+    check_limits,
+)
+from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.urls import validate_url
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command line: one line for the user, exit code 2."""
+
+
+@dataclass
+class Config:
+    """Everything a run needs, checked: nothing is queued or written before this exists."""
+
+    directory: Path
+    entries: list[InputEntry]
+    name: str | None
+    limits: Limits
+    """The limits for this run: defaults, with what the command line gave."""
+    limit_overrides: dict[str, Any]
+    """Only the limits given on the command line (the dashboard keeps the rest it saved)."""
+    options: ManagerOptions
+    json: bool = False
+    quiet: bool = False
+    state: Path | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    pages: list[str] = field(default_factory=list)
+    """``--from-page``: HTML pages whose links are queued too."""
+    match: str | None = None
+    same_host: bool | None = None
+    """True: only links on the page's host; False: only links elsewhere; None: both."""
+    max_page_bytes: int = harvest.MAX_PAGE_BYTES
+    checksum: tuple[str, str] | None = None
+    """``--checksum`` for the single URL given."""
+
+
+def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
+    for flag, value in (("-j", args.max_concurrent), ("--max-per-host", args.max_per_host)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1")
+    if not 1 <= args.connections <= MAX_CONNECTIONS:
+        raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
+    min_split = parse_size(args.min_split_size, what="-k")
+    if min_split is None or min_split < 1024 * 1024:
+        raise UsageError("-k must be at least 1M")
+    if args.retries < 0:
+        raise UsageError("--retries must be 0 or more")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.host_request_rate is not None and args.host_request_rate <= 0:
+        raise UsageError("--host-request-rate must be positive")
+    given: dict[str, Any] = {
+        "max_concurrent": args.max_concurrent,
+        "max_per_host": args.max_per_host,
+        "rate": parse_size(args.limit_rate, what="--limit-rate") if args.limit_rate else None,
+        "rate_per_host": (
+            parse_size(args.limit_rate_per_host, what="--limit-rate-per-host")
+            if args.limit_rate_per_host
+            else None
+        ),
+        "host_request_rate": args.host_request_rate,
+    }
+    limit_overrides = {
+        key: value
+        for key, value in given.items()
+        if value is not None
+        or (key == "rate" and args.limit_rate)
+        or (key == "rate_per_host" and args.limit_rate_per_host)
+    }
+    limits = check_limits(replace(Limits(), **limit_overrides))
+    headers = dict(parse_header(h) for h in args.header)
+    if args.proxy:
+        validate_url(args.proxy)
+    entries = [InputEntry(validate_url(url), 0) for url in args.urls]
+    if args.input_file:
+        entries += _read_input(args.input_file)
+    pages = [validate_url(page) for page in getattr(args, "from_page", None) or []]
+    if need_urls and not entries and not pages:
+        raise UsageError("no URLs given (see 'afetch get --help')")
+    name = getattr(args, "output", None)
+    if name is not None and (len(entries) != 1 or pages):
+        raise UsageError("-o/--output names one file, but several URLs were given")
+    page_options = _page_options(args, pages)
+    after = _after_download(args, entries, pages)
+    directory = check_directory(args.dir)
+    for entry in entries:
+        if entry.out is not None and naming.safe_basename(entry.out) != entry.out.strip():
+            raise UsageError(f"line {entry.line}: not a usable file name: out={entry.out!r}")
+        if entry.dir:
+            check_directory(directory / entry.dir)
+        if entry.limit_rate:
+            parse_size(entry.limit_rate, what="max-download-limit")
+    return Config(
+        directory=directory,
+        entries=entries,
+        name=name,
+        limits=limits,
+        limit_overrides=limit_overrides,
+        options=ManagerOptions(
+            retries=args.retries,
+            timeout=args.timeout,
+            headers=headers,
+            overwrite=args.overwrite,
+            proxy=args.proxy,
+            fsync=not args.no_fsync,
+            connections=args.connections,
+            min_split_size=int(min_split),
+            checksums=after.pop("checksums"),
+            on_complete=after.pop("on_complete"),
+            on_complete_timeout=after.pop("on_complete_timeout"),
+        ),
+        json=getattr(args, "json", False),
+        quiet=getattr(args, "quiet", False),
+        state=Path(args.state).expanduser().absolute() if args.state else None,
+        pages=pages,
+        checksum=after.pop("checksum"),
+        **page_options,
+    )
+
+
+def _page_options(args: argparse.Namespace, pages: list[str]) -> dict[str, Any]:
+    """``--from-page``'s filters, checked (a bad pattern is a usage error)."""
+    match = getattr(args, "match", None)
+    same_host = True if getattr(args, "same_host", False) else None
+    if getattr(args, "other_hosts", False):
+        same_host = False
+    if not pages and (match is not None or same_host is not None):
+        raise UsageError("--match, --same-host and --other-hosts filter --from-page links")
+    harvest.compile_match(match)
+    max_bytes = parse_size(getattr(args, "max_page_size", "5M"), what="--max-page-size")
+    if not max_bytes:
+        raise UsageError("--max-page-size must be positive")
+    return {"match": match, "same_host": same_host, "max_page_bytes": int(max_bytes)}
+
+
+def _after_download(
+    args: argparse.Namespace, entries: list[InputEntry], pages: list[str]
+) -> dict[str, Any]:
+    """``--checksum(s)`` and ``--on-complete``, checked before anything starts."""
+    value = None
+    if getattr(args, "checksum", None):
+        if len(entries) != 1 or pages:
+            raise UsageError("--checksum applies to one URL; use --checksums FILE for several")
+        value = checksum.parse_checksum(args.checksum)
+    table = checksum.read_checksums(args.checksums) if getattr(args, "checksums", None) else {}
+    command = None
+    if getattr(args, "on_complete", None) is not None:
+        command = hooks.parse_command(args.on_complete)
+    time_limit = getattr(args, "on_complete_timeout", 60.0)
+    if time_limit <= 0:
+        raise UsageError("--on-complete-timeout must be positive")
+    return {
+        "checksum": value,
+        "checksums": table,
+        "on_complete": command,
+        "on_complete_timeout": time_limit,
+    }
+
+
+def _read_input(path: str) -> list[InputEntry]:
+    # Lines end at LF only: a CR inside a line is part of the URL, and is refused there.
+    if path == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            return parse_input(sys.stdin, source="stdin")
+        text = stdin.read().decode("utf-8", errors="replace")
+        return parse_input(text.split("\n"), source="stdin")
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="\n") as file:
+            return parse_input(file, source=path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def target_directory(config: Config, entry: InputEntry) -> Path:
+    return config.directory / entry.dir if entry.dir else config.directory
+
+
+async def queue_entries(
+    manager: DownloadManager,
+    config: Config,
+    *,
+    skip: Collection[tuple[str, Path]] = (),
+) -> None:
+    """Queue every entry not in ``skip``; entries without options of their own in one batch."""
+    plain: list[str] = []
+    for entry in config.entries:
+        if (entry.url, target_directory(config, entry)) in skip:
+            continue
+        if (
+            entry.out
+            or entry.dir
+            or entry.headers
+            or entry.limit_rate
+            or config.name
+            or config.checksum
+        ):
+            await manager.add(
+                entry.url,
+                name=config.name or entry.out,
+                directory=target_directory(config, entry),
+                headers=entry.headers,
+                limit_rate=parse_size(entry.limit_rate) if entry.limit_rate else None,
+                checksum=config.checksum,
+            )
+        else:
+            plain.append(entry.url)
+    if plain:
+        await manager.add_many(plain)
