@@ -7,7 +7,7 @@ import sys
 
 from afetch_tui.engine.errors import StoreError
 from afetch_tui.engine.events import State
-from afetch_tui.engine.inputfile import InputEntry, format_entries
+from afetch_tui.engine.inputfile import InputEntry, format_entries, unwritable
 from afetch_tui.engine.store import Record, read_records
 
 
@@ -29,7 +29,16 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"afetch: {exc}", file=sys.stderr)
         return 1
     chosen = [r for r in records if args.all or r.state != State.COMPLETED.value]
-    text = format_entries(to_entry(record) for record in chosen)
+    entries, skipped = [], 0
+    for record in chosen:
+        entry = to_entry(record)
+        problem = unwritable(entry)
+        if problem is None:
+            entries.append(entry)
+        else:
+            skipped += 1
+            print(f"afetch: download {record.id} not exported: {problem}", file=sys.stderr)
+    text = format_entries(entries)
     if args.file == "-":
         sys.stdout.write(text)
     else:
@@ -39,5 +48,5 @@ def run_export(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"afetch: cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
             return 1
-    print(f"afetch: exported {len(chosen)} downloads", file=sys.stderr)
-    return 0
+    print(f"afetch: exported {len(entries)} downloads", file=sys.stderr)
+    return 1 if skipped else 0

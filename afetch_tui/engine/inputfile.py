@@ -33,12 +33,22 @@ class InputEntry:
     limit_rate: str | None = None
 
 
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def parse_header(text: str) -> tuple[str, str]:
-    """``"Name: value"`` → ``("Name", "value")``, or `InputError`."""
+    """``"Name: value"`` → ``("Name", "value")``, or `InputError`.
+
+    The name must be an RFC 9110 token and the value may hold no control character but
+    tab (no CR, LF, ESC, DEL...): what aiohttp would refuse at request time is refused here.
+    """
     name, sep, value = text.partition(":")
     name = name.strip()
-    if not sep or not name or any(ch in text for ch in "\r\n") or " " in name:
+    if not sep or not name or not set(name) <= _TOKEN:
         raise InputError(f"bad header {text!r}: use 'Name: value'")
+    bad = next((ch for ch in value if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F), None)
+    if bad is not None:
+        raise InputError(f"bad header {name}: its value holds the control character {bad!r}")
     return name, value.strip()
 
 
@@ -47,6 +57,8 @@ def parse_input(lines: Iterable[str], *, source: str = "input") -> list[InputEnt
     entries: list[InputEntry] = []
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows editors)
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -85,10 +97,29 @@ def _apply_option(entry: InputEntry, text: str, where: str) -> None:
         raise InputError(f"{where}: unsupported option {key!r}")
 
 
+def unwritable(entry: InputEntry) -> str | None:
+    """Why ``entry`` cannot be written in aria2's format, if it cannot.
+
+    The format has no escapes: a line break in a value would end it and start another
+    (a directory named ``x\n  header=...`` would inject an option), so such a value
+    cannot be carried at all.
+    """
+    fields = [("URL", entry.url), ("file name", entry.out), ("directory", entry.dir)]
+    fields += [(f"header {name}", f"{name}: {value}") for name, value in entry.headers.items()]
+    fields.append(("rate limit", entry.limit_rate))
+    for label, value in fields:
+        if value is not None and ("\n" in value or "\r" in value):
+            return f"its {label} holds a line break, which aria2's input format cannot carry"
+    return None
+
+
 def format_entries(entries: Iterable[InputEntry]) -> str:
-    """Write entries back out in aria2's format."""
+    """Write entries back out in aria2's format (each must pass `unwritable`)."""
     out: list[str] = []
     for entry in entries:
+        problem = unwritable(entry)
+        if problem is not None:
+            raise InputError(f"cannot write {entry.url!r}: {problem}")
         out.append(entry.url)
         if entry.out:
             out.append(f"  out={entry.out}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -199,9 +200,17 @@ class Store:
     def _take_lock(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")
         try:
-            self._lock_file = open(lock_path, "a+")  # noqa: SIM115 - held for the store's life
+            # Never through a link: a planted ``state.db.lock`` symlink would be truncated.
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreError(
+                    f"{lock_path} is a symbolic link; afetch will not use it as its lock file"
+                ) from None
             raise StoreError(f"cannot open {lock_path}: {exc.strerror}") from None
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        self._lock_file = os.fdopen(fd, "r+")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

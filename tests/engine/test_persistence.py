@@ -183,3 +183,18 @@ async def test_a_database_locked_by_another_program_is_one_clear_error(tmp_path)
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+async def test_the_lock_file_is_never_followed_through_a_link(tmp_path):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    (tmp_path / "s.db.lock").symlink_to(victim)
+    with pytest.raises(StoreError, match="symbolic link"):
+        await Store.open(tmp_path / "s.db")
+    assert victim.read_text() == "keep me"
+
+
+async def test_the_lock_file_is_private(tmp_path):
+    store = await Store.open(tmp_path / "s.db")
+    await store.close()
+    assert (tmp_path / "s.db.lock").stat().st_mode & 0o777 == 0o600
