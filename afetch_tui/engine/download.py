@@ -37,7 +37,6 @@ class Download:
     retries: int = 0
     error: str | None = None
     rank: float = 0.0
-    not_before: float = 0.0
     restart: bool = False
     max_connections: int = 1
     segmentable: bool = True

@@ -7,7 +7,6 @@ show is in ``downloads()``, ``hosts()`` and the event stream from ``subscribe()`
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import math
 import os
@@ -51,13 +50,13 @@ from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.proxies import ProxyResolver
 from afetch_tui.engine.retry import backoff_delay
+from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer, TransferContext
 from afetch_tui.engine.urls import host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
-_WAITING = (State.QUEUED, State.RETRYING)
 _DEFAULT_LIMITS = Limits()
 MAX_CONNECTIONS = 16
 
@@ -122,10 +121,9 @@ class DownloadManager:
         self._proxies = ProxyResolver(self.options.proxy, self.options.trust_env)
         self._names = Names(self.options)
         self._downloads: dict[int, Download] = {}
-        self._order: list[int] = []
-        self._waiting: list[tuple[float, int]] = []
+        self._scheduler = Scheduler(self._limits, self._downloads)
         self._running: dict[int, Download] = {}
-        self._hosts: dict[str, Host] = {}
+        self._hosts: dict[str, Host] = self._scheduler.hosts
         self._host_overrides: dict[str, float | None] = {}
         self._subscribers: list[Subscription] = []
         self._global_bucket = TokenBucket(self._limits.rate)
@@ -207,7 +205,7 @@ class DownloadManager:
         return self._limits
 
     def downloads(self) -> list[DownloadSnapshot]:
-        return [self._downloads[i].snapshot() for i in self._order]
+        return [self._downloads[i].snapshot() for i in self._scheduler.ids()]
 
     def download(self, download_id: int) -> DownloadSnapshot:
         return self._get(download_id).snapshot()
@@ -286,7 +284,7 @@ class DownloadManager:
             raise InputError(f"connections per download must be 1 to {MAX_CONNECTIONS}")
         await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         ids = []
-        last_rank = self._downloads[self._order[-1]].rank if self._order else 0.0
+        last_rank = self._scheduler.next_rank() - 1.0
         for offset, url in enumerate(checked, start=1):
             d = Download(
                 id=self._next_id,
@@ -303,11 +301,7 @@ class DownloadManager:
             d.bucket.rate = limit_rate
             self._next_id += 1
             self._downloads[d.id] = d
-            self._order.append(d.id)
-            host = self._host(d.host)
-            if not paused:
-                host.queued += 1
-                self._waiting.append((d.rank, d.id))
+            self._scheduler.add(d, self._host(d.host), waiting=not paused)
             ids.append(d.id)
             self._emit(Added(d.snapshot()))
             self._persist(d)
@@ -365,8 +359,8 @@ class DownloadManager:
             await asyncio.to_thread(files.unlink, d.final_path)
         self._set_state(d, State.CANCELLED, quiet=True)
         self._names.release(d)
+        self._scheduler.forget(d)
         del self._downloads[d.id]
-        self._order.remove(d.id)
         if self._journal:
             self._journal.deleted(d.id)
         self._emit(Removed(d.id))
@@ -374,19 +368,22 @@ class DownloadManager:
 
     async def move(self, download_id: int, offset: int) -> None:
         """Move a download ``offset`` places in the queue (negative is towards the front)."""
-        d = self._get(download_id)
-        index = self._order.index(d.id)
-        target = max(0, min(len(self._order) - 1, index + offset))
-        if target == index:
+        self._moved(self._scheduler.move(self._get(download_id), offset))
+
+    async def move_to_top(self, download_id: int) -> None:
+        """Move a download to the front of the queue."""
+        self._moved(self._scheduler.move_to(self._get(download_id), top=True))
+
+    async def move_to_bottom(self, download_id: int) -> None:
+        """Move a download to the back of the queue."""
+        self._moved(self._scheduler.move_to(self._get(download_id), top=False))
+
+    def _moved(self, changed: list[Download] | None) -> None:
+        if changed is None:
             return
-        self._order.insert(target, self._order.pop(index))
-        low, high = min(index, target), max(index, target)
-        ranks = sorted(self._downloads[i].rank for i in self._order[low : high + 1])
-        for i, rank in zip(self._order[low : high + 1], ranks, strict=True):
-            self._downloads[i].rank = rank
-            self._persist(self._downloads[i])
-        self._waiting = sorted((self._downloads[i].rank, i) for _, i in self._waiting)
-        self._emit(Reordered(tuple(self._order)))
+        for d in changed:
+            self._persist(d)
+        self._emit(Reordered(tuple(self._scheduler.ids())))
         self._schedule()
 
     async def pause_all(self) -> None:
@@ -402,7 +399,9 @@ class DownloadManager:
     async def clear_finished(self) -> list[int]:
         """Forget completed and cancelled downloads (their files stay)."""
         done = [
-            i for i in self._order if self._downloads[i].state in (State.COMPLETED, State.CANCELLED)
+            i
+            for i in self._scheduler.ids()
+            if self._downloads[i].state in (State.COMPLETED, State.CANCELLED)
         ]
         for download_id in done:
             await self.remove(download_id)
@@ -419,12 +418,8 @@ class DownloadManager:
         running = d.state.is_running
         if running:
             await self._stop(d)
-        old_host = self._host(d.host)
-        new_host = self._host(host_of(new_url))
-        if d.state in _WAITING:
-            old_host.queued -= 1
-            new_host.queued += 1
-        d.url, d.host = new_url, new_host.name
+        self._scheduler.move_host(d, self._host(host_of(new_url)), time.monotonic())
+        d.url = new_url
         self._log(d, f"URL replaced with {new_url}")
         self._changed(d)
         if running:
@@ -432,10 +427,11 @@ class DownloadManager:
 
     async def set_limits(self, **changes: Any) -> Limits:
         limits = check_limits(replace(self._limits, **changes))
-        self._limits = limits
+        self._limits = self._scheduler.limits = limits
         self._global_bucket.rate = limits.rate
         for host in self._hosts.values():
             host.apply_limits(limits)
+        self._scheduler.hosts_changed()
         self._emit(LimitsChanged(limits))
         self._schedule()
         await self._save_settings()
@@ -594,6 +590,7 @@ class DownloadManager:
         if not self._limits_given and "limits" in settings:
             with contextlib.suppress(TypeError, InputError):
                 self._limits = check_limits(Limits(**settings["limits"]))
+                self._scheduler.limits = self._limits
                 self._global_bucket.rate = self._limits.rate
         self._host_overrides.update(settings.get("host_limits", {}))
         for record in records:
@@ -604,14 +601,9 @@ class DownloadManager:
                 record.state, record.error, record.retries = State.QUEUED.value, None, 0
             d = from_record(record)
             self._downloads[d.id] = d
-            self._order.append(d.id)
-            host = self._host(d.host)
-            if d.state is State.QUEUED:
-                host.queued += 1
-                self._waiting.append((d.rank, d.id))
+            self._scheduler.add(d, self._host(d.host), waiting=d.state is State.QUEUED)
             if not d.state.is_finished:
                 self._names.hold(d)
-        self._waiting.sort()
         self._update_idle()
 
     def _emit(self, event: Event) -> None:
@@ -630,11 +622,6 @@ class DownloadManager:
         old = d.state
         if old == state and error == d.error:
             return
-        host = self._host(d.host)
-        if old in _WAITING:
-            host.queued -= 1
-        if state in _WAITING:
-            host.queued += 1
         d.state = state
         d.error = error
         if state.is_finished:
@@ -645,7 +632,7 @@ class DownloadManager:
         self._update_idle()
 
     def _is_idle(self) -> bool:
-        return not self._running and not self._waiting and not self._hooks.running
+        return not self._running and not self._scheduler.waiting and not self._hooks.running
 
     def _update_idle(self) -> None:
         if self._is_idle():
@@ -654,8 +641,7 @@ class DownloadManager:
             self._idle.clear()
 
     def _requeue(self, d: Download, *, not_before: float = 0.0, retrying: bool = False) -> None:
-        d.not_before = not_before
-        bisect.insort(self._waiting, (d.rank, d.id))
+        self._scheduler.enqueue(d, not_before=not_before, now=time.monotonic())
         self._set_state(
             d, State.RETRYING if retrying else State.QUEUED, d.error if retrying else None
         )
@@ -670,10 +656,7 @@ class DownloadManager:
         if d.id in self._running:
             self._finish_run(d, self._host(d.host))
             self._schedule()
-        entry = (d.rank, d.id)
-        index = bisect.bisect_left(self._waiting, entry)
-        if index < len(self._waiting) and self._waiting[index] == entry:
-            del self._waiting[index]
+        self._scheduler.dequeue(d)
 
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
@@ -720,36 +703,13 @@ class DownloadManager:
         if self._closing or self._session is None:
             return
         free = self._limits.max_concurrent - len(self._running)
-        if free <= 0 or not self._waiting:
+        if free <= 0 or not self._scheduler.waiting:
             return
-        now = time.monotonic()
-        wake_at = float("inf")
-        blocked: set[str] = set()
-        hosts_waiting = sum(1 for host in self._hosts.values() if host.queued)
-        started: list[int] = []
-        for index, (_, download_id) in enumerate(self._waiting):
+        started, wake_at = self._scheduler.take(time.monotonic(), free)
+        for download_id in started:
             d = self._downloads[download_id]
-            if d.host in blocked:
-                continue
-            host = self._hosts[d.host]
-            if host.cooling(now):
-                blocked.add(d.host)
-                wake_at = min(wake_at, host.cooldown_until)
-                continue
-            if host.slots >= host.cap(self._limits):
-                blocked.add(d.host)
-                continue
-            if d.not_before > now:
-                wake_at = min(wake_at, d.not_before)
-                continue
-            started.append(index)
-            self._start(d, host)
-            free -= 1
-            if free == 0 or len(blocked) >= hosts_waiting:
-                break
-        for index in reversed(started):
-            del self._waiting[index]
-        if wake_at != float("inf"):
+            self._start(d, self._hosts[d.host])
+        if wake_at is not None:
             self._wake_at(wake_at)
 
     def _wake_at(self, when: float) -> None:
@@ -763,8 +723,7 @@ class DownloadManager:
         self._wake_handle = asyncio.get_running_loop().call_at(when, self._schedule)
 
     def _start(self, d: Download, host: Host) -> None:
-        host.running += 1
-        host.slots += 1
+        """Run a download the scheduler has just counted as running on ``host``."""
         self._running[d.id] = d
         d.meter.restart(time.monotonic())
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
@@ -785,12 +744,12 @@ class DownloadManager:
             publish=self._publish,
             checkpointed=self._persist,
             verify=self._verifier.verify,
-            take_slot=lambda: self._take_slot(host),
-            give_slot=lambda: self._give_slot(host),
+            slots=HostSlots(self._scheduler, host, self._schedule),
         )
         outcome: DownloadError | None = None
         try:
             await self._verifier.prepare(d)
+            self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
             await Transfer(d, context).run()
         except DownloadError as exc:
             outcome = exc
@@ -806,24 +765,12 @@ class DownloadManager:
             self._failed(d, host, outcome)
         self._schedule()
 
-    def _take_slot(self, host: Host) -> bool:
-        """An extra connection for a split download: only if no queued download wants it."""
-        if host.slots < host.cap(self._limits) and not host.queued:
-            host.slots += 1
-            return True
-        return False
-
-    def _give_slot(self, host: Host) -> None:
-        host.slots -= 1
-        self._schedule()
-
     def _finish_run(self, d: Download, host: Host) -> None:
         """Give back what `_start` took; safe to call twice (a task cancelled before it
         ran never reaches its own cleanup, so `_stop` calls this too)."""
         if self._running.pop(d.id, None) is None:
             return
-        host.running -= 1
-        host.slots -= 1
+        self._scheduler.finished(host)
         d.task = None
         self._emit_progress(d)
 

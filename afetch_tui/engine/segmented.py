@@ -95,7 +95,7 @@ class SegmentedCopy:
     async def _work(self, part: PartFile, *, own_slot: bool, rate: float = 0.0) -> None:
         """Take pieces of work until there are none; extra connections need a free slot."""
         while True:
-            if not own_slot and not self.ctx.take_slot():
+            if not own_slot and not self.ctx.slots.take_extra():
                 return
             try:
                 assert self.d.regions is not None
@@ -112,7 +112,7 @@ class SegmentedCopy:
                 rate = region.rate(time.monotonic())
             finally:
                 if not own_slot:
-                    self.ctx.give_slot()
+                    self.ctx.slots.give_extra()
 
     def _stop_if_taken_over(self) -> None:
         """Cancel the connections whose rest another connection has just taken over."""
@@ -131,8 +131,7 @@ class SegmentedCopy:
         headers["If-Range"] = strong_etag(d.etag) or d.last_modified or ""
         await throttle((ctx.host.request_bucket,), 1)
         started = time.monotonic()
-        ctx.host.connections += 1
-        d.connections += 1
+        ctx.slots.opened(d)
         try:
             async with ctx.session.get(
                 d.url, headers=headers, proxy=ctx.proxy, max_redirects=ctx.options.max_redirects
@@ -149,8 +148,7 @@ class SegmentedCopy:
                 if not response.content.at_eof():
                     response.close()  # another connection took the rest of this range
         finally:
-            ctx.host.connections -= 1
-            d.connections -= 1
+            ctx.slots.closed(d)
 
     def _check_range(self, response: aiohttp.ClientResponse, region: Region) -> None:
         d = self.d

@@ -29,6 +29,7 @@ from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.partfile import PartFile, PartialWrite
 from afetch_tui.engine.regions import MIN_STEAL, Region, safe_prefix
 from afetch_tui.engine.retry import PUSHBACK_STATUSES, RETRYABLE_STATUSES, parse_retry_after
+from afetch_tui.engine.scheduler import HostSlots
 from afetch_tui.engine.segmented import SegmentedCopy
 from afetch_tui.format import size
 
@@ -66,9 +67,8 @@ class TransferContext:
     save_small: Callable[[Download, str, bytes], Awaitable[None]]
     publish: Callable[[Download], Awaitable[None]]
     checkpointed: Callable[[Download], None]
-    take_slot: Callable[[], bool]
-    """Reserve one more connection to this host, if the limits leave one free."""
-    give_slot: Callable[[], None]
+    slots: HostSlots
+    """Extra connections to this host, and the count of open ones."""
     verify: Callable[[Download], Awaitable[None]]
     """Check the finished ``.part`` (a checksum); raises `DownloadError` if it is wrong."""
 
@@ -110,8 +110,7 @@ class Transfer:
         await throttle((ctx.host.request_bucket,), 1)
         ctx.set_state(d, State.CONNECTING)
         started = time.monotonic()
-        ctx.host.connections += 1
-        d.connections += 1
+        ctx.slots.opened(d)
         try:
             with self.mapped_errors():
                 async with ctx.session.get(
@@ -124,8 +123,7 @@ class Transfer:
                     ctx.host.record_status(response.status)
                     await self._receive(response, offset, overlap)
         finally:
-            ctx.host.connections -= 1
-            d.connections -= 1
+            ctx.slots.closed(d)
 
     @contextlib.contextmanager
     def mapped_errors(self) -> Iterator[None]:
