@@ -7,7 +7,6 @@ otherwise), ``--json`` events to stdout, and the exit code says how it went.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import sqlite3
@@ -29,6 +28,7 @@ from afetch_tui.config import (
     target_directory,
 )
 from afetch_tui.engine import checksum
+from afetch_tui.engine.display import inert, json_line
 from afetch_tui.engine.errors import InputError, PageError, StoreError
 from afetch_tui.engine.events import (
     Added,
@@ -130,7 +130,8 @@ async def _with_page_links(config: Config) -> Config:
             known.update(fresh)
             entries += [InputEntry(url, 0) for url in fresh]
             if not config.quiet:
-                print(f"page    {page}: {len(links)} links{_filters(config)}", file=sys.stderr)
+                line = f"page    {page}: {len(links)} links{_filters(config)}"
+                print(inert(line), file=sys.stderr)
     return replace(config, entries=entries)
 
 
@@ -215,7 +216,7 @@ class Reporter:
             if data is None:
                 self.json_out.flush()
             else:
-                self.json_out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                self.json_out.write(json_line(data) + "\n")
         except BrokenPipeError:
             self.json_out = None
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -264,7 +265,11 @@ class Reporter:
 
     def _print_above_live(self, line: str) -> None:
         self.clear_live()
-        print(line, file=self.err)
+        self._say(line)
+
+    def _say(self, line: str) -> None:
+        """Every line this reporter prints passes here: it may quote servers and URLs."""
+        print(inert(line), file=self.err)
 
     async def paint_forever(self) -> None:
         while True:
@@ -273,7 +278,8 @@ class Reporter:
                 self._paint_live()
             elif time.monotonic() - self._last_plain >= PLAIN_INTERVAL:
                 self._last_plain = time.monotonic()
-                print(self._status_line(), file=self.err, flush=True)
+                self._say(self._status_line())
+                self.err.flush()
 
     def _status_line(self) -> str:
         downloads = self.manager.downloads()
@@ -296,7 +302,7 @@ class Reporter:
         width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
         rows = [d for d in self.manager.downloads() if d.state.is_running][:LIVE_ROWS]
         lines = [_bar_line(d, width) for d in rows]
-        lines.append(self._status_line()[:width])
+        lines.append(inert(self._status_line())[:width])
         self.clear_live()
         self.err.write("\n".join(lines) + "\n")
         self.err.flush()
@@ -322,26 +328,25 @@ class Reporter:
                 "failed": len(failed),
                 "bytes": total,
                 "seconds": round(elapsed, 3),
-                "failures": [{"id": d.id, "url": d.url, "error": d.error} for d in failed],
+                "failures": [{"id": d.id, "url": d.shown_url, "error": d.error} for d in failed],
                 "hook_failures": len(hook_failures),
             }
             self._json(summary)
             self._json(None)
-        print(
+        self._say(
             f"{completed} completed, {len(failed)} failed: {fmt.size(total)} "
-            f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})",
-            file=self.err,
+            f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})"
         )
         for d in failed:
-            print(f"  failed: {d.url}: {d.error}", file=self.err)
+            self._say(f"  failed: {d.url}: {d.error}")
         for d in downloads:
             if d.id in hook_failures:
-                print(f"  on-complete failed for {d.path}", file=self.err)
+                self._say(f"  on-complete failed for {d.path}")
         return EXIT_FAILED if failed or hook_failures else EXIT_OK
 
 
 def _bar_line(d: DownloadSnapshot, width: int) -> str:
-    name = (d.name or d.url)[:30].ljust(30)
+    name = inert(d.name or d.url)[:30].ljust(30)
     info = f" {fmt.size(d.done):>10}/{fmt.size(d.total):<10} {fmt.rate(d.speed_now):>12}"
     info += f" ETA {fmt.duration(d.eta):>6}"
     bar_width = max(10, width - len(name) - len(info) - 8)

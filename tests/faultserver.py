@@ -161,6 +161,7 @@ class FaultServer:
         self._files: dict[str, _File] = {}
         self._redirects: dict[str, tuple[str, int]] = {}
         self._statuses: dict[str, tuple[int, str | None]] = {}
+        self._raw: dict[str, bytes] = {}
         self._records: list[RequestRecord] = []
         self._active: list[str] = []
         self._peaks: list[tuple[str, ...]] = []
@@ -264,6 +265,26 @@ class FaultServer:
         """``path`` always answers ``status`` with a short body."""
         with self._lock:
             self._statuses[path] = (status, retry_after)
+        return self.url(path)
+
+    def add_raw(
+        self,
+        path: str,
+        status: int,
+        *,
+        reason: bytes = b"",
+        headers: Iterable[tuple[str, bytes]] = (),
+        body: bytes = b"",
+    ) -> str:
+        """``path`` always answers these bytes, written to the socket as they are (aiohttp's
+        own writer refuses control characters): a hostile server's escape sequences in the
+        reason phrase or in header values such as ``Location``, bytes that are not UTF-8."""
+        head = b"HTTP/1.1 %d %s\r\n" % (status, reason)
+        for name, value in headers:
+            head += name.encode() + b": " + value + b"\r\n"
+        head += b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        with self._lock:
+            self._raw[path] = head + body
         return self.url(path)
 
     def _new_entity(self, data: bytes) -> Entity:
@@ -374,6 +395,11 @@ class FaultServer:
             redirect = self._redirects.get(path)
             fixed = self._statuses.get(path)
             file = self._files.get(path)
+            raw = self._raw.get(path)
+        if raw is not None and request.transport is not None:
+            request.transport.write(raw)
+            self._abort(request, record)
+            raise ConnectionError("answered with raw bytes")
         if redirect is not None:
             target, status = redirect
             return web.Response(status=status, headers={"Location": self.url(target)})

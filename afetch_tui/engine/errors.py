@@ -5,9 +5,17 @@ Every message is one human line, fit to show a user as is.
 
 from __future__ import annotations
 
+from afetch_tui.engine.display import inert
+
 
 class AfetchError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose.
+
+    Its text may quote a server or a URL, so ``str()`` gives it `inert`, fit to show.
+    """
+
+    def __str__(self) -> str:
+        return inert(super().__str__())
 
 
 class InputError(AfetchError):
@@ -43,6 +51,7 @@ class DownloadError(AfetchError):
         host_pushback: bool = False,
         pause: bool = False,
     ) -> None:
+        message = inert(message)  # shown, logged and stored: a server wrote part of it
         super().__init__(message)
         self.message = message
         self.retryable = retryable
@@ -53,4 +62,4 @@ class DownloadError(AfetchError):
         self.pause = pause
 
     def __str__(self) -> str:
-        return self.message
+        return inert(self.message)

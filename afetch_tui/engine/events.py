@@ -1,6 +1,12 @@
 """Typed events the manager emits, and the state every download is in.
 
 Events are frozen dataclasses; ``to_json`` gives the documented ``--json`` form.
+
+This is where text leaves the engine, so the fields meant to be read (errors, log lines,
+hook messages, names, validators) are made `inert` here, once, as each value is built: a
+widget, a toast, a log or a terminal line can show them as they are. URLs stay usable (a
+resume and a replace need them whole): show them as ``shown_url``, and ``to_json`` masks
+their passwords.
 """
 
 from __future__ import annotations
@@ -9,6 +15,8 @@ import enum
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from afetch_tui.engine.display import inert, mask_password
 
 
 class State(enum.StrEnum):
@@ -48,6 +56,9 @@ class LogEntry:
 
     time: float
     message: str
+
+    def __post_init__(self) -> None:
+        _make_inert(self, "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,14 @@ class DownloadSnapshot:
     regions: tuple[RegionInfo, ...] = ()
     """The parts of a download split over several connections."""
 
+    def __post_init__(self) -> None:
+        _make_inert(self, "name", "error", "etag", "last_modified")
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as it may be shown: password masked (``bob:***@``)."""
+        return inert(self.url)
+
     @property
     def path(self) -> Path | None:
         """The final path (the file exists there only once completed)."""
@@ -145,6 +164,13 @@ class HostSnapshot:
     """Bytes per second for each of the last seconds, oldest first (up to 60)."""
 
 
+def _make_inert(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None:
+            object.__setattr__(obj, name, inert(value))
+
+
 class Event:
     """Base of all events."""
 
@@ -174,6 +200,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, float):
         return round(value, 3)
+    if isinstance(value, str):
+        return mask_password(value)
     return value
 
 
@@ -193,6 +221,9 @@ class StateChanged(Event):
     done: int = 0
     """Bytes on disk now (a cancel resets them to 0)."""
     finished_at: float | None = None
+
+    def __post_init__(self) -> None:
+        _make_inert(self, "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +292,9 @@ class HookFinished(Event):
     ok: bool
     exit_code: int | None
     message: str
+
+    def __post_init__(self) -> None:
+        _make_inert(self, "message")
 
 
 @dataclass(frozen=True, slots=True)

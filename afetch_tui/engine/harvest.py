@@ -25,6 +25,7 @@ import aiohttp
 from selectolax.lexbor import LexborHTMLParser
 from yarl import URL
 
+from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import PageError
 from afetch_tui.engine.urls import host_of
 from afetch_tui.format import size
@@ -48,12 +49,21 @@ class Link:
     tag: str
     """The element it came from: ``a``, ``img``, ``source``, ``link`` ..."""
     text: str = ""
-    """The anchor's text (or an image's ``alt``), trimmed; may be empty."""
+    """The anchor's text (or an image's ``alt``), trimmed, made `inert`; may be empty."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", inert(self.text))
 
     @property
     def name(self) -> str:
-        """The last path segment, percent-decoded (what the file would likely be called)."""
-        return unquote(URL(self.url).raw_path.rsplit("/", 1)[-1])
+        """The last path segment, percent-decoded (what the file would likely be called),
+        made `inert` (``%1b`` decodes to ESC)."""
+        return inert(unquote(URL(self.url).raw_path.rsplit("/", 1)[-1]))
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as it may be shown: password masked."""
+        return inert(self.url)
 
     @property
     def host(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from afetch_tui.engine.display import shown_header
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.urls import validate_url
 
@@ -45,7 +46,9 @@ def parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or not set(name) <= _TOKEN:
-        raise InputError(f"bad header {text!r}: use 'Name: value'")
+        words = text.split(None, 1) or [""]
+        shown = shown_header(name, value.strip()) if sep else words[0] + " …" * (len(words) > 1)
+        raise InputError(f"bad header '{shown}': use 'Name: value'")
     bad = next((ch for ch in value if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F), None)
     if bad is not None:
         raise InputError(f"bad header {name}: its value holds the control character {bad!r}")

@@ -41,9 +41,13 @@ def validate_url(text: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """The host key used for per-host limits and stats: host, plus the port if not default."""
+    """The host key used for per-host limits and stats: host, plus the port if not default.
+
+    An international name stays in its ASCII form (``xn--80ak6aa92e.com``): decoded, it
+    could pass for another (its Cyrillic letters read as apple.com).
+    """
     parsed = URL(url)
-    host = parsed.host or ""
+    host = parsed.raw_host or ""
     if parsed.port is not None and not parsed.is_default_port():
         return f"{host}:{parsed.port}"
     return host

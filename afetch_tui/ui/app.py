@@ -147,7 +147,9 @@ class AfetchApp(App[None]):
             )
             hooks = []
         for hook in hooks:
-            self.notify(hook.message, title="on-complete command failed", severity="warning")
+            self.notify(
+                hook.message, title="on-complete command failed", severity="warning", markup=False
+            )
         notices = [n for n in notices if isinstance(n, DownloadSnapshot)]
         if len(notices) > MAX_NOTICES_PER_TICK:
             done = sum(1 for n in notices if n.state is State.COMPLETED)
@@ -159,13 +161,16 @@ class AfetchApp(App[None]):
             return
         for snap in notices:
             if snap.state is State.COMPLETED:
-                self.notify(f"✓ {display_name(snap)}", title="Download complete", timeout=4)
+                self.notify(
+                    f"✓ {display_name(snap)}", title="Download complete", timeout=4, markup=False
+                )
             else:
                 self.notify(
                     f"✗ {display_name(snap)}: {snap.error or 'failed'}",
                     title="Download failed",
                     severity="error",
                     timeout=8,
+                    markup=False,
                 )
 
     # -- quitting --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, State
 from afetch_tui.ui.format import human_size
@@ -204,7 +205,7 @@ class DashboardScreen(Screen[None]):
         try:
             return await awaitable
         except (AfetchError, OSError) as exc:
-            self.notify(str(exc), title="afetch", severity="error")
+            self.notify(str(exc), title="afetch", severity="error", markup=False)
         except LookupError:
             self.notify("That download is gone.", severity="warning", timeout=2)
         return None
@@ -287,14 +288,18 @@ class DashboardScreen(Screen[None]):
             await self.call(manager.pause(snap.id))
         else:
             hint = "press r to retry" if snap.state is not State.COMPLETED else "it is done"
-            self.notify(f"“{display_name(snap)}” is {snap.state.value}: {hint}.", timeout=2)
+            self.notify(
+                f"“{display_name(snap)}” is {snap.state.value}: {hint}.", timeout=2, markup=False
+            )
 
     def action_cancel_download(self) -> None:
         snap = self.selected()
         if snap is None:
             return
         if snap.state.is_finished:
-            self.notify(f"“{display_name(snap)}” is already {snap.state.value}.", timeout=2)
+            self.notify(
+                f"“{display_name(snap)}” is already {snap.state.value}.", timeout=2, markup=False
+            )
             return
         message = f"Stop “{display_name(snap)}”"
         if snap.done:
@@ -400,8 +405,8 @@ class DashboardScreen(Screen[None]):
             self.notify("That download is complete.", timeout=2)
             return
         self.app.push_screen(
-            UrlDialog(display_name(snap), snap.url),
-            callback=lambda url: self._replace(snap.id, url),
+            UrlDialog(display_name(snap), snap.shown_url),
+            callback=lambda url: self._replace(snap.id, url and unmask_password(url, snap.url)),
         )
 
     async def _replace(self, download_id: int, url: str | None) -> None:

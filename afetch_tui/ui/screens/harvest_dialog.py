@@ -45,7 +45,7 @@ def link_prompt(
 ) -> Text:
     """One row of the list: a tick (readable without colour), file name, size, and the
     host when it is not the page's."""
-    name = link.name or link.url
+    name = link.name or link.shown_url
     text = Text("✓ " if ticked else "  ", style="bold green")
     text.append(f"{truncate_middle(name, width):<{width}} ", style="bold" if ticked else DIM)
     if probing:

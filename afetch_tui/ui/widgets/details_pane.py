@@ -94,7 +94,7 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
     _sep(transfer)
     transfer.append(f"limit {human_rate(snap.limit_rate)}")
     grid.add_row("xfer", transfer)
-    grid.add_row("url", Text(snap.url))
+    grid.add_row("url", Text(snap.shown_url))
     path = snap.path
     where = home_relative(path) if path else f"{home_relative(snap.directory)}/…"
     grid.add_row("file", Text(where))

@@ -127,8 +127,9 @@ def display_name(snap: DownloadSnapshot) -> str:
     """The file name, or the last part of the URL until the name is known."""
     if snap.name:
         return snap.name
-    tail = snap.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
-    return tail or snap.url
+    url = snap.shown_url
+    tail = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    return tail or url
 
 
 def download_cells(row: DownloadRow, position: int, layout: Layout) -> dict[str, object]:
