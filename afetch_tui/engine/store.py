@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +102,33 @@ def headless_path(directory: Path) -> Path:
     return data_dir() / "get" / f"{digest}.db"
 
 
+def _make_private(path: Path) -> None:
+    """Create ``path`` (and its directory) readable by its owner only: it holds the URLs
+    and headers a resume needs, passwords and tokens included.
+
+    The file (and SQLite's ``-wal``/``-shm`` beside it) is 0600; a directory afetch creates,
+    and its own data directory, are 0700. A directory the user chose (``--state``) is left
+    as it is.
+    """
+    directory, root = path.parent, data_dir()
+    if directory.is_relative_to(root):
+        private = [directory, *(level for level in directory.parents if level.is_relative_to(root))]
+    else:
+        private = [] if directory.exists() else [directory]
+    directory.mkdir(parents=True, exist_ok=True)
+    for level in private:
+        if stat.S_IMODE(level.stat().st_mode) != 0o700:
+            os.chmod(level, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", 0o600)
+
+
 @dataclass(slots=True)
 class Record:
     """One download as stored."""
@@ -173,9 +201,9 @@ class Store:
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
         except OSError as exc:
-            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+            raise StoreError(f"cannot create {self.path}: {exc.strerror}") from None
         self._take_lock()
         try:
             self._conn = self._connect()
@@ -195,6 +223,7 @@ class Store:
                 f"the state file {self.path} was unreadable; it was moved to {aside.name} "
                 "and afetch started with an empty queue"
             )
+            _make_private(self.path)
             self._conn = self._connect()
 
     def _take_lock(self) -> None:
