@@ -50,9 +50,14 @@ _NAME_BUDGET = MAX_NAME_BYTES - len(PART_SUFFIX.encode())
 
 # C0 controls, DEL, C1 controls, plus the Unicode bidi embedding/override/isolate
 # marks, which can make "evil\u202etxt.exe" display as "evilexe.txt".
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Characters Windows refuses in file names (":" would even open an NTFS stream).
-_RESERVED_RE = re.compile(r'[<>:"|?*]')
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C1 controls: bytes 0x80-0x9F are no ISO-8859-1 text, so a filename* decoding to them
+# was never meant as a name.
+_C1_RE = re.compile("[\x80-\x9f]")
+# Characters Windows refuses in file names (":" would even open an NTFS stream). "?" is
+# legal elsewhere and common in names a server suggests (tc2231 keeps "=?ISO-8859-1?Q?...?="
+# literally), so only Windows loses it.
+_RESERVED_RE = re.compile(r'[<>:"|?*]' if os.name == "nt" else r'[<>:"|*]')
 # Device names Windows treats specially whatever their extension.
 _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
@@ -69,22 +74,42 @@ def filename_from_content_disposition(header: str | None) -> str | None:
 
     RFC 6266: ``filename*`` (RFC 8187 ``charset'lang'pct-encoded``, UTF-8 or
     ISO-8859-1) wins over ``filename``; RFC 2231 continuations (``filename*0``,
-    ``filename*1``...) are joined. Returns None for a missing, empty or malformed
-    header and never raises. The result may still contain ``/``, ``..`` and so on:
+    ``filename*1``...) are joined. A ``filename*`` that decodes to C1 controls
+    (``iso-8859-1''%82``: 0x80-0x9F are not ISO-8859-1 text) is ignored. Header bytes
+    that are not UTF-8 are read as ISO-8859-1 (RFC 9110's obs-text), so a plain
+    ``filename="foo-\xe4.html"`` gives ``foo-ä.html``. Returns None for a missing, empty
+    or malformed header and never raises. The result may still contain ``/``, ``..`` and so on:
     pass it through :func:`safe_basename`.
     """
     if not header or not isinstance(header, str):
         return None
+    header = _header_text(header)
     try:
         # aiohttp reports every oddity through warnings.warn(); with -W error (or a
         # pytest filterwarnings=error) those would become exceptions.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _disptype, params = parse_content_disposition(header)
+            if _C1_RE.search(params.get("filename*", "")):
+                del params["filename*"]
             name = content_disposition_filename(params)
     except Exception:
         return None
     return name or None
+
+
+def _header_text(header: str) -> str:
+    """A header value as text: aiohttp decodes its bytes as UTF-8 with ``surrogateescape``;
+    bytes that are not UTF-8 are ISO-8859-1 (RFC 9110 obs-text), as browsers read them."""
+    try:
+        header.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = header.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+    return header
 
 
 def filename_from_url(url: str) -> str | None:
@@ -174,9 +199,9 @@ def safe_basename(name: str | None, *, max_bytes: int = MAX_NAME_BYTES) -> str |
     """Reduce *name* to one safe path component, or None if nothing usable is left.
 
     Keeps only what follows the last ``/`` or ``\\``; removes control characters
-    (C0, DEL, C1, bidi overrides); replaces Windows-reserved characters
-    ``<>:"|?*`` with ``_`` and prefixes Windows device names (``CON``, ``NUL``...)
-    with ``_``; strips surrounding whitespace and trailing dots; rejects ``.``,
+    (C0, DEL, C1, bidi overrides); replaces Windows-reserved characters ``<>:"|*``
+    (and ``?`` on Windows) with ``_`` and prefixes Windows device names (``CON``,
+    ``NUL``...) with ``_``; strips surrounding whitespace and trailing dots; rejects ``.``,
     ``..`` and the empty name; and truncates the stem (keeping the extension) so
     the result is at most *max_bytes* bytes of UTF-8. A leading dot is kept.
     """
