@@ -298,6 +298,19 @@ class HookFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class HandedOff(Event):
+    """Another program queued these downloads here (``afetch add`` in another terminal).
+
+    One event for each hand-off, after the downloads' own ``Added`` events, so a UI can
+    say so once.
+    """
+
+    kind = "handoff"
+    ids: tuple[int, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync(Event):
     """The subscriber fell too far behind and events were dropped: re-read the snapshots."""
 

@@ -27,6 +27,7 @@ from afetch_tui.engine.events import (
     Added,
     DownloadSnapshot,
     Event,
+    HandedOff,
     HookFinished,
     HostSnapshot,
     HostUpdate,
@@ -310,6 +311,10 @@ class DownloadManager:
         self._update_idle()
         self._schedule()
         return ids
+
+    def handed_off(self, ids: Iterable[int], source: str) -> None:
+        """Tell subscribers (once) that ``source`` queued ``ids`` from another program."""
+        self._emit(HandedOff(tuple(ids), source))
 
     async def pause(self, download_id: int) -> None:
         d = self._get(download_id)
