@@ -1,6 +1,8 @@
-"""Command line: ``afetch [URL...]`` opens the dashboard, ``afetch get URL...`` runs headless.
+"""Command line: ``afetch [URL...]`` opens the dashboard, ``afetch get URL...`` runs headless,
+``afetch serve`` runs the manager alone, and ``add``, ``ls``, ``pause`` ... ``watch`` talk to
+whichever of those is running.
 
-Neither path imports Textual until the dashboard is actually opened.
+No path imports Textual until the dashboard is actually opened.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("urls", nargs="*", metavar="URL", help="http:// or https:// URLs")
-    parser.add_argument("-d", "--dir", default=".", help="destination directory (default: .)")
+    parser.add_argument("-d", "--dir", help="destination directory (default: .)")
     parser.add_argument("-i", "--input-file", metavar="FILE", help="URLs from FILE (- = stdin)")
     parser.add_argument("-j", "--max-concurrent", type=int, metavar="N", help="default: 5")
     parser.add_argument("--max-per-host", type=int, metavar="N", help="default: 4")
@@ -124,11 +126,68 @@ def export_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CONTROL_VERBS = ("add", "ls", "pause", "resume", "retry", "cancel", "remove", "limit", "watch")
+"""Subcommands that talk to the running afetch (``afetch serve`` or a dashboard)."""
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="afetch serve",
+        description="Run the downloads without a UI, in the foreground, for 'afetch' to attach "
+        "to and 'afetch add/ls/pause/watch' to steer. One line per finished download.",
+    )
+    _add_common(parser)
+    return parser
+
+
+def control_parser(verb: str) -> argparse.ArgumentParser:
+    """The parser of one of `CONTROL_VERBS`."""
+    parser = _Parser(prog=f"afetch {verb}", description=_CONTROL_HELP[verb])
+    parser.add_argument("--state", metavar="PATH", help="state file (default: user data dir)")
+    if verb == "add":
+        parser.add_argument("urls", nargs="*", metavar="URL", help="http:// or https:// URLs")
+        parser.add_argument("-i", "--input-file", metavar="FILE", help="URLs from FILE (- = stdin)")
+        parser.add_argument(
+            "-d", "--dir", help="destination directory (default: the running afetch's)"
+        )
+        parser.add_argument("-o", "--output", metavar="NAME", help="file name (one URL only)")
+        parser.add_argument("-x", "--connections", type=int, metavar="N", help="connections (1-16)")
+        parser.add_argument("--paused", action="store_true", help="queue them paused")
+    elif verb in ("ls", "watch"):
+        parser.add_argument("--json", action="store_true", help="the 'afetch get --json' schema")
+    elif verb == "limit":
+        parser.add_argument("--rate", metavar="RATE", help="bandwidth cap, e.g. 2M (0: none)")
+        parser.add_argument("--host", metavar="HOST", help="set --rate for this host only")
+        parser.add_argument("-j", "--max-concurrent", type=int, metavar="N")
+        parser.add_argument("--max-per-host", type=int, metavar="N")
+    else:
+        parser.add_argument("ids", nargs="*", type=int, metavar="ID", help="download ids (ls)")
+        parser.add_argument("--all", action="store_true", help="every download")
+        if verb == "remove":
+            parser.add_argument("--delete-file", action="store_true", help="delete the files too")
+    return parser
+
+
+_CONTROL_HELP = {
+    "add": "Queue URLs in the running afetch.",
+    "ls": "List the queue (from the running afetch, else from the state file).",
+    "pause": "Pause downloads in the running afetch.",
+    "resume": "Resume paused downloads in the running afetch.",
+    "retry": "Retry failed or cancelled downloads in the running afetch.",
+    "cancel": "Cancel downloads (their partial files are deleted) in the running afetch.",
+    "remove": "Remove downloads from the running afetch's queue.",
+    "limit": "Show or change the running afetch's limits.",
+    "watch": "Print the running afetch's events until interrupted.",
+}
+
+
 def dashboard_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="afetch",
         description="A terminal download manager. 'afetch get --help' for headless use, "
-        "'afetch export --help' to write the queue out.",
+        "'afetch export --help' to write the queue out, 'afetch serve --help' to run "
+        "without a UI; 'afetch add|ls|pause|resume|retry|cancel|remove|limit|watch' "
+        "steer the afetch that runs.",
     )
     parser.add_argument("--version", action="version", version=f"afetch {__version__}")
     _add_common(parser)
@@ -145,19 +204,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as exc:
             print(f"afetch: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    headless = bool(argv) and argv[0] == "get"
+    verb = argv[0] if argv else None
     try:
-        if headless:
+        if verb in CONTROL_VERBS:
+            args = control_parser(verb).parse_args(argv[1:])
+        elif verb == "get":
             config = build_config(get_parser().parse_args(argv[1:]), need_urls=True)
+        elif verb == "serve":
+            config = build_config(serve_parser().parse_args(argv[1:]), need_urls=False)
         else:
-            config = build_config(dashboard_parser().parse_args(argv), need_urls=False)
+            args = dashboard_parser().parse_args(argv)
+            handed_off = _to_running(args)
+            if handed_off is not None:
+                return handed_off
+            config = build_config(args, need_urls=False)
     except (UsageError, InputError) as exc:
         print(f"afetch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if headless:
+    if verb in CONTROL_VERBS:
+        from afetch_tui.control.commands import run
+
+        return run(verb, args)
+    if verb == "get":
         from afetch_tui.headless import run_headless
 
         return run_headless(config)
+    if verb == "serve":
+        from afetch_tui.control.serve import run_serve
+
+        return run_serve(config)
+    from afetch_tui.control.serve import listen
     from afetch_tui.dashboard import open_dashboard
 
-    return open_dashboard(config)
+    return open_dashboard(config, listen=listen)
+
+
+def _to_running(args: argparse.Namespace) -> int | None:
+    """If an afetch already owns the state file: hand it the URLs, or attach to it."""
+    from afetch_tui.control.commands import to_running
+
+    return to_running(args)

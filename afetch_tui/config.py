@@ -95,7 +95,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         validate_url(args.proxy)
     entries = [InputEntry(validate_url(url), 0) for url in args.urls]
     if args.input_file:
-        entries += _read_input(args.input_file)
+        entries += read_input_file(args.input_file)
     pages = [validate_url(page) for page in getattr(args, "from_page", None) or []]
     if need_urls and not entries and not pages:
         raise UsageError("no URLs given (see 'afetch get --help')")
@@ -104,7 +104,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         raise UsageError("-o/--output names one file, but several URLs were given")
     page_options = _page_options(args, pages)
     after = _after_download(args, entries, pages)
-    directory = check_directory(args.dir)
+    directory = check_directory(args.dir or ".")
     for entry in entries:
         if entry.out is not None and naming.safe_basename(entry.out) != entry.out.strip():
             raise UsageError(f"line {entry.line}: not a usable file name: out={entry.out!r}")
@@ -179,7 +179,7 @@ def _after_download(
     }
 
 
-def _read_input(path: str) -> list[InputEntry]:
+def read_input_file(path: str) -> list[InputEntry]:
     # Lines end at LF only: a CR inside a line is part of the URL, and is refused there.
     if path == "-":
         stdin = getattr(sys.stdin, "buffer", None)

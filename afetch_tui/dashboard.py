@@ -1,20 +1,35 @@
-"""``afetch``: open the persistent queue, queue the command line's URLs, run the dashboard."""
+"""``afetch``: open the persistent queue, queue the command line's URLs, run the dashboard.
+
+While it runs, it owns the state file: ``listen`` (the control socket, passed in by the
+command line) lets other afetch commands hand it URLs and steer it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
 
 from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
-from afetch_tui.engine.errors import InputError, StoreError
+from afetch_tui.engine.errors import AfetchError, InputError, StoreError
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Store
 
 
-def open_dashboard(config: Config) -> int:
+class Listener(Protocol):
+    async def close(self) -> None: ...
+
+
+Listen = Callable[..., Awaitable[Listener]]
+"""``listen(manager, state_path, role=...)``: serve the manager to other afetch processes."""
+
+
+def open_dashboard(config: Config, *, listen: Listen | None = None) -> int:
     try:
-        return asyncio.run(_run(config))
+        return asyncio.run(_run(config, listen))
     except (StoreError, sqlite3.Error) as exc:
         print(f"afetch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -25,20 +40,34 @@ def open_dashboard(config: Config) -> int:
         return EXIT_OK
 
 
-async def _run(config: Config) -> int:
+async def _run(config: Config, listen: Listen | None) -> int:
     from afetch_tui.ui.app import run_dashboard
 
     store = await Store.open(config.state)
     if store.notice:
         print(f"afetch: {store.notice}", file=sys.stderr)
     manager = DownloadManager(config.directory, options=config.options, store=store)
+    listener: Listener | None = None
     try:
         await manager.start()
         if config.limit_overrides:
             await manager.set_limits(**config.limit_overrides)
         await queue_entries(manager, config)
+        if listen is not None:
+            listener = await _listen(listen, manager, store.path)
         await run_dashboard(manager)
     finally:
+        if listener is not None:
+            await listener.close()
         await manager.close()
         await store.close()
     return EXIT_OK
+
+
+async def _listen(listen: Listen, manager: DownloadManager, state: Path) -> Listener | None:
+    """The control socket; without one the dashboard still runs (it says why on stderr)."""
+    try:
+        return await listen(manager, state, role="dashboard")
+    except AfetchError as exc:
+        print(f"afetch: other afetch commands cannot reach this one: {exc}", file=sys.stderr)
+        return None

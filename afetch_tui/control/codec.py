@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from afetch_tui.engine import events
 from afetch_tui.engine.events import (
@@ -23,6 +23,8 @@ from afetch_tui.engine.events import (
     State,
     Updated,
 )
+
+T = TypeVar("T")
 
 
 def encode_download(snap: DownloadSnapshot) -> dict[str, Any]:
@@ -53,9 +55,9 @@ def decode_event(data: dict[str, Any]) -> Event | None:
     return _build(cls, data, _EVENT_FIELDS)
 
 
-def _build(cls: Any, data: dict[str, Any], convert: dict[str, Callable[[Any], Any]]) -> Any:
+def _build(cls: type[T], data: dict[str, Any], convert: dict[str, Callable[[Any], Any]]) -> T:
     kwargs = {}
-    for field in dataclasses.fields(cls):
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         if field.name in data:
             value = data[field.name]
             to_type = convert.get(field.name)

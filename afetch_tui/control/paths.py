@@ -46,9 +46,8 @@ def private_dir(path: Path) -> Path:
     if info.st_uid != os.getuid():
         raise ControlError(f"{path} belongs to another user (uid {info.st_uid})")
     parent = path.parent.lstat()
-    if parent.st_uid not in (0, os.getuid()) or parent.st_mode & 0o022 and not (
-        parent.st_mode & stat.S_ISVTX
-    ):
+    shared = parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX
+    if parent.st_uid not in (0, os.getuid()) or shared:
         raise ControlError(f"{path.parent} may be changed by another user")
     if info.st_mode & 0o077:
         try:

@@ -24,6 +24,7 @@ from afetch_tui.control import ops, wire
 from afetch_tui.control.paths import ControlError, private_dir
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import HandedOff, HookFinished
+from afetch_tui.engine.harvest import MAX_PAGE_BYTES
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.subscription import Subscription
 
@@ -202,7 +203,8 @@ class ControlServer:
         }
 
     async def _hello(self, session: _Session, args: Any) -> dict[str, Any]:
-        return ops.hello(self.role, str(self.state))
+        watching = sum(1 for s in self._sessions if s.subscription is not None)
+        return {**ops.hello(self.role, str(self.state)), "subscribers": watching}
 
     async def _subscribe(self, session: _Session, args: Any) -> dict[str, Any]:
         """Start the event stream; the reply is the state the first event applies to."""
@@ -300,7 +302,7 @@ class ControlServer:
             ops.text(args, "page"),
             match=ops.text(args, "match", default=None),
             same_host=same_host,
-            **({"max_bytes": ops.integer(args, "max_bytes")} if "max_bytes" in args else {}),
+            max_bytes=ops.integer(args, "max_bytes") if "max_bytes" in args else MAX_PAGE_BYTES,
         )
         return [{"url": link.url, "tag": link.tag, "text": link.text} for link in links]
 
@@ -310,4 +312,3 @@ class ControlServer:
             raise ops.BadArgs("'urls' must be a list of strings")
         sizes = await self.manager.probe_sizes(urls)
         return [[url, size] for url, size in sizes.items()]
-

@@ -97,6 +97,9 @@ def check_limits(limits: Limits) -> Limits:
 class DownloadManager:
     """Runs downloads on the current event loop. Use ``async with`` or start()/close()."""
 
+    owner: str | None = None
+    """Downloads run in this process (`engine.api.Manager`: a remote manager names its owner)."""
+
     def __init__(
         self,
         directory: Path | str = ".",

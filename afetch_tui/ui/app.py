@@ -1,4 +1,5 @@
-"""The afetch Textual app: a live dashboard over a `DownloadManager`.
+"""The afetch Textual app: a live dashboard over a download manager (`engine.api.Manager`:
+the `DownloadManager` in this process, or another afetch's over its control socket).
 
 The app runs on the manager's own asyncio loop. A worker folds the manager's events into
 the view model; a timer (4 Hz) repaints only the rows that changed.
@@ -18,28 +19,28 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from afetch_tui.engine.errors import AfetchError
-from afetch_tui.engine.events import DownloadSnapshot, HookFinished, State
+from afetch_tui.engine.events import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.model import ViewModel
 from afetch_tui.ui.screens.dashboard import TITLES, DashboardScreen
 from afetch_tui.ui.screens.prompts import ConfirmDialog
 from afetch_tui.ui.widgets.downloads_table import display_name
 
 if TYPE_CHECKING:
-    from afetch_tui.engine.manager import DownloadManager
+    from afetch_tui.engine.api import Manager
 
 REFRESH_HZ = 4.0
 MAX_NOTICES_PER_TICK = 3
 
 
 class AfetchApp(App[None]):
-    """A terminal download manager. Construct with a started `DownloadManager`."""
+    """A terminal download manager. Construct with a started manager."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "afetch"
 
     def __init__(
         self,
-        manager: DownloadManager,
+        manager: Manager,
         *,
         refresh_hz: float = REFRESH_HZ,
         cursor_blink: bool = True,
@@ -89,6 +90,8 @@ class AfetchApp(App[None]):
         async for event in self._subscription:
             if isinstance(event, HookFinished):
                 self._hook_finished(event)
+            elif isinstance(event, HandedOff):
+                self.notify(f"{len(event.ids)} queued by {event.source}", title="Added")
             elif not self.model.apply(event):
                 self._resync()
 
@@ -189,12 +192,18 @@ class AfetchApp(App[None]):
         await self.push_screen(
             ConfirmDialog(
                 "Quit afetch?",
-                f"{active} {noun} not finished. They stop now and resume next time.",
+                f"{active} {noun} not finished: {self._after_quit}",
                 yes="Quit",
                 no="Stay",
             ),
             callback=confirmed,
         )
+
+    @property
+    def _after_quit(self) -> str:
+        """What quitting does to unfinished downloads (they run here, or in another afetch)."""
+        owner = self.manager.owner
+        return f"they go on in {owner}." if owner else "they stop now and resume next time."
 
     # -- command palette -------------------------------------------------------------
 
@@ -215,6 +224,6 @@ class AfetchApp(App[None]):
         )
 
 
-async def run_dashboard(manager: DownloadManager, **options: Any) -> None:
+async def run_dashboard(manager: Manager, **options: Any) -> None:
     """Run the dashboard on the current loop until the user quits."""
     await AfetchApp(manager, **options).run_async()

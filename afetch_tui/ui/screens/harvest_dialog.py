@@ -20,8 +20,8 @@ from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD, truncate_middle
 
 if TYPE_CHECKING:
+    from afetch_tui.engine.api import Manager
     from afetch_tui.engine.harvest import Link
-    from afetch_tui.engine.manager import DownloadManager
 
 NAME_WIDTH = 44
 
@@ -69,7 +69,7 @@ class HarvestDialog(Dialog[HarvestResult | None]):
         Binding("ctrl+s", "queue", "Queue", id="afetch.harvest.queue"),
     ]
 
-    def __init__(self, manager: DownloadManager, *, page: str = "", match: str = "") -> None:
+    def __init__(self, manager: Manager, *, page: str = "", match: str = "") -> None:
         super().__init__()
         self._manager = manager
         self._page = page

@@ -1,0 +1,100 @@
+"""``afetch serve``: the manager and its control socket, no UI, in the foreground.
+
+For a terminal multiplexer or a service manager: one line per finished or failed download
+on stdout, until SIGINT or SIGTERM (downloads then stop and resume at the next start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from afetch_tui import format as fmt
+from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
+from afetch_tui.control.paths import ControlError, socket_path
+from afetch_tui.control.server import ControlServer
+from afetch_tui.control.shown import shown
+from afetch_tui.engine.errors import InputError, StoreError
+from afetch_tui.engine.events import State, StateChanged
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.store import Store
+from afetch_tui.engine.subscription import Subscription
+
+_ANNOUNCED = (State.COMPLETED, State.FAILED)
+
+
+async def listen(manager: DownloadManager, state: Path, *, role: str) -> ControlServer:
+    """Serve ``manager`` on the socket of ``state`` (whose lock this process holds)."""
+    server = ControlServer(manager, socket_path(state), role=role, state=state)
+    await server.start()
+    return server
+
+
+def run_serve(config: Config) -> int:
+    try:
+        return asyncio.run(_serve(config))
+    except (StoreError, sqlite3.Error, ControlError) as exc:
+        print(f"afetch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InputError as exc:
+        print(f"afetch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+async def _serve(config: Config) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    store = await Store.open(config.state)
+    if store.notice:
+        print(f"afetch: {store.notice}", file=sys.stderr)
+    manager = DownloadManager(config.directory, options=config.options, store=store)
+    server: ControlServer | None = None
+    try:
+        await manager.start()
+        if config.limit_overrides:
+            await manager.set_limits(**config.limit_overrides)
+        await queue_entries(manager, config)
+        with manager.subscribe() as subscription:
+            server = await listen(manager, store.path, role="serve")
+            print(
+                f"afetch serve: {len(manager.downloads())} downloads in {store.path}; "
+                f"listening on {server.path} (pid {os.getpid()})",
+                file=sys.stderr,
+                flush=True,
+            )
+            announcer = asyncio.create_task(_announce(manager, subscription, sys.stdout))
+            await stop.wait()
+            announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await announcer
+    finally:
+        if server is not None:
+            await server.close()
+        await manager.close()
+        await store.close()
+    print("afetch serve: stopped; unfinished downloads resume at the next start", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _announce(manager: DownloadManager, subscription: Subscription, out: TextIO) -> None:
+    """One line per download that completed or failed."""
+    async for event in subscription:
+        if not isinstance(event, StateChanged) or event.state not in _ANNOUNCED:
+            continue
+        try:
+            snap = manager.download(event.id)
+        except InputError:  # removed since
+            continue
+        if event.state is State.COMPLETED:
+            line = f"done    {shown(snap.path or snap.url)} ({fmt.size(snap.total)})"
+        else:
+            line = f"FAILED  {shown(snap.url)}: {shown(event.error or 'failed')}"
+        print(line, file=out, flush=True)

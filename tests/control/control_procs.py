@@ -1,0 +1,89 @@
+"""Real afetch processes for the control tests: one-shot commands and a running serve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+AFETCH = (sys.executable, "-m", "afetch_tui")
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def afetch(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run one afetch command to its end."""
+    return subprocess.run(
+        [*AFETCH, *args],
+        cwd=cwd,
+        env=environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class Serve:
+    """``afetch serve`` in a process of its own; ``stop`` or ``kill`` it."""
+
+    def __init__(self, state: Path, directory: Path, *extra: str) -> None:
+        self.log = directory.parent / f"serve-{time.monotonic_ns()}.err"
+        self.out = directory.parent / f"serve-{time.monotonic_ns()}.out"
+        with open(self.log, "w") as err, open(self.out, "w") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *AFETCH,
+                    "serve",
+                    "--state",
+                    str(state),
+                    "-d",
+                    str(directory),
+                    "--no-fsync",
+                    *extra,
+                ],
+                env=environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
+        wait_for(lambda: "listening on" in self.log.read_text(), self.proc, what="serve to listen")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def lines(self) -> list[str]:
+        return self.out.read_text().splitlines()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=15)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=15)
+
+
+def wait_for(
+    predicate: Callable[[], object],
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    timeout: float = 20,
+    what: str = "condition",
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode} waiting for {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
