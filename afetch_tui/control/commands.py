@@ -20,7 +20,7 @@ from afetch_tui.control import codec
 from afetch_tui.control.client import Connection
 from afetch_tui.control.ops import AddItem
 from afetch_tui.control.paths import ControlError, socket_path
-from afetch_tui.control.shown import json_line, shown
+from afetch_tui.engine.display import inert, json_line
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import DownloadSnapshot, Event, LimitsChanged, State, StateChanged
 from afetch_tui.engine.limits import parse_size
@@ -110,7 +110,7 @@ async def hand_off(connection: Connection, items: list[AddItem], source: str) ->
         "add", items=[item.to_json() for item in items], source=source
     )
     for refused in result["refused"]:
-        line = f"afetch: refused {shown(refused['url'])}: {shown(refused['error'])}"
+        line = f"afetch: refused {inert(refused['url'])}: {inert(refused['error'])}"
         print(line, file=sys.stderr)
     print(f"queued {len(result['ids'])} in the running afetch (pid {connection.pid})", flush=True)
     return EXIT_FAILED if result["refused"] else EXIT_OK
@@ -162,8 +162,8 @@ def _row(snap: DownloadSnapshot) -> str:
     else:
         progress = fmt.size(snap.done)
     speed = fmt.rate(snap.speed_now) if snap.state.is_running else ""
-    name = shown(snap.name or snap.url)
-    error = f"  ({shown(snap.error)})" if snap.error and snap.state is State.FAILED else ""
+    name = inert(snap.name or snap.url)
+    error = f"  ({inert(snap.error)})" if snap.error and snap.state is State.FAILED else ""
     return f"{snap.id:>5}  {snap.state.value:<11} {progress:>16} {speed:>12}  {name}{error}"
 
 
@@ -179,7 +179,7 @@ async def _each(args: argparse.Namespace) -> int:
     async with await _running(args) as connection:
         result = await connection.request(args.command, **target)
     for error in result["errors"]:
-        print(f"afetch: {error['id']}: {shown(error['error'])}", file=sys.stderr)
+        print(f"afetch: {error['id']}: {inert(error['error'])}", file=sys.stderr)
     print(f"{EACH[args.command]} {len(result['done'])}")
     return EXIT_FAILED if result["errors"] else EXIT_OK
 
@@ -203,7 +203,7 @@ async def _limit(args: argparse.Namespace) -> int:
         if args.host is not None:
             rate = _rate(args.rate, "--rate")
             await connection.request("set_host_limit", host=args.host, rate=rate)
-            print(f"{shown(args.host)}: {fmt.rate(rate) if rate else 'unlimited'}")
+            print(f"{inert(args.host)}: {fmt.rate(rate) if rate else 'unlimited'}")
         if changes or args.host is None:
             if changes:
                 limits = await connection.request("set_limits", changes=changes)
@@ -231,7 +231,7 @@ async def _watch(args: argparse.Namespace) -> int:
         if args.json:
             print(json_line(event.to_json()), flush=True)
         elif isinstance(event, StateChanged):
-            error = f": {shown(event.error)}" if event.error else ""
+            error = f": {inert(event.error)}" if event.error else ""
             print(f"{event.id:>5}  {event.state.value}{error}", flush=True)
         elif isinstance(event, LimitsChanged):
             print(f"limits: {_limits_line(event.limits)}", flush=True)

@@ -19,7 +19,7 @@ from afetch_tui import format as fmt
 from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
 from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.server import ControlServer
-from afetch_tui.control.shown import shown
+from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
@@ -94,7 +94,7 @@ async def _announce(manager: DownloadManager, subscription: Subscription, out: T
         except InputError:  # removed since
             continue
         if event.state is State.COMPLETED:
-            line = f"done    {shown(snap.path or snap.url)} ({fmt.size(snap.total)})"
+            line = f"done    {inert(snap.path or snap.url)} ({fmt.size(snap.total)})"
         else:
-            line = f"FAILED  {shown(snap.url)}: {shown(event.error or 'failed')}"
+            line = f"FAILED  {inert(snap.url)}: {inert(event.error or 'failed')}"
         print(line, file=out, flush=True)

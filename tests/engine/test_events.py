@@ -14,6 +14,7 @@ from faultserver import FaultServer
 from afetch_tui.engine.events import (
     Added,
     Event,
+    HandedOff,
     HookFinished,
     HostUpdate,
     Limits,
@@ -267,6 +268,7 @@ async def test_every_event_type_serialises_to_json(
         first = await m.add(url)
         second = await m.add(other)
         await m.move(second, -1)
+        m.handed_off([first, second], "afetch add (pid 1)")
         await m.set_limits(rate=4 * MIB)
         await m.set_download_limit(first, 2 * MIB)
         await asyncio.wait_for(m.wait(), 10)
@@ -286,6 +288,7 @@ async def test_every_event_type_serialises_to_json(
         HostUpdate,
         LimitsChanged,
         HookFinished,
+        HandedOff,
         Resync,
     }
     # Catches event types added later without a case here (slots dataclasses leave the
