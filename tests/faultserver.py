@@ -31,6 +31,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from aiohttp import web
+from faultscript import ScriptedFile, ScriptOptions, Step, serve_scripted
 
 HOST = "127.0.0.1"
 SLICE = 128 * 1024
@@ -159,6 +160,7 @@ class FaultServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: dict[str, _File] = {}
+        self._scripted: dict[str, ScriptedFile] = {}
         self._redirects: dict[str, tuple[str, int]] = {}
         self._statuses: dict[str, tuple[int, str | None]] = {}
         self._raw: dict[str, bytes] = {}
@@ -254,6 +256,26 @@ class FaultServer:
         """The entity currently served at ``path`` (its ETag, Last-Modified, data)."""
         with self._lock:
             return self._files[path].entity
+
+    def add_scripted(
+        self, path: str, data: bytes, plan: list[Step], options: ScriptOptions | None = None
+    ) -> str:
+        """Register a scripted file (see ``faultscript``): its GETs follow ``plan`` in order."""
+        with self._lock:
+            self._scripted[path] = ScriptedFile(path, list(plan), options or ScriptOptions())
+            self._scripted[path].versions.append(data)
+        return self.url(path)
+
+    def behave(self, path: str) -> None:
+        """Drop what is left of a scripted file's plan: from now on it answers correctly."""
+        with self._lock:
+            file = self._scripted[path]
+            del file.plan[file.gets :]
+
+    def versions(self, path: str) -> list[bytes]:
+        """Every entity a scripted file has had, oldest first."""
+        with self._lock:
+            return list(self._scripted[path].versions)
 
     def add_redirect(self, path: str, target: str, status: int = 302) -> str:
         """``path`` answers ``status`` with a Location to ``target`` (a path or a URL)."""
@@ -396,10 +418,13 @@ class FaultServer:
             fixed = self._statuses.get(path)
             file = self._files.get(path)
             raw = self._raw.get(path)
+            scripted = self._scripted.get(path)
         if raw is not None and request.transport is not None:
             request.transport.write(raw)
             self._abort(request, record)
             raise ConnectionError("answered with raw bytes")
+        if scripted is not None:
+            return await self._serve_scripted(request, record, scripted)
         if redirect is not None:
             target, status = redirect
             return web.Response(status=status, headers={"Location": self.url(target)})
@@ -410,6 +435,21 @@ class FaultServer:
         if request.method not in ("GET", "HEAD"):
             return self._short(405)
         return await self._serve_file(request, record, file)
+
+    async def _serve_scripted(
+        self, request: web.Request, record: RequestRecord, file: ScriptedFile
+    ) -> web.StreamResponse:
+        def count(sent: int) -> None:
+            with self._lock:
+                record.bytes_sent += sent
+
+        try:
+            return await serve_scripted(
+                request, file, lambda status: self._record(record, status=status), count
+            )
+        except ConnectionResetError:
+            self._record(record, aborted_by_server=True)
+            raise
 
     def _short(self, status: int, retry_after: str | None = None) -> web.Response:
         """A non-2xx answer with a short text body."""

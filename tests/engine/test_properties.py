@@ -1,0 +1,366 @@
+"""Property test: no server misbehaviour makes a download lie about its bytes.
+
+Hypothesis draws a plan of misbehaviour for each GET (see ``tests/faultscript.py``): drops
+at any offset (FIN or RST), resets, Range ignored, the entity replaced (with and without
+validators), Content-Range wrong or missing, lengths that lie, other framings, 408/429/5xx
+with any Retry-After, pauses. A real `DownloadManager` fetches the file from the loopback
+FaultServer, with one connection or ``-x 4``, and whatever happens:
+
+* a download ends *completed* only with exactly the bytes of one version of the file, under
+  its final name, inside the directory, with the size it reports;
+* otherwise it is *failed* or *paused*, and no file is under a final name;
+* nothing is written outside the directory, a file that was there is untouched (unless
+  ``--overwrite`` replaced it with a completed download), and no error is an "internal
+  error" or a traceback;
+* if every misbehaviour is retryable and the retries outnumber them, the download
+  completes; and a failed download, retried once the server behaves, completes with the
+  current version's bytes.
+
+CI runs a fixed (derandomized) set of examples; ``scripts/fuzz.py`` runs many more with
+random seeds. ``AFETCH_FUZZ_EXAMPLES=N`` (and optionally ``AFETCH_FUZZ_SEED``) does the
+same under plain pytest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import random
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faultscript import Replace, ScriptOptions, Step
+from faultserver import FaultServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from afetch_tui.engine import hosts
+from afetch_tui.engine.events import State
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.options import ManagerOptions
+
+KIB = 1024
+MIB = 1024 * KIB
+FUZZ_EXAMPLES = int(os.environ.get("AFETCH_FUZZ_EXAMPLES", "0"))
+CI_EXAMPLES = {1: 50, 4: 30}
+"""Examples per connection count in CI (derandomized: the same ones every run)."""
+RUN_GUARD = 60.0
+"""Seconds one example may take before it counts as a hang."""
+RETRYABLE = (408, 429, 500, 502, 503, 504)
+PERMANENT = (403, 404, 410)
+RETRY_AFTER = ["0", "1", "3600", "-1", "1.5", "soon", "²", "99999999999999999999"]
+RETRY_AFTER += ["Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"]
+DISPOSITIONS = [
+    'attachment; filename="../evil.bin"',
+    'attachment; filename="/tmp/evil.bin"',
+    'attachment; filename=".."',
+    'attachment; filename="f.bin.part"',
+    "attachment; filename*=UTF-8''..%2F..%2Fevil.bin",
+    'attachment; filename="a\\\\b.bin"',
+    'attachment; filename="sub/dir/x.bin"',
+    'attachment; filename=".part"',
+    'attachment; filename="\x1b[2Jx.bin"',
+]
+
+
+def sometimes(strategy: st.SearchStrategy[Any], default: Any, odds: int = 4) -> Any:
+    """``default`` about ``odds`` times in ``odds + 1`` (and what a failure shrinks to)."""
+    return st.one_of(*[st.just(default)] * odds, strategy)
+
+
+cut_modes = st.sampled_from(["fin", "rst", "pause"])
+cuts = st.floats(0.0, 0.999)
+facets: st.SearchStrategy[dict[str, Any]] = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries({"cut": cuts, "cut_mode": cut_modes}),
+    st.just({"reset": True}),
+    st.fixed_dictionaries(
+        {
+            "status": st.sampled_from(RETRYABLE + PERMANENT),
+            "retry_after": st.sampled_from([None, *RETRY_AFTER]),
+        }
+    ),
+    st.just({"ignore_range": True}),
+    st.fixed_dictionaries(
+        {
+            "replace": st.builds(
+                Replace,
+                kind=st.sampled_from(["fresh", "same_size", "tail", "head", "grow", "shrink"]),
+                seed=st.integers(0, 2**16),
+                at=st.floats(0.0, 1.0),
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "content_range": st.sampled_from(
+                ["shift", "total", "end", "missing", "garbage", "star", "unit"]
+            )
+        }
+    ),
+    st.fixed_dictionaries({"framing": st.sampled_from(["chunked", "close"])}),
+    st.fixed_dictionaries({"length_delta": st.integers(-4096, 4096).filter(bool)}),
+    st.fixed_dictionaries({"validators": st.sampled_from(["strip", "weak"])}),
+    st.fixed_dictionaries(
+        {"cut": cuts, "cut_mode": st.just("pause"), "pause_seconds": st.floats(0.0, 0.2)}
+    ),
+)
+"""One misbehaviour each; a step combines one to three of them (later ones win a clash)."""
+
+
+@st.composite
+def steps(draw: st.DrawFn) -> Step:
+    merged: dict[str, Any] = {}
+    for facet in draw(st.lists(facets, min_size=1, max_size=3)):
+        merged.update(facet)
+    return Step(**merged)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    size: int
+    seed: int
+    connections: int
+    options: ScriptOptions
+    plan: list[Step]
+    existing: bool
+    """A file of the name the URL gives is in the directory before the download starts."""
+    overwrite: bool
+
+    @property
+    def expect_completion(self) -> bool:
+        """Every misbehaviour is one a retry gets past (the retries outnumber them)."""
+        return all(step.status not in PERMANENT for step in self.plan)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, connections: int) -> Scenario:
+    if connections == 1:
+        size = draw(st.sampled_from([0, 1, 5000, 100 * KIB, 600 * KIB, 900 * KIB, 1100 * KIB]))
+    else:  # splitting needs two halves of at least MIN_STEAL (1 MiB)
+        size = draw(st.integers(2 * MIB, 3 * MIB))
+    options = ScriptOptions(
+        etag=draw(sometimes(st.sampled_from(["weak", None]), "strong", 2)),
+        last_modified=draw(st.booleans()),
+        accept_ranges=draw(sometimes(st.just(False), True, 6)),
+        content_disposition=draw(sometimes(st.sampled_from(DISPOSITIONS), None, 3)),
+    )
+    plan = draw(st.lists(steps(), max_size=6))
+    validated = options.etag == "strong" or options.last_modified
+    if not validated or any(step.validators for step in plan):
+        # Without a validator the client can only compare the bytes just before where it
+        # resumes: an edit further back is undetectable by anyone (the README says so).
+        plan = [_no_head_edit(step) for step in plan]
+    return Scenario(
+        size=size,
+        seed=draw(st.integers(0, 2**16)),
+        connections=connections,
+        options=options,
+        plan=plan,
+        existing=draw(sometimes(st.just(True), False, 4)),
+        overwrite=draw(sometimes(st.just(True), False, 4)),
+    )
+
+
+def _no_head_edit(step: Step) -> Step:
+    if step.replace is not None and step.replace.kind == "head":
+        return replace(step, replace=replace(step.replace, kind="tail"))
+    return step
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass
+class Outcome:
+    state: State
+    error: str | None
+    name: str | None
+    total: int | None
+    done: int
+    log: list[str]
+    retried_state: State | None = None
+    retried_error: str | None = None
+    loop_errors: list[str] = field(default_factory=list)
+
+
+class _Collect(logging.Handler):
+    """Warnings and errors logged on the client's thread (the server's thread is apart)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(f"{record.name}: {record.getMessage()} {record.exc_info or ''}")
+
+
+async def _download(
+    server: FaultServer, scenario: Scenario, path: str, url: str, root: Path
+) -> Outcome:
+    loop_errors: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(
+        lambda _loop, context: loop_errors.append(repr(context))
+    )
+    options = ManagerOptions(
+        trust_env=False,
+        retries=len(scenario.plan) + 2,
+        timeout=3.0,
+        progress_interval=0.05,
+        fsync=False,
+        connections=scenario.connections,
+        min_split_size=1,
+        overwrite=scenario.overwrite,
+        retry_base=0.001,  # tiny backoff, and Retry-After capped, so examples stay fast
+        retry_cap=0.01,
+        max_retry_after=0.02,
+    )
+    manager = DownloadManager(root / "dl", options=options)
+    await manager.start()
+    try:
+        download_id = await manager.add(url)
+        await asyncio.wait_for(manager.wait(), RUN_GUARD)
+        snap = manager.download(download_id)
+        outcome = Outcome(
+            snap.state,
+            snap.error,
+            snap.name,
+            snap.total,
+            snap.done,
+            [entry.message for entry in snap.log],
+        )
+        if snap.state is State.FAILED:
+            server.behave(path)
+            await manager.retry(download_id)
+            await asyncio.wait_for(manager.wait(), RUN_GUARD)
+            again = manager.download(download_id)
+            outcome.retried_state, outcome.retried_error = again.state, again.error
+            outcome.name, outcome.total, outcome.done = again.name, again.total, again.done
+    finally:
+        await asyncio.wait_for(manager.close(), RUN_GUARD)
+    gc.collect()
+    await asyncio.sleep(0)
+    outcome.loop_errors = loop_errors
+    return outcome
+
+
+def _listing(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path -> bytes); links are reported as such."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = b"<symlink>"
+        elif path.is_file():
+            found[str(path.relative_to(root))] = path.read_bytes()
+    return found
+
+
+def check(scenario: Scenario, server: FaultServer) -> None:
+    """Run one scenario and assert every invariant of the module docstring."""
+    path = f"/s{next(_serial)}/f.bin"
+    data = random.Random(scenario.seed).randbytes(scenario.size)
+    url = server.add_scripted(path, data, scenario.plan, scenario.options)
+    sentinel = b"a file that was here first\n"
+    with tempfile.TemporaryDirectory(prefix="afetch-prop-") as tmp:
+        root = Path(tmp)
+        directory = root / "dl"
+        directory.mkdir()
+        if scenario.existing:
+            (directory / "f.bin").write_bytes(sentinel)
+        collect = _Collect()
+        logging.getLogger().addHandler(collect)
+        try:
+            outcome = asyncio.run(_download(server, scenario, path, url, root))
+        finally:
+            logging.getLogger().removeHandler(collect)
+        versions = server.versions(path)
+        files = _listing(root)
+    final = outcome.retried_state or outcome.state
+    context = f"{outcome}\nfiles: {sorted(files)}"
+
+    outside = [name for name in files if not name.startswith("dl/")]
+    assert not outside, f"written outside the directory: {outside}\n{context}"
+    messages = [m for m in [outcome.error, outcome.retried_error, *outcome.log] if m]
+    bad = [m for m in messages if "internal error" in m or "Traceback" in m]
+    assert not bad, f"internal errors: {bad}\n{context}"
+    assert not outcome.loop_errors, f"unhandled in the loop: {outcome.loop_errors}"
+    assert not collect.lines, f"logged: {collect.lines}\n{context}"
+
+    rest = {name[len("dl/") :]: body for name, body in files.items()}
+    if scenario.existing and not (
+        scenario.overwrite and final is State.COMPLETED and outcome.name == "f.bin"
+    ):
+        assert rest.pop("f.bin", None) == sentinel, f"f.bin changed\n{context}"
+    body = None
+    if final is State.COMPLETED:
+        assert outcome.name is not None
+        body = rest.pop(outcome.name, None)
+        assert body is not None, f"completed, but no dl/{outcome.name}\n{context}"
+        assert any(body == v for v in versions), (
+            f"completed with {len(body)} bytes that are no version of the file "
+            f"(sizes {[len(v) for v in versions]})\n{context}"
+        )
+        assert outcome.total == outcome.done == len(body), context
+    else:
+        assert final in (State.FAILED, State.PAUSED), context
+        if outcome.name is not None:
+            rest.pop(outcome.name + PART_SUFFIX, None)
+    assert not rest, f"files left that are not ours to leave: {sorted(rest)}\n{context}"
+    if scenario.expect_completion:
+        assert outcome.state is State.COMPLETED, f"gave up on a retryable plan\n{context}"
+    if outcome.retried_state is not None:
+        assert outcome.retried_state is State.COMPLETED, f"retry failed\n{context}"
+        assert body == versions[-1], "a retry against a correct server got an old version"
+
+
+_serial = iter(range(1, 10**9))
+
+
+@pytest.fixture(scope="module")
+def scripted_server() -> Iterator[FaultServer]:
+    """One server for every example; a host's minimum cooldown after a 429/503 (1 s) is
+    cut to a few milliseconds so that each example stays fast."""
+    with pytest.MonkeyPatch.context() as patch, FaultServer() as srv:
+        patch.setattr(hosts, "PUSHBACK_MIN_COOLDOWN", 0.005)
+        yield srv
+
+
+def _settings(connections: int) -> settings:
+    if FUZZ_EXAMPLES:
+        return settings(
+            max_examples=FUZZ_EXAMPLES,
+            deadline=None,
+            database=None,
+            print_blob=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    return settings(
+        max_examples=CI_EXAMPLES[connections],
+        derandomize=True,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+@_settings(1)
+@given(scenario=scenarios(connections=1))
+def test_one_connection_never_lies(scripted_server: FaultServer, scenario: Scenario) -> None:
+    check(scenario, scripted_server)
+
+
+@_settings(4)
+@given(scenario=scenarios(connections=4))
+def test_four_connections_never_lie(scripted_server: FaultServer, scenario: Scenario) -> None:
+    check(scenario, scripted_server)
