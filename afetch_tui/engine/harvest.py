@@ -1,11 +1,8 @@
-"""Links from a web page: fetch it (capped), parse it, resolve, filter, and probe sizes.
+"""Links from a web page: fetch it (capped), parse it (`links`), filter, and probe sizes.
 
-The page is parsed with selectolax (the Lexbor HTML5 parser: it builds the same tree a
-browser would from broken markup, and parses a 5 MiB page in about 0.13 s, without the
-GIL, in a thread). Links come from ``a[href]``, ``link[href]``, ``img[src]``/``srcset``,
-``source[src]``/``srcset``, ``video[src]``, ``audio[src]`` and ``embed[src]``; they are
-resolved against ``<base href>`` (if any) and the page's final URL, kept only when
-http(s), stripped of fragments and de-duplicated in page order.
+A page is asked for compressed (``gzip, deflate``, as browsers do and as nginx's common
+``gzip on`` answers) and decoded here; the size cap applies to the decoded bytes too, so a
+small gzip bomb stops at the cap. Files are never asked compressed.
 
 ``match`` is a glob (``*.iso``), tried case-insensitively against the link's file name
 (the last path segment, percent-decoded) and against the whole URL; ``re:PATTERN`` is a
@@ -14,60 +11,36 @@ regular expression searched in the whole URL (case-sensitive unless it says ``(?
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import re
+import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
-from selectolax.lexbor import LexborHTMLParser
-from yarl import URL
 
-from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import PageError
+from afetch_tui.engine.links import Link, extract_links, parse_page, parse_srcset
 from afetch_tui.engine.urls import host_of
 from afetch_tui.format import size
 
+__all__ = [
+    "HTML_TYPES",
+    "MAX_PAGE_BYTES",
+    "Link",
+    "compile_match",
+    "extract_links",
+    "fetch_page",
+    "filter_links",
+    "harvest",
+    "parse_srcset",
+    "probe_size",
+]
+
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_SELECTOR = (
-    "a[href], link[href], img[src], img[srcset], source[src], source[srcset], "
-    "video[src], audio[src], embed[src]"
-)
-_TEXT_MAX = 200
 _READ_SIZE = 64 * 1024
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One link found on a page."""
-
-    url: str
-    tag: str
-    """The element it came from: ``a``, ``img``, ``source``, ``link`` ..."""
-    text: str = ""
-    """The anchor's text (or an image's ``alt``), trimmed, made `inert`; may be empty."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "text", inert(self.text))
-
-    @property
-    def name(self) -> str:
-        """The last path segment, percent-decoded (what the file would likely be called),
-        made `inert` (``%1b`` decodes to ESC)."""
-        return inert(unquote(URL(self.url).raw_path.rsplit("/", 1)[-1]))
-
-    @property
-    def shown_url(self) -> str:
-        """The URL as it may be shown: password masked."""
-        return inert(self.url)
-
-    @property
-    def host(self) -> str:
-        return host_of(self.url)
 
 
 def compile_match(pattern: str | None) -> Callable[[str], bool] | None:
@@ -89,84 +62,6 @@ def compile_match(pattern: str | None) -> Callable[[str], bool] | None:
         return glob.match(name) is not None or glob.match(url.lower()) is not None
 
     return matches
-
-
-def extract_links(html: str | bytes, page_url: str) -> list[Link]:
-    """Every http(s) link in ``html``, resolved, without fragments, first occurrence first.
-
-    Bytes are decoded by the parser (a BOM or ``<meta charset>``, else UTF-8).
-    """
-    tree = LexborHTMLParser(html, encoding=isinstance(html, bytes))
-    base = URL(page_url)
-    base_node = tree.css_first("base[href]")  # the first one counts for the whole document
-    if base_node is not None:
-        base = URL(_resolve(base, base_node.attributes.get("href") or "") or page_url)
-    seen: dict[str, Link] = {}
-    resolved: dict[str, str | None] = {}  # icons and the like repeat on every row
-    for node in tree.css(_SELECTOR):
-        tag = node.tag or ""
-        attrs = node.attributes
-        refs = [attrs.get("href") if tag in ("a", "link") else attrs.get("src")]
-        if tag in ("img", "source") and attrs.get("srcset"):
-            refs += parse_srcset(attrs["srcset"] or "")
-        text = ""
-        for ref in refs:
-            if not ref:
-                continue
-            url = resolved.get(ref, "")
-            if url == "":
-                url = resolved[ref] = _resolve(base, ref)
-            if url is None or url in seen:
-                continue
-            if not text:
-                text = _label(node, tag)
-            seen[url] = Link(url, tag, text)
-    return list(seen.values())
-
-
-def _label(node: object, tag: str) -> str:
-    if tag == "a":
-        text = node.text(strip=True, separator=" ")  # type: ignore[attr-defined]
-    else:
-        text = node.attributes.get("alt") or node.attributes.get("title") or ""  # type: ignore[attr-defined]
-    return " ".join(text.split())[:_TEXT_MAX]
-
-
-def parse_srcset(value: str) -> list[str]:
-    """The URLs of a ``srcset`` (``a.png 1x, b.png 2x``), per the HTML candidate syntax."""
-    urls = []
-    position, length = 0, len(value)
-    while position < length:
-        while position < length and (value[position].isspace() or value[position] == ","):
-            position += 1
-        start = position
-        while position < length and not value[position].isspace():
-            position += 1
-        url = value[start:position]
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            depth = 0  # skip the descriptors, up to a comma outside parentheses
-            while position < length and (value[position] != "," or depth):
-                depth += {"(": 1, ")": -1}.get(value[position], 0)
-                position += 1
-        if url:
-            urls.append(url)
-    return urls
-
-
-def _resolve(base: URL, ref: str) -> str | None:
-    """``ref`` made absolute against ``base``, normalised, without fragment; None if unusable."""
-    ref = ref.strip().replace("\t", "").replace("\n", "").replace("\r", "")
-    if not ref or ref.startswith("#"):
-        return None
-    try:
-        url = base.join(URL(ref))
-    except (ValueError, TypeError):
-        return None
-    if url.scheme not in ("http", "https") or not url.host:
-        return None
-    return str(url.with_fragment(None))
 
 
 def filter_links(
@@ -205,6 +100,7 @@ async def fetch_page(
             page_url,
             headers={
                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+                "Accept-Encoding": "gzip, deflate",
                 **(headers or {}),
             },
             proxy=proxy,
@@ -223,12 +119,8 @@ async def fetch_page(
                 )
             if response.content_length is not None and response.content_length > max_bytes:
                 raise _too_big(page_url, max_bytes)
-            body = bytearray()
-            while chunk := await response.content.read(_READ_SIZE):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise _too_big(page_url, max_bytes)
-            return str(response.url), bytes(body), response.charset
+            body = await _read_decoded(response, page_url, max_bytes)
+            return str(response.url), body, response.charset
     except aiohttp.TooManyRedirects:
         raise PageError(f"too many redirects from {page_url}") from None
     except aiohttp.ClientConnectorError as exc:
@@ -238,6 +130,49 @@ async def fetch_page(
         raise PageError(f"timed out reading the page {page_url}") from None
     except aiohttp.ClientError as exc:
         raise PageError(f"cannot read the page {page_url}: {exc or type(exc).__name__}") from None
+
+
+async def _read_decoded(response: aiohttp.ClientResponse, page_url: str, max_bytes: int) -> bytes:
+    """The body, decoded from its Content-Encoding, at most ``max_bytes`` (sent or decoded)."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        raise PageError(
+            f"{page_url} was sent with Content-Encoding: {encoding}, which afetch cannot decode"
+        )
+    decoder = _Decoder(encoding) if encoding not in ("", "identity") else None
+    body = bytearray()
+    received = 0
+    while chunk := await response.content.read(_READ_SIZE):
+        received += len(chunk)
+        if received > max_bytes:
+            raise _too_big(page_url, max_bytes)
+        body += decoder.feed(chunk, max_bytes - len(body) + 1) if decoder else chunk
+        if len(body) > max_bytes:
+            raise _too_big(page_url, max_bytes)
+    return bytes(body)
+
+
+class _Decoder:
+    """gzip or deflate (zlib-wrapped, or raw as some servers send it), decoded in bounded
+    steps: never more than ``limit`` bytes out of one call, so a bomb cannot fill memory."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._zlib = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # a gzip or zlib header
+        self._fed = False
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Up to ``limit`` bytes decoded from ``data``; more than the caller's cap means
+        the rest was not decoded (and need not be: the page is too big)."""
+        try:
+            return self._zlib.decompress(data, limit)
+        except zlib.error as exc:
+            if self._fed or self._encoding != "deflate":
+                raise PageError(f"the page's {self._encoding} data is corrupt ({exc})") from None
+        finally:
+            self._fed = True
+        self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)  # deflate without its header
+        return self.feed(data, limit)
 
 
 def _too_big(page_url: str, max_bytes: int) -> PageError:
@@ -274,7 +209,7 @@ async def harvest(
             html = body.decode(charset, errors="replace")
         except LookupError:  # an unknown charset: let the parser sniff
             html = body
-    links = await asyncio.to_thread(extract_links, html, final_url)
+    links = await parse_page(html, final_url)
     return filter_links(links, final_url, match=match, same_host=same_host)
 
 
