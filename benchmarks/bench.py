@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""Compare afetch with curl, aria2c and wget on a local HTTP server.
+"""Compare afetch with curl, aria2c, wget, parfive, pypdl and a bare aiohttp loop.
 
 Usage::
 
-    python benchmarks/bench.py [--runs N]
-                               [--scenarios big,throttled,small,medium,queue10k]
+    python benchmarks/bench.py [--runs N] [--quick]
+                               [--scenarios big,throttled,small,medium,queue10k,latency]
                                [--workdir DIR] [--out-dir DIR] [--json out.json]
                                [--markdown [FILE]] [--afetch "python -m afetch_tui"]
-                               [--tools afetch,curl] [--server auto|nginx|aiohttp]
+                               [--tools afetch,bare,aria2c,curl,wget,parfive,pypdl]
+                               [--server auto|nginx|aiohttp] [--latency-ms MS]
                                [--timeout SECONDS]
+
+The complete table for the README, in one command (about 15 minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/bench.py --markdown
+
+A smoke run of the harness itself (under a minute once the data and tools exist)::
+
+    .venv/bin/python benchmarks/bench.py --quick
 
 The test data (one 1 GiB file, one 100 MiB file, 1000 x 16 KiB, 200 x 1 MiB) is created
 once in the work dir (default /tmp/afetch-bench) and reused afterwards. It is served by a
@@ -17,6 +26,16 @@ or by an aiohttp static server in a subprocess when nginx is not installed. The 
 scenario uses 10,000 distinct URLs /q/<n>/q<n>.bin that the server maps onto one file.
 The throttled scenario fetches the 100 MiB file from /slow/, where nginx sends at most
 10 MiB/s per connection (limit_rate), so that several connections pay off; it needs nginx.
+The latency scenario fetches the 1000 small files from a second server,
+benchmarks/latency_server.py, which holds every response back by --latency-ms (default
+20 ms) and keeps connections alive; its ideal time (count x delay / 16) is printed beside.
+
+Reference rows: ``bare`` is benchmarks/bare.py, a minimal aiohttp loop (one session, a
+semaphore, blocking writes; no retries, no state) run with this interpreter, i.e. the
+same aiohttp as afetch: the library's floor as a measured number. ``parfive`` and
+``pypdl`` are what a Python user would pick instead; they run through
+benchmarks/pylibs.py in the benchmark's own tool environment (WORKDIR/tools-venv, made
+with pip when this interpreter cannot import them).
 
 A scenario has several rows, one per tool and option set (``afetch -x1``, ``afetch -x4``,
 ``aria2c -x16 -s16`` ...). afetch always runs with -q, --no-fsync (the other tools do not
@@ -30,9 +49,16 @@ a tiny launcher that measures wall time (time.perf_counter, process start-up inc
 and peak RSS (ru_maxrss from os.wait4) of the tool alone. Outputs are verified after the
 timed part (sizes and content; sha256 for the big file), so a tool that failed is
 reported as failed, never as fast. The source files are read once before timing, so
-they are served from the page cache.
+they are served from the page cache. The runs of a scenario alternate between its rows
+(row 1, row 2, ..., row 1, row 2, ...), so that a noisy neighbour hurts every row alike;
+the table shows medians. CPU seconds (user + system of the tool and its children, from
+os.wait4) are shown per GiB and per 1000 files for every row.
 
-Only the standard library is used (aiohttp only for the fallback server).
+--quick runs each row once on smaller lists (200 small files, 20 medium, 1000 queued,
+200 with latency) and leaves out the big and throttled scenarios unless they are named:
+a smoke test of the harness, not a measurement.
+
+Only the standard library is used (aiohttp for the bare loop and the fallback server).
 """
 
 from __future__ import annotations
@@ -71,11 +97,18 @@ SMALL_COUNT, SMALL_SIZE = 1000, 16 * KIB
 MEDIUM_COUNT, MEDIUM_SIZE = 200, 1 * MIB
 QUEUE_COUNT = 10_000
 PARALLEL = 16
-DATA_VERSION = 2
+DATA_VERSION = 3
 
-ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k")
+LATENCY_MS = 20.0
+
+ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k", "latency")
+QUICK_SCENARIOS = ("small", "medium", "queue10k", "latency")
+QUICK_COUNTS = {"small": 200, "medium": 20, "queue10k": 1000, "latency": 200}
 NGINX_ONLY = ("throttled",)
-ALL_TOOLS = ("afetch", "aria2c", "curl", "wget")
+ALL_TOOLS = ("afetch", "bare", "aria2c", "curl", "wget", "parfive", "pypdl")
+PYTHON_LIBS = ("parfive", "pypdl")
+PYTHON_LIB_REQUIREMENTS = ("parfive>=2.3,<3", "pypdl>=1.5,<2")
+HERE = Path(__file__).resolve().parent
 ARIA2_COMMON = (
     "--allow-overwrite=true",
     "--auto-file-renaming=false",
@@ -106,6 +139,8 @@ class Scenario:
     description: str
     files: tuple[FileSpec, ...]
     total_bytes: int
+    server: str = "main"  # "latency": the delaying server of benchmarks/latency_server.py
+    ideal_s: float | None = None  # the best time the server allows (latency scenario)
 
     @property
     def is_single(self) -> bool:
@@ -156,31 +191,70 @@ def _write_many(directory: Path, names: list[str], size: int) -> None:
         (directory / name).write_bytes(os.urandom(size))
 
 
-def _data_complete(data: DataSet) -> bool:
-    checks = [(data.big, BIG_SIZE), (data.slow, SLOW_SIZE)]
-    checks += [(data.small(i), SMALL_SIZE) for i in range(SMALL_COUNT)]
-    checks += [(data.medium(i), MEDIUM_SIZE) for i in range(MEDIUM_COUNT)]
+# The parts of the data set, and the scenarios that need each.
+DATA_PARTS = {
+    "big": ("big",),
+    "slow": ("throttled",),
+    "small": ("small", "queue10k", "latency"),
+    "medium": ("medium",),
+}
+
+
+def parts_for(scenarios: list[str]) -> list[str]:
+    """The data parts the chosen scenarios read (small is always made: servers probe it)."""
+    return [p for p, users in DATA_PARTS.items() if p == "small" or set(users) & set(scenarios)]
+
+
+def _part_complete(data: DataSet, part: str) -> bool:
+    checks = {
+        "big": [(data.big, BIG_SIZE)],
+        "slow": [(data.slow, SLOW_SIZE)],
+        "small": [(data.small(i), SMALL_SIZE) for i in range(SMALL_COUNT)],
+        "medium": [(data.medium(i), MEDIUM_SIZE) for i in range(MEDIUM_COUNT)],
+    }[part]
     return all(p.is_file() and p.stat().st_size == size for p, size in checks)
 
 
-def ensure_data(root: Path) -> DataSet:
-    """Create the test files once; reuse them when the manifest says they are complete."""
+def _make_part(data: DataSet, part: str) -> None:
+    if part == "big":
+        data.big_sha256 = _write_big(data.big)
+    elif part == "slow":
+        _write_many(data.slow.parent, [data.slow.name], SLOW_SIZE)
+    elif part == "small":
+        names = [data.small(i).name for i in range(SMALL_COUNT)]
+        _write_many(data.small(0).parent, names, SMALL_SIZE)
+    else:
+        names = [data.medium(i).name for i in range(MEDIUM_COUNT)]
+        _write_many(data.medium(0).parent, names, MEDIUM_SIZE)
+
+
+def ensure_data(root: Path, parts: list[str] | None = None) -> DataSet:
+    """Create the parts of the test data the run needs once; reuse complete parts afterwards.
+
+    The manifest lists the parts made with this DATA_VERSION (and the big file's sha256).
+    """
+    wanted = list(DATA_PARTS) if parts is None else parts
     manifest = root / "manifest.json"
+    meta: dict[str, object] = {}
     if manifest.is_file():
         meta = json.loads(manifest.read_text())
-        data = DataSet(root, meta.get("big_sha256", ""))
-        if meta.get("version") == DATA_VERSION and _data_complete(data):
-            print(f"Reusing test data in {root}")
-            return data
-    print(f"Creating test data in {root} ...", flush=True)
+        if meta.get("version") != DATA_VERSION:
+            meta = {}
+    made = set(meta.get("parts", [])) if isinstance(meta.get("parts"), list) else set()
+    data = DataSet(root, str(meta.get("big_sha256", "")))
+    missing = [p for p in wanted if p not in made or not _part_complete(data, p)]
+    if not missing:
+        print(f"Reusing test data in {root}")
+        return data
+    print(f"Creating test data in {root} ({', '.join(missing)}) ...", flush=True)
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    sha = _write_big(root / "big.bin")
-    data = DataSet(root, sha)
-    _write_many(root / "slow", [data.slow.name], SLOW_SIZE)
-    _write_many(root / "small", [data.small(i).name for i in range(SMALL_COUNT)], SMALL_SIZE)
-    _write_many(root / "medium", [data.medium(i).name for i in range(MEDIUM_COUNT)], MEDIUM_SIZE)
-    manifest.write_text(json.dumps({"version": DATA_VERSION, "big_sha256": sha}))
+    for part in missing:
+        _make_part(data, part)
+        made.add(part)
+    manifest.write_text(
+        json.dumps({"version": DATA_VERSION, "big_sha256": data.big_sha256, "parts": sorted(made)})
+    )
     print(f"  done in {time.perf_counter() - t0:.1f} s")
     return data
 
@@ -193,21 +267,29 @@ def warm_page_cache(data: DataSet) -> None:
                 pass
 
 
-def build_scenarios(data: DataSet) -> dict[str, Scenario]:
+def build_scenarios(
+    data: DataSet, latency_ms: float = LATENCY_MS, counts: dict[str, int] | None = None
+) -> dict[str, Scenario]:
+    """Every scenario; counts (from --quick) shortens the lists of the named ones."""
+    counts = counts or {}
+    n_small = counts.get("small", SMALL_COUNT)
+    n_medium = counts.get("medium", MEDIUM_COUNT)
+    n_queue = counts.get("queue10k", QUEUE_COUNT)
+    n_latency = counts.get("latency", SMALL_COUNT)
     small = tuple(
         FileSpec(f"/small/{data.small(i).name}", data.small(i).name, data.small(i))
         for i in range(SMALL_COUNT)
     )
     medium = tuple(
         FileSpec(f"/medium/{data.medium(i).name}", data.medium(i).name, data.medium(i))
-        for i in range(MEDIUM_COUNT)
+        for i in range(n_medium)
     )
     # /q/<n>/q<n>.bin is mapped by the server onto one 16 KiB file: 10,000 distinct URLs
     # with distinct output names, without 10,000 files on disk.
     queue = tuple(
-        FileSpec(f"/q/{n}/q{n:05d}.bin", f"q{n:05d}.bin", data.queue_source)
-        for n in range(QUEUE_COUNT)
+        FileSpec(f"/q/{n}/q{n:05d}.bin", f"q{n:05d}.bin", data.queue_source) for n in range(n_queue)
     )
+    ideal = n_latency * latency_ms / 1000 / PARALLEL
     return {
         "big": Scenario(
             "big", "1 file x 1 GiB", (FileSpec("/big.bin", "big.bin", data.big),), BIG_SIZE
@@ -218,10 +300,17 @@ def build_scenarios(data: DataSet) -> dict[str, Scenario]:
             (FileSpec("/slow/slow.bin", "slow.bin", data.slow),),
             SLOW_SIZE,
         ),
-        "small": Scenario("small", f"{SMALL_COUNT} x 16 KiB", small, SMALL_COUNT * SMALL_SIZE),
-        "medium": Scenario("medium", f"{MEDIUM_COUNT} x 1 MiB", medium, MEDIUM_COUNT * MEDIUM_SIZE),
-        "queue10k": Scenario(
-            "queue10k", f"{QUEUE_COUNT} x 16 KiB queued", queue, QUEUE_COUNT * SMALL_SIZE
+        "small": Scenario("small", f"{n_small} x 16 KiB", small[:n_small], n_small * SMALL_SIZE),
+        "medium": Scenario("medium", f"{n_medium} x 1 MiB", medium, n_medium * MEDIUM_SIZE),
+        "queue10k": Scenario("queue10k", f"{n_queue} x 16 KiB queued", queue, n_queue * SMALL_SIZE),
+        "latency": Scenario(
+            "latency",
+            f"{n_latency} x 16 KiB, {latency_ms:g} ms per request"
+            f" (ideal at {PARALLEL} connections: {ideal:.2f} s)",
+            small[:n_latency],
+            n_latency * SMALL_SIZE,
+            server="latency",
+            ideal_s=ideal,
         ),
     }
 
@@ -360,6 +449,26 @@ def serve(kind: str, data: DataSet, workdir: Path) -> Iterator[str]:
         log.close()
 
 
+@contextlib.contextmanager
+def serve_latency(data: DataSet, workdir: Path, delay_ms: float) -> Iterator[str]:
+    """Start benchmarks/latency_server.py on the data dir, yield its base URL, stop it."""
+    port = free_port()
+    script = HERE / "latency_server.py"
+    cmd = [sys.executable, str(script), str(data.root), str(port), "--delay-ms", str(delay_ms)]
+    log = (workdir / "latency-server.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_until_serving(proc, base + "/small/s0000.bin")
+        except RuntimeError as exc:
+            raise SystemExit(f"Could not start the latency server: {exc}") from exc
+        yield base
+    finally:
+        stop_process(proc)
+        log.close()
+
+
 # --------------------------------------------------------------------------- tools
 
 
@@ -400,6 +509,9 @@ def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
             Variant("aria2c -x16 -s16", "aria2c", ("-x16", "-s16")),
             Variant("curl", "curl"),
             Variant("wget", "wget"),
+            Variant("bare", "bare", ("-j1",)),
+            Variant("parfive -s16", "parfive", ("-j1", "-s16"), max_runs=1),
+            Variant("pypdl -s16", "pypdl", ("-j1", "-s16"), max_runs=1),
         )
     if scenario.name == "throttled":
         return (
@@ -410,17 +522,65 @@ def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
             Variant("curl", "curl"),
         )
     jobs = f"-j{PARALLEL}"
-    return (
+    rows = [
         Variant(f"afetch {jobs}", "afetch", (jobs,)),
+        Variant(f"bare {jobs}", "bare", (jobs,)),
         Variant(f"aria2c {jobs}", "aria2c", (jobs,)),
         Variant("curl --parallel", "curl", ("--parallel", "--parallel-max", str(PARALLEL))),
-        Variant("wget", "wget"),
+        Variant(f"parfive {jobs}", "parfive", (jobs,)),
+        Variant(f"pypdl {jobs}", "pypdl", (jobs,)),
+    ]
+    if scenario.name != "latency":  # one file at a time: count x delay, nothing to learn
+        rows.insert(4, Variant("wget", "wget"))
+    return tuple(rows)
+
+
+def python_libs_env(workdir: Path) -> tuple[str | None, str]:
+    """An interpreter that imports parfive and pypdl: this one, or WORKDIR/tools-venv.
+
+    Returns (python, "") or (None, why not). The tool venv is made once with pip.
+    """
+    probe = "import parfive, pypdl"
+
+    def imports(python: str) -> bool:
+        out = subprocess.run([python, "-c", probe], capture_output=True, check=False)
+        return out.returncode == 0
+
+    if imports(sys.executable):
+        return sys.executable, ""
+    venv = workdir / "tools-venv"
+    python = venv / "bin" / "python"
+    if python.exists() and imports(str(python)):
+        return str(python), ""
+    print(f"Installing {', '.join(PYTHON_LIB_REQUIREMENTS)} into {venv} ...", flush=True)
+    steps = (
+        [sys.executable, "-m", "venv", "--clear", str(venv)],
+        [str(python), "-m", "pip", "install", "-q", *PYTHON_LIB_REQUIREMENTS],
     )
+    for step in steps:
+        out = subprocess.run(step, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["?"]
+            return None, f"could not install into {venv}: {tail[0]}"
+    return str(python), ""
 
 
-def find_tools(afetch_cmd: str, wanted: list[str]) -> dict[str, Tool]:
+def find_tools(afetch_cmd: str, wanted: list[str], workdir: Path) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
+    libs_python: tuple[str | None, str] | None = None
     for name in wanted:
+        if name == "bare":
+            found = importlib.util.find_spec("aiohttp") is not None
+            argv = [sys.executable, str(HERE / "bare.py")]
+            tools[name] = Tool(name, argv, found, "" if found else "aiohttp is not importable")
+            continue
+        if name in PYTHON_LIBS:
+            if libs_python is None:
+                libs_python = python_libs_env(workdir)
+            python, why = libs_python
+            argv = [python or "python", str(HERE / "pylibs.py"), name]
+            tools[name] = Tool(name, argv, python is not None, why)
+            continue
         argv = shlex.split(afetch_cmd) if name == "afetch" else [name]
         exe = shutil.which(argv[0])
         if exe is None and name == "afetch":
@@ -479,6 +639,8 @@ def single_command(
             return [*tool.argv, *extra, *ARIA2_COMMON, "-d", str(out_dir), url]
         case "wget":
             return [*tool.argv, *extra, "-q", "-O", target, url]
+        case "bare" | "parfive" | "pypdl":
+            return [*tool.argv, *extra, "-d", str(out_dir), url]
     raise ValueError(tool.name)
 
 
@@ -495,6 +657,8 @@ def list_command(
             return [*tool.argv, *extra, *ARIA2_COMMON, "-i", str(lists.urls), "-d", str(out_dir)]
         case "wget":
             return [*tool.argv, *extra, "-q", "-i", str(lists.urls), "-P", str(out_dir)]
+        case "bare" | "parfive" | "pypdl":
+            return [*tool.argv, *extra, "-d", str(out_dir), "-i", str(lists.urls)]
     raise ValueError(tool.name)
 
 
@@ -505,6 +669,7 @@ def list_command(
 class RunResult:
     wall_s: float
     maxrss_kib: int
+    cpu_s: float  # user + system seconds of the tool and the children it waited for
     ok: bool
     error: str = ""  # one line, for the tables
     output_tail: str = ""  # the end of the tool's stdout/stderr, kept for --json
@@ -532,6 +697,10 @@ class Measurement:
         return max(r.maxrss_kib for r in self.runs)
 
     @property
+    def median_cpu_s(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
+    @property
     def error(self) -> str:
         return next((r.error for r in self.runs if not r.ok), "")
 
@@ -554,7 +723,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - t0
 with open(report, "w") as f:
-    f.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+    cpu = usage.ru_utime + usage.ru_stime
+    f.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu}")
 """
 
 
@@ -564,6 +734,7 @@ class ProcResult:
     maxrss_kib: int
     exit_code: int
     output_tail: str
+    cpu_s: float = 0.0
     timed_out: bool = False
 
 
@@ -598,8 +769,8 @@ def run_timed(cmd: list[str], cwd: Path, timeout: float) -> ProcResult:
         tail = output.read_bytes()[-STDERR_TAIL:].decode(errors="replace").strip()
         if not report.is_file():
             return ProcResult(timeout, 0, -1, tail, timed_out=True)
-        wall, rss, code = report.read_text().split()
-    return ProcResult(float(wall), int(rss), int(code), tail)
+        wall, rss, code, cpu = report.read_text().split()
+    return ProcResult(float(wall), int(rss), int(code), tail, float(cpu))
 
 
 def rss_floor_kib() -> int:
@@ -659,7 +830,7 @@ def measure_once(
     else:
         error = verify(scenario, out_dir, data)
     shutil.rmtree(out_dir, ignore_errors=True)
-    return RunResult(res.wall_s, res.maxrss_kib, not error, error, res.output_tail)
+    return RunResult(res.wall_s, res.maxrss_kib, res.cpu_s, not error, error, res.output_tail)
 
 
 def state_dir(out_dir: Path) -> Path:
@@ -684,49 +855,52 @@ class RunContext:
     out_dir: Path
     list_dir: Path
     timeout: float
+    latency_url: str = ""
 
 
-def measure(
-    variant: Variant,
-    scenario: Scenario,
-    cmd: list[str],
-    runs: int,
-    ctx: RunContext,
-) -> Measurement:
-    m = Measurement(variant.tool, scenario.name, variant.label, cmd)
-    for i in range(runs):
-        r = measure_once(cmd, scenario, ctx.out_dir, ctx.data, ctx.timeout)
-        m.runs.append(r)
-        status = "ok" if r.ok else f"FAILED: {r.error}"
-        print(
-            f"  {variant.label:<16} {scenario.name:<9} run {i + 1}/{runs}: "
-            f"{r.wall_s:7.2f} s  {r.maxrss_kib / KIB:7.1f} MiB  {status}",
-            flush=True,
-        )
-        if not r.ok:
-            break  # a failing tool is not timed again
-    return m
+@dataclass
+class Row:
+    """A row being measured: its variant, command and the runs so far."""
+
+    variant: Variant
+    measurement: Measurement
+    runs: int
 
 
 def run_scenario(
     scenario: Scenario, tools: dict[str, Tool], runs: int, ctx: RunContext
 ) -> list[Measurement]:
+    """Measure every row of a scenario, the runs alternating between rows."""
     print(f"\n[{scenario.name}] {scenario.description}", flush=True)
-    lists = write_lists(scenario, ctx.base_url, ctx.list_dir, ctx.out_dir)
+    base = ctx.latency_url if scenario.server == "latency" else ctx.base_url
+    lists = write_lists(scenario, base, ctx.list_dir, ctx.out_dir)
     results: list[Measurement] = []
+    rows: list[Row] = []
     for variant in variants_for(scenario):
         tool = tools.get(variant.tool)
         if tool is None:  # not picked with --tools
             continue
-        cmd = command_for(tool, variant, scenario, ctx.base_url, lists, ctx.out_dir)
+        cmd = command_for(tool, variant, scenario, base, lists, ctx.out_dir)
+        m = Measurement(tool.name, scenario.name, variant.label, cmd)
+        results.append(m)
         if not tool.available:
-            results.append(
-                Measurement(tool.name, scenario.name, variant.label, cmd, skipped=tool.note)
-            )
+            m.skipped = tool.note
             print(f"  {variant.label:<16} skipped: {tool.note}")
             continue
-        n = min(runs, variant.max_runs or runs)
-        results.append(measure(variant, scenario, cmd, n, ctx))
+        rows.append(Row(variant, m, min(runs, variant.max_runs or runs)))
+    for i in range(runs):
+        for row in rows:
+            m = row.measurement
+            if i >= row.runs or (m.runs and not m.ok):  # a failing tool is not timed again
+                continue
+            r = measure_once(m.command, scenario, ctx.out_dir, ctx.data, ctx.timeout)
+            m.runs.append(r)
+            status = "ok" if r.ok else f"FAILED: {r.error}"
+            print(
+                f"  {row.variant.label:<16} {scenario.name:<9} run {i + 1}/{row.runs}: "
+                f"{r.wall_s:7.2f} s  {r.cpu_s:6.2f} CPU s  {r.maxrss_kib / KIB:7.1f} MiB  {status}",
+                flush=True,
+            )
     return results
 
 
@@ -798,7 +972,11 @@ def print_header(info: dict[str, str]) -> None:
         f"  (its default per-host cap is 4); aria2c -j{PARALLEL} is not per-host limited",
         "the 'afetch -x16' row in big runs once: it is there for its peak RSS",
         f"throttled: nginx limit_rate {SLOW_RATE} (MiB/s) per connection; needs nginx",
-        "wget fetches lists sequentially (a reference only)",
+        "wget fetches lists sequentially (a reference only; not in latency)",
+        "runs alternate between the rows of a scenario; the table shows medians",
+        "bare = benchmarks/bare.py: one aiohttp session, a semaphore, blocking writes",
+        "latency: benchmarks/latency_server.py delays every request, keeps connections alive",
+        "CPU: user + system seconds of the tool and its children (os.wait4)",
         "outputs go to the 'output' dir above: tmpfs keeps disk speed out of it;"
         " try --out-dir for a disk",
     ]
@@ -834,39 +1012,62 @@ def rate_mb_s(m: Measurement, scenarios: dict[str, Scenario]) -> float:
     return scenarios[m.scenario].total_bytes / m.median_s / 1e6
 
 
+def cpu_per_gib(m: Measurement, scenarios: dict[str, Scenario]) -> float:
+    return m.median_cpu_s / (scenarios[m.scenario].total_bytes / GIB)
+
+
+def cpu_per_1000_files(m: Measurement, scenarios: dict[str, Scenario]) -> float:
+    return m.median_cpu_s / (len(scenarios[m.scenario].files) / 1000)
+
+
+def vs_ideal(m: Measurement, scenarios: dict[str, Scenario]) -> str:
+    ideal = scenarios[m.scenario].ideal_s
+    return f"{m.median_s / ideal:.2f}x ideal" if ideal else ""
+
+
 def print_results(results: list[Measurement], scenarios: dict[str, Scenario]) -> None:
-    print("\nResults (median wall time, max peak RSS over runs)")
-    cols = f"{'runs':>4} {'median s':>9} {'MB/s':>8} {'peak RSS':>10}"
+    print("\nResults (median wall time and CPU, max peak RSS over runs)")
+    cols = f"{'runs':>4} {'median s':>9} {'MB/s':>7} {'CPU/GiB':>8} {'CPU/1k':>7} {'peak RSS':>10}"
     print(f"{'scenario':<9} {'tool':<16} {cols}  status")
     for m in results:
         head = f"{m.scenario:<9} {m.label:<16}"
+        blank = f"{'':>9} {'':>7} {'':>8} {'':>7} {'':>10}"
         if m.skipped:
-            print(f"{head} {'':>4} {'':>9} {'':>8} {'':>10}  skipped: {m.skipped}")
+            print(f"{head} {'':>4} {blank}  skipped: {m.skipped}")
         elif not m.ok:
-            print(f"{head} {len(m.runs):>4} {'':>9} {'':>8} {'':>10}  FAILED: {m.error}")
+            print(f"{head} {len(m.runs):>4} {blank}  FAILED: {m.error}")
         else:
             rate = rate_mb_s(m, scenarios)
             rss = f"{m.peak_rss_kib / KIB:.1f} MiB"
-            print(f"{head} {len(m.runs):>4} {m.median_s:>9.2f} {rate:>8.0f} {rss:>10}  ok")
+            cpu = f"{cpu_per_gib(m, scenarios):>8.2f} {cpu_per_1000_files(m, scenarios):>7.2f}"
+            print(
+                f"{head} {len(m.runs):>4} {m.median_s:>9.2f} {rate:>7.0f} {cpu} {rss:>10}"
+                f"  ok {vs_ideal(m, scenarios)}"
+            )
+    print("(CPU/GiB and CPU/1k: median CPU seconds, user + system, per GiB and per 1000 files)")
     print_ratios(results, scenarios)
     print_speedups(results)
     print_bar(results)
 
 
+REFERENCES = ("aria2c", "curl", "bare")
+
+
 def print_ratios(results: list[Measurement], scenarios: dict[str, Scenario]) -> None:
     print("\nRatios of afetch rows (below 1.00x means afetch is faster / smaller)")
     cols = f"{'time/aria2c':>11} {'RSS/aria2c':>10} {'time/curl':>9} {'RSS/curl':>8}"
+    cols += f" {'time/bare':>9}"
     print(f"{'scenario':<9} {'tool':<12} {cols}  aria2c row")
     for m in results:
         if m.tool != "afetch":
             continue
-        aria2c = reference(results, m, "aria2c", scenarios)
-        curl = reference(results, m, "curl", scenarios)
+        aria2c, curl, bare = (reference(results, m, ref, scenarios) for ref in REFERENCES)
         print(
             f"{m.scenario:<9} {m.label:<12} {fmt_ratio(m, aria2c, 'median_s'):>11}"
             f" {fmt_ratio(m, aria2c, 'peak_rss_kib'):>10}"
             f" {fmt_ratio(m, curl, 'median_s'):>9}"
-            f" {fmt_ratio(m, curl, 'peak_rss_kib'):>8}  {aria2c.label if aria2c else '-'}"
+            f" {fmt_ratio(m, curl, 'peak_rss_kib'):>8}"
+            f" {fmt_ratio(m, bare, 'median_s'):>9}  {aria2c.label if aria2c else '-'}"
         )
     afetch_rows = [m for m in results if m.tool == "afetch"]
     if not afetch_rows or all(m.skipped for m in afetch_rows):
@@ -909,14 +1110,14 @@ RSS_MB = 1_000_000 / KIB  # KiB per MB, for the targets in MB
 
 
 def bar_checks(results: list[Measurement]) -> list[tuple[str, str, bool | None]]:
-    """The performance bar of issue 5: (target, measured, passed or None when not measured)."""
+    """The targets of issues 5 and 12: (target, measured, passed or None when not measured)."""
     checks: list[tuple[str, str, bool | None]] = []
 
     def ratio(scenario: str, label: str, ref: str, limit: float, what: str) -> None:
         a, b = find_row(results, scenario, label), find_row(results, scenario, ref)
         if a is None or b is None:
             return
-        text = f"{scenario}: {label} <= {limit:.1f}x {ref} ({what})"
+        text = f"{scenario}: {label} <= {limit:g}x {ref} ({what})"
         if a.ok and b.ok:
             value = a.median_s / b.median_s
             checks.append((text, f"{value:.2f}x", value <= limit))
@@ -934,17 +1135,24 @@ def bar_checks(results: list[Measurement]) -> list[tuple[str, str, bool | None]]
         else:
             checks.append((text, "n/a", None))
 
-    for label in ("afetch -x1", "afetch -x4"):
-        ratio("big", label, "aria2c -x16 -s16", 1.0, "time")
-        ratio("big", label, "curl", 1.3, "time")
+    ratio("big", "afetch -x1", "aria2c -x16 -s16", 1.0, "issue 12")
+    ratio("big", "afetch -x1", "curl", 1.2, "issue 12")
+    ratio("big", "afetch -x4", "aria2c -x16 -s16", 1.0, "issue 5")
+    ratio("big", "afetch -x4", "curl", 1.3, "issue 5")
     rss("big", "afetch -x16", 100)
     for tool, what, value in speedups(results):
         if tool == "afetch":
             text = f"throttled: {what} speed-up >= {SPEEDUP_TARGET}x"
             shown = f"{value:.2f}x" if value is not None else "n/a"
             checks.append((text, shown, None if value is None else value >= SPEEDUP_TARGET))
-    ratio("queue10k", f"afetch -j{PARALLEL}", f"aria2c -j{PARALLEL}", 1.2, "time")
-    rss("queue10k", f"afetch -j{PARALLEL}", 150)
+    jobs = f"-j{PARALLEL}"
+    for scenario in ("small", "queue10k"):
+        ratio(scenario, f"afetch {jobs}", f"bare {jobs}", 1.3, "issue 12")
+        ratio(scenario, f"afetch {jobs}", f"aria2c {jobs}", 3.0, "issue 12")
+    ratio("queue10k", f"afetch {jobs}", f"aria2c {jobs}", 1.2, "issue 5")
+    rss("queue10k", f"afetch {jobs}", 100)
+    ratio("latency", f"afetch {jobs}", f"aria2c {jobs}", 1.1, "issue 12")
+    ratio("latency", f"afetch {jobs}", f"bare {jobs}", 1.05, "issue 12")
     return checks
 
 
@@ -956,9 +1164,9 @@ def print_bar(results: list[Measurement]) -> None:
     checks = bar_checks(results)
     if not checks:
         return
-    print("\nPerformance bar (issue 5)")
+    print("\nTargets (issues 5 and 12)")
     for text, value, ok in checks:
-        print(f"  {fmt_pass(ok):<4}  {text:<58} {value:>7}")
+        print(f"  {fmt_pass(ok):<4}  {text:<62} {value:>7}")
 
 
 def markdown(
@@ -971,30 +1179,31 @@ def markdown(
         f"Measured {info['date'][:10]} on {info['nproc'].split()[0]} CPUs (nproc) "
         f"{info['cpu']}, {info['memory']} RAM, {info['kernel']}; "
         f"server {info['server']}; output on {info['output']}; "
-        f"median of {runs} run{'s' if runs > 1 else ''} (peak RSS: max over runs); "
-        f"{tools}.",
+        f"median of {runs} alternating run{'s' if runs > 1 else ''}"
+        f" (peak RSS: max over runs); {tools}.",
         "",
-        "| Scenario | Tool | Runs | Median s | MB/s | Peak RSS MiB"
-        " | Time vs aria2c | Time vs curl |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| Scenario | Tool | Runs | Median s | MB/s | CPU s/GiB | CPU s/1000 files"
+        " | Peak RSS MiB | Time vs aria2c | Time vs curl | Time vs bare |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     failures: list[str] = []
     for m in results:
         head = f"| {m.scenario} | `{m.label}` |"
         if m.skipped:
-            lines.append(f"{head} | skipped | | | | |")
+            lines.append(f"{head} | skipped | | | | | | | |")
             continue
         if not m.ok:
             failures.append(f"{m.scenario} `{m.label}`: {m.error}")
-            lines.append(f"{head} {len(m.runs)} | **failed** | | | | |")
+            lines.append(f"{head} {len(m.runs)} | **failed** | | | | | | | |")
             continue
-        aria2c = reference(results, m, "aria2c", scenarios)
-        curl = reference(results, m, "curl", scenarios)
-        vs_aria2c = "" if aria2c is m else fmt_ratio(m, aria2c, "median_s")
-        vs_curl = "" if curl is m else fmt_ratio(m, curl, "median_s")
+        vs = []
+        for ref in REFERENCES:
+            other = reference(results, m, ref, scenarios)
+            vs.append("" if other is m else fmt_ratio(m, other, "median_s"))
         lines.append(
             f"{head} {len(m.runs)} | {m.median_s:.2f} | {rate_mb_s(m, scenarios):.0f} |"
-            f" {m.peak_rss_kib / KIB:.1f} | {vs_aria2c} | {vs_curl} |"
+            f" {cpu_per_gib(m, scenarios):.2f} | {cpu_per_1000_files(m, scenarios):.2f} |"
+            f" {m.peak_rss_kib / KIB:.1f} | {' | '.join(vs)} |"
         )
     shown = dict.fromkeys(m.scenario for m in results)
     lines += ["", "Scenarios: " + "; ".join(f"{s}: {scenarios[s].description}" for s in shown)]
@@ -1009,7 +1218,7 @@ def markdown(
         lines.append(f"Throttled speed-up, {tool} ({what}): {shown_value}.")
     checks = bar_checks(results)
     if checks:
-        lines += ["", "| Target (issue 5) | Measured | |", "|---|--:|---|"]
+        lines += ["", "| Target | Measured | |", "|---|--:|---|"]
         lines += [f"| {text} | {value} | {fmt_pass(ok)} |" for text, value, ok in checks]
     return "\n".join(lines) + "\n"
 
@@ -1042,12 +1251,18 @@ def csv_choice(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Benchmark afetch against curl, aria2c and wget.")
-    p.add_argument("--runs", type=int, default=3, help="runs per tool and scenario (default 3)")
+    p = argparse.ArgumentParser(
+        description="Benchmark afetch against curl, aria2c, wget, parfive, pypdl and bare aiohttp."
+    )
+    p.add_argument("--runs", type=int, help="runs per row and scenario (default 3; --quick: 1)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: one run, shorter lists, no big/throttled unless named in --scenarios",
+    )
     p.add_argument(
         "--scenarios",
         type=csv_choice(ALL_SCENARIOS),
-        default=list(ALL_SCENARIOS),
         help="comma-separated subset of " + ",".join(ALL_SCENARIOS),
     )
     p.add_argument(
@@ -1075,10 +1290,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--server", choices=("auto", "nginx", "aiohttp"), default="auto", help="HTTP server"
     )
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=LATENCY_MS,
+        help=f"delay per request in the latency scenario (default {LATENCY_MS:g})",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per run (default 300)")
     args = p.parse_args(argv)
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
+    if args.scenarios is None:
+        args.scenarios = list(QUICK_SCENARIOS if args.quick else ALL_SCENARIOS)
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    if args.latency_ms < 0:
+        p.error("--latency-ms must not be negative")
     return args
 
 
@@ -1122,7 +1349,7 @@ def main(argv: list[str] | None = None) -> int:
     install_sigterm_handler()
     workdir: Path = (args.workdir or default_workdir()).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    tools = find_tools(args.afetch, args.tools)
+    tools = find_tools(args.afetch, args.tools, workdir)
     server = choose_server(args.server)
     if server == "aiohttp" and args.server == "auto":
         print("NOTE: nginx is not installed; falling back to an aiohttp static server.")
@@ -1132,17 +1359,23 @@ def main(argv: list[str] | None = None) -> int:
     info["output"] = f"{out_root} ({fs_type(out_root)})"
     print_header(info)
 
-    data = ensure_data(workdir / "data")
-    scenarios = build_scenarios(data)
+    data = ensure_data(workdir / "data", parts_for(args.scenarios))
+    scenarios = build_scenarios(data, args.latency_ms, QUICK_COUNTS if args.quick else None)
     print("Warming the page cache ...", flush=True)
     warm_page_cache(data)
 
     results: list[Measurement] = []
     out_dir = out_root / "current"
     try:
-        with serve(server, data, workdir) as base:
+        with contextlib.ExitStack() as servers:
+            base = servers.enter_context(serve(server, data, workdir))
             print(f"Serving {data.root} at {base} ({server})")
             ctx = RunContext(data, base, out_dir, workdir / "lists", args.timeout)
+            if "latency" in args.scenarios:
+                ctx.latency_url = servers.enter_context(
+                    serve_latency(data, workdir, args.latency_ms)
+                )
+                print(f"Serving {data.root} at {ctx.latency_url} ({args.latency_ms:g} ms delay)")
             for name in args.scenarios:
                 if name in NGINX_ONLY and server != "nginx":
                     print(f"\n[{name}] skipped: needs nginx (limit_rate)")
