@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("-s", type=int, default=1, dest="splits")
     parser.add_argument("-d", type=Path, dest="directory")
     parser.add_argument("-i", type=Path, dest="input_file")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # the URL may come after the options
     if args.version:
         print(f"{args.library} {version(args.library)} (aiohttp {version('aiohttp')})")
         return 0
