@@ -11,11 +11,13 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from afetch_tui import __version__
-from afetch_tui.config import EXIT_USAGE, UsageError, build_config
-from afetch_tui.engine.errors import InputError
+from afetch_tui.usage import EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from afetch_tui.config import Config
 
 
 def positive_float(text: str) -> float:
@@ -195,12 +197,14 @@ def dashboard_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse first, import later: ``--help``, ``--version`` and bad options load no engine."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "export":
-        from afetch_tui.export import run_export
-
         try:
-            return run_export(export_parser().parse_args(argv[1:]))
+            args = export_parser().parse_args(argv[1:])
+            from afetch_tui.export import run_export
+
+            return run_export(args)
         except UsageError as exc:
             print(f"afetch: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -209,16 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verb in CONTROL_VERBS:
             args = control_parser(verb).parse_args(argv[1:])
         elif verb == "get":
-            config = build_config(get_parser().parse_args(argv[1:]), need_urls=True)
+            config = _config(get_parser().parse_args(argv[1:]), need_urls=True)
         elif verb == "serve":
-            config = build_config(serve_parser().parse_args(argv[1:]), need_urls=False)
+            config = _config(serve_parser().parse_args(argv[1:]), need_urls=False)
         else:
             args = dashboard_parser().parse_args(argv)
             handed_off = _to_running(args)
             if handed_off is not None:
                 return handed_off
-            config = build_config(args, need_urls=False)
-    except (UsageError, InputError) as exc:
+            config = _config(args, need_urls=False)
+    except UsageError as exc:
         print(f"afetch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if verb in CONTROL_VERBS:
@@ -237,6 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from afetch_tui.dashboard import open_dashboard
 
     return open_dashboard(config, listen=listen)
+
+
+def _config(args: argparse.Namespace, *, need_urls: bool) -> Config:
+    """The checked run; imported only now, once the command line has parsed."""
+    from afetch_tui.config import build_config
+    from afetch_tui.engine.errors import InputError
+
+    try:
+        return build_config(args, need_urls=need_urls)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _to_running(args: argparse.Namespace) -> int | None:

@@ -22,12 +22,25 @@ from afetch_tui.engine.manager import (
 )
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.urls import validate_url
+from afetch_tui.usage import (  # re-exported: the front ends take them from here
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """Bad command line: one line for the user, exit code 2."""
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Config",
+    "UsageError",
+    "build_config",
+    "queue_entries",
+    "target_directory",
+]
 
 
 @dataclass

@@ -1,0 +1,63 @@
+"""`afetch --version`, `--help` and bad options answer without loading the engine.
+
+They must take no longer than Python's start-up (issue 12: <= 0.08 s), so nothing heavy
+(aiohttp, the engine, Textual) may be imported before the command line is parsed. This
+checks the imports, which is what decides the time, in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import sys
+from afetch_tui import cli
+try:
+    code = cli.main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in ("aiohttp", "textual", "rich", "selectolax")
+    or name.startswith("afetch_tui.engine.manager")
+)
+print(code, ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--version"], 0),
+        (["--help"], 0),
+        (["get", "--help"], 0),
+        (["get", "--bogus", "http://example.invalid/"], 2),
+        (["get", "-x", "many"], 2),
+        (["export", "--bogus"], 2),
+    ],
+)
+def test_answers_without_loading_the_engine(argv: list[str], code: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    shown_code, _, heavy = result.stdout.strip().splitlines()[-1].partition(" ")
+    assert (int(shown_code), heavy) == (code, "")
+
+
+def test_a_usage_error_found_after_parsing_is_still_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "afetch_tui", "get", "not-a-url"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("afetch: error:")
