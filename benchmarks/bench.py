@@ -528,7 +528,13 @@ def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
         Variant(f"aria2c {jobs}", "aria2c", (jobs,)),
         Variant("curl --parallel", "curl", ("--parallel", "--parallel-max", str(PARALLEL))),
         Variant(f"parfive {jobs}", "parfive", (jobs,)),
-        Variant(f"pypdl {jobs}", "pypdl", (jobs,)),
+        # pypdl takes ~40x the ideal with latency and ~4x afetch on 10k: one run is enough
+        Variant(
+            f"pypdl {jobs}",
+            "pypdl",
+            (jobs,),
+            max_runs=1 if scenario.name in ("latency", "queue10k") else None,
+        ),
     ]
     if scenario.name != "latency":  # one file at a time: count x delay, nothing to learn
         rows.insert(4, Variant("wget", "wget"))
@@ -970,7 +976,8 @@ def print_header(info: dict[str, str]) -> None:
         f"peak RSS values at the launcher floor ({info['rss floor']}) are upper bounds",
         f"afetch runs with {' '.join(AFETCH_COMMON)} and a fresh --state per run",
         f"  (its default per-host cap is 4); aria2c -j{PARALLEL} is not per-host limited",
-        "the 'afetch -x16' row in big runs once: it is there for its peak RSS",
+        "the 'afetch -x16' row in big runs once: it is there for its peak RSS;"
+        " so do parfive and pypdl in big, and pypdl in queue10k and latency (slow)",
         f"throttled: nginx limit_rate {SLOW_RATE} (MiB/s) per connection; needs nginx",
         "wget fetches lists sequentially (a reference only; not in latency)",
         "runs alternate between the rows of a scenario; the table shows medians",
