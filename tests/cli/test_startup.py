@@ -37,6 +37,9 @@ print(code, ",".join(heavy))
         (["get", "--bogus", "http://example.invalid/"], 2),
         (["get", "-x", "many"], 2),
         (["export", "--bogus"], 2),
+        (["serve", "--help"], 0),
+        (["add", "--help"], 0),
+        (["ls", "--bogus"], 2),
     ],
 )
 def test_answers_without_loading_the_engine(argv: list[str], code: int) -> None:
