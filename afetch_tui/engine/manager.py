@@ -21,6 +21,7 @@ import aiohttp
 from afetch_tui.engine import checksum as checksums
 from afetch_tui.engine import files, naming
 from afetch_tui.engine import harvest as harvesting
+from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
 from afetch_tui.engine.events import (
@@ -419,10 +420,11 @@ class DownloadManager:
         """Point a download at a new URL, keeping its progress.
 
         The next attempt revalidates with If-Range (or the overlap check), so bytes from
-        the old URL are kept only if the new one serves the same entity.
+        the old URL are kept only if the new one serves the same entity. A password shown
+        masked (``bob:***@``, as every front end shows it) keeps the one the download has.
         """
         d = self._get(download_id)
-        new_url = validate_url(url)
+        new_url = validate_url(unmask_password(url, d.url))
         running = d.state.is_running
         if running:
             await self._stop(d)

@@ -12,7 +12,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, State
 from afetch_tui.ui.format import human_size
@@ -406,7 +405,7 @@ class DashboardScreen(Screen[None]):
             return
         self.app.push_screen(
             UrlDialog(display_name(snap), snap.shown_url),
-            callback=lambda url: self._replace(snap.id, url and unmask_password(url, snap.url)),
+            callback=lambda url: self._replace(snap.id, url),
         )
 
     async def _replace(self, download_id: int, url: str | None) -> None:
