@@ -44,8 +44,8 @@ async def _run(config: Config, listen: Listen | None) -> int:
     from afetch_tui.ui.app import run_dashboard
 
     store = await Store.open(config.state)
-    if store.notice:
-        print(f"afetch: {store.notice}", file=sys.stderr)
+    for notice in store.notices:
+        print(f"afetch: {notice}", file=sys.stderr)
     manager = DownloadManager(config.directory, options=config.options, store=store)
     listener: Listener | None = None
     try:

@@ -24,10 +24,13 @@ def to_entry(record: Record) -> InputEntry:
 
 def run_export(args: argparse.Namespace) -> int:
     try:
-        records = read_records(args.state)
+        unreadable: list[str] = []
+        records = read_records(args.state, unreadable)
     except StoreError as exc:
         print(f"afetch: {exc}", file=sys.stderr)
         return 1
+    for line in unreadable:
+        print(f"afetch: {line}", file=sys.stderr)
     chosen = [r for r in records if args.all or r.state != State.COMPLETED.value]
     entries, skipped = [], 0
     for record in chosen:

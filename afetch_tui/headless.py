@@ -37,6 +37,7 @@ from afetch_tui.engine.events import (
     HookFinished,
     State,
     StateChanged,
+    StoreProblem,
 )
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
@@ -173,8 +174,8 @@ async def _open_store(config: Config) -> Store | None:
     except StoreError as exc:
         print(f"afetch: {exc}; this run cannot be resumed later", file=sys.stderr)
         return None
-    if store.notice:
-        print(f"afetch: {store.notice}", file=sys.stderr)
+    for notice in store.notices:
+        print(f"afetch: {notice}", file=sys.stderr)
     return store
 
 
@@ -233,6 +234,8 @@ class Reporter:
             self._json(event.to_json())
         if isinstance(event, HookFinished):
             self._hook_finished(event)
+        elif isinstance(event, StoreProblem):
+            self._print_above_live(f"afetch: {event.message}")
         elif isinstance(event, StateChanged):
             if event.state.is_finished:
                 self.counts[event.state] += 1

@@ -30,7 +30,9 @@ class Download:
     name: str | None = None
     done: int = 0
     checkpoint: int = 0
-    """Bytes known to be flushed to disk: all a restart may trust."""
+    """Bytes known to be written to the file: all a restart in this boot may trust."""
+    synced: int = 0
+    """Bytes known to be fsynced: all a restart after a reboot may trust."""
     total: int | None = None
     etag: str | None = None
     last_modified: str | None = None

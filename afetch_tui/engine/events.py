@@ -311,6 +311,17 @@ class HandedOff(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreProblem(Event):
+    """Saving the queue failed (said once until it works again), or works again."""
+
+    kind = "store"
+    message: str
+
+    def __post_init__(self) -> None:
+        _make_inert(self, "message")
+
+
+@dataclass(frozen=True, slots=True)
 class Resync(Event):
     """The subscriber fell too far behind and events were dropped: re-read the snapshots."""
 

@@ -16,4 +16,16 @@ def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None
 
 
 def strong_etag(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
+    """The ETag to send back in ``If-Range``, if it is strong and can go back byte for byte.
+
+    aiohttp writes header text as UTF-8 and its C writer silently drops surrogates, so an
+    ETag whose bytes were not UTF-8 (kept as surrogates) would go out as another validator:
+    it is not sent at all (Last-Modified, or starting over, takes its place).
+    """
+    if not etag or etag.startswith("W/"):
+        return None
+    try:
+        etag.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return etag

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from afetch_tui.engine.checksum import format_checksum, parse_checksum
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import LogEntry, State
-from afetch_tui.engine.regions import Region
-from afetch_tui.engine.store import Record, Store
+from afetch_tui.engine.records import Record
+from afetch_tui.engine.regions import Region, safe_prefix
+from afetch_tui.engine.store import Store
 from afetch_tui.engine.urls import host_of
 
-FLUSH_DELAY = 0.05
+FLUSH_DELAY = 0.02
+"""Changes wait this long to be written together (a checkpoint's lag after a kill -9)."""
 RETRY_DELAY = 2.0
 LOG_KEPT = 50
+_STORE_FAILURES = (OSError, sqlite3.OperationalError, sqlite3.DatabaseError, StoreError)
+"""The store itself failing (a full disk, a lost file): the whole batch is tried again."""
 
 _RESUMED_AS_QUEUED = frozenset(
     {State.QUEUED, State.CONNECTING, State.DOWNLOADING, State.VERIFYING, State.RETRYING}
 )
 
 
+@functools.cache
+def boot_id() -> str | None:
+    """This boot's id: checkpoints recorded in it are trusted without an fsync."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def to_record(d: Download) -> Record:
+    finished = d.total if d.state is State.COMPLETED else None
     return Record(
         id=d.id,
         url=d.url,
@@ -33,7 +49,7 @@ def to_record(d: Download) -> Record:
         name=d.name,
         headers=d.headers,
         state=d.state.value,
-        checkpoint=d.total if d.state is State.COMPLETED and d.total else d.checkpoint,
+        checkpoint=finished or d.checkpoint,
         total=d.total,
         etag=d.etag,
         last_modified=d.last_modified,
@@ -47,14 +63,23 @@ def to_record(d: Download) -> Record:
         checksum=format_checksum(d.checksum),
         connections=d.max_connections,
         regions=[region.as_list() for region in d.regions] if d.regions else None,
+        boot_id=boot_id(),
+        synced=finished or min(d.synced, d.checkpoint),
     )
 
 
 def from_record(record: Record) -> Download:
-    """A stored download as it comes back: whatever was running is queued again."""
+    """A stored download as it comes back: whatever was running is queued again.
+
+    Written-but-unsynced bytes survive a process crash, not a power cut: checkpoints from
+    this boot are taken as they are, from an earlier boot only as far as they were fsynced.
+    """
     state = State(record.state)
     if state in _RESUMED_AS_QUEUED:
         state = State.QUEUED
+    same_boot = record.boot_id is not None and record.boot_id == boot_id()
+    synced = min(record.synced, record.checkpoint)
+    checkpoint = record.checkpoint if same_boot else synced
     d = Download(
         id=record.id,
         url=record.url,
@@ -64,8 +89,9 @@ def from_record(record: Record) -> Download:
         headers=dict(record.headers),
         state=state,
         name=record.name,
-        done=record.checkpoint,
-        checkpoint=record.checkpoint,
+        done=checkpoint,
+        checkpoint=checkpoint,
+        synced=synced,
         total=record.total,
         etag=record.etag,
         last_modified=record.last_modified,
@@ -78,7 +104,8 @@ def from_record(record: Record) -> Download:
     d.bucket.rate = record.limit_rate
     d.max_connections = record.connections
     if record.regions and state is not State.COMPLETED:
-        d.regions = [Region.from_list(values) for values in record.regions]
+        d.regions = [Region.from_list(values, trust_written=same_boot) for values in record.regions]
+        d.checkpoint = safe_prefix(d.regions)
         d.done = sum(region.done for region in d.regions)
     if record.checksum:
         with contextlib.suppress(InputError):
@@ -89,16 +116,23 @@ def from_record(record: Record) -> Download:
 
 
 class Journal:
-    """Collects changed downloads and writes them in batches, a moment after they change."""
+    """Collects changed downloads and writes them in batches, a moment after they change.
 
-    def __init__(self, store: Store) -> None:
+    A failing write never stops the writes after it: when the store fails (a full disk),
+    the batch is kept and tried again; a download that cannot be stored at all (a bug) is
+    left out and the others are written. Either is reported once through ``report``.
+    """
+
+    def __init__(self, store: Store, report: Callable[[str], None] | None = None) -> None:
         self.store = store
+        self._report = report or (lambda message: None)
         self._dirty: dict[int, Download] = {}
         self._deleted: set[int] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.error: str | None = None
         """Why the last write failed, while it keeps failing."""
+        self._unstorable: set[int] = set()
 
     def changed(self, d: Download) -> None:
         self._dirty[d.id] = d
@@ -119,12 +153,11 @@ class Journal:
         while self._dirty or self._deleted:
             try:
                 await self.flush()
-            except (OSError, sqlite3.Error, StoreError) as exc:
-                self.error = f"cannot save the queue to {self.store.path}: {exc}"
+            except _STORE_FAILURES:
                 await asyncio.sleep(RETRY_DELAY)
 
     async def flush(self) -> None:
-        """Write every pending change now."""
+        """Write every pending change now (a failure of the store itself is raised)."""
         async with self._lock:
             if not self._dirty and not self._deleted:
                 return
@@ -132,12 +165,63 @@ class Journal:
             self._dirty.clear()
             self._deleted.clear()
             try:
-                await self.store.save([to_record(d) for d in dirty.values()], deleted)
+                await self._save(dirty, deleted)
+            except _STORE_FAILURES as exc:
+                self._dirty = dirty | self._dirty
+                self._deleted |= deleted
+                self._failed(f"cannot save the queue to {self.store.path}: {exc}")
+                raise
             except BaseException:
                 self._dirty = dirty | self._dirty
                 self._deleted |= deleted
                 raise
+            if self.error is not None:
+                self._report(f"the queue is saved to {self.store.path} again")
             self.error = None
+
+    async def save_now(self) -> bool:
+        """Write every pending change now; if the store fails (reported once), the writes
+        are retried in the background and this returns False instead of raising."""
+        try:
+            await self.flush()
+        except _STORE_FAILURES:
+            self._kick()
+            return False
+        return True
+
+    async def _save(self, dirty: dict[int, Download], deleted: set[int]) -> None:
+        records = []
+        for d in dirty.values():
+            try:
+                records.append(to_record(d))
+            except Exception as exc:  # one bad download must not stop the rest
+                self._unsaved(d.id, exc)
+        try:
+            await self.store.save(records, deleted)
+        except _STORE_FAILURES:
+            raise
+        except Exception:  # find the record at fault, save the others
+            await self.store.save([], deleted)
+            for record in records:
+                try:
+                    await self.store.save([record])
+                except _STORE_FAILURES:
+                    raise
+                except Exception as exc:
+                    self._unsaved(record.id, exc)
+
+    def _failed(self, message: str) -> None:
+        if self.error is None:
+            self._report(message)
+        self.error = message
+
+    def _unsaved(self, download_id: int, exc: Exception) -> None:
+        if download_id not in self._unstorable:
+            self._unstorable.add(download_id)
+            self._report(
+                f"download {download_id} cannot be saved to {self.store.path} "
+                f"({type(exc).__name__}: {exc}); the others are"
+            )
 
     async def close(self) -> None:
         if self._flusher is not None and not self._flusher.done():

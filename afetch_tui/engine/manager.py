@@ -41,6 +41,7 @@ from afetch_tui.engine.events import (
     Reordered,
     State,
     StateChanged,
+    StoreProblem,
     Updated,
 )
 from afetch_tui.engine.hooks import CompletionHooks, HookResult
@@ -121,7 +122,7 @@ class DownloadManager:
         self._limits = check_limits(limits or _DEFAULT_LIMITS)
         self._limits_given = limits is not None
         self.store = store
-        self._journal = Journal(store) if store else None
+        self._journal = Journal(store, self._store_problem) if store else None
         self._restore_only = restore_only
         self._proxies = ProxyResolver(self.options.proxy, self.options.trust_env)
         self._names = Names(self.options)
@@ -311,7 +312,7 @@ class DownloadManager:
             self._emit(Added(d.snapshot()))
             self._persist(d)
         if self._journal:
-            await self._journal.flush()
+            await self._journal.save_now()
         self._update_idle()
         self._schedule()
         return ids
@@ -616,6 +617,9 @@ class DownloadManager:
                 self._names.hold(d)
         self._update_idle()
 
+    def _store_problem(self, message: str) -> None:
+        self._emit(StoreProblem(message))
+
     def _emit(self, event: Event) -> None:
         for sub in self._subscribers:
             sub.push(event)
@@ -671,7 +675,7 @@ class DownloadManager:
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
             await asyncio.to_thread(files.unlink, d.part_path)
-        d.done = d.checkpoint = 0
+        d.done = d.checkpoint = d.synced = 0
         d.restart = True
 
     # -- internals: names -----------------------------------------------------------------

@@ -26,7 +26,9 @@ class Region:
     done: int = 0
     """Bytes written from ``start``."""
     checkpoint: int = 0
-    """Bytes from ``start`` known to be flushed to disk."""
+    """Bytes from ``start`` known to be written to the file."""
+    synced: int = 0
+    """Bytes from ``start`` known to be fsynced."""
     busy: bool = False
     """A connection is working on it."""
     since: float = field(default_factory=time.monotonic)
@@ -52,12 +54,16 @@ class Region:
         return max(0, self.end - self.position)
 
     def as_list(self) -> list[int]:
-        return [self.start, self.end, self.checkpoint]
+        return [self.start, self.end, self.checkpoint, min(self.synced, self.checkpoint)]
 
     @classmethod
-    def from_list(cls, values: list[int]) -> Region:
-        start, end, checkpoint = values
-        return cls(start, end, done=checkpoint, checkpoint=checkpoint)
+    def from_list(cls, values: list[int], *, trust_written: bool = True) -> Region:
+        """``[start, end, checkpoint, synced]``; without ``trust_written`` (another boot),
+        only the synced bytes count."""
+        start, end, checkpoint, *rest = values
+        synced = min(rest[0], checkpoint) if rest else checkpoint
+        trusted = checkpoint if trust_written else synced
+        return cls(start, end, done=trusted, checkpoint=trusted, synced=synced)
 
 
 def take_work(
@@ -102,13 +108,15 @@ def complete(regions: list[Region], total: int) -> bool:
     return sum(r.done for r in regions) == total and all(r.remaining == 0 for r in regions)
 
 
-def safe_prefix(regions: list[Region]) -> int:
-    """Bytes from 0 that are checkpointed without a gap: what a one-connection resume trusts."""
+def safe_prefix(regions: list[Region], *, synced: bool = False) -> int:
+    """Bytes from 0 that are checkpointed (or ``synced``) without a gap: what a
+    one-connection resume trusts."""
     prefix = 0
     for region in sorted(regions, key=lambda r: r.start):
         if region.start > prefix:
             break
-        prefix = max(prefix, region.start + region.checkpoint)
-        if region.checkpoint < region.end - region.start:
+        safe = region.synced if synced else region.checkpoint
+        prefix = max(prefix, region.start + safe)
+        if safe < region.end - region.start:
             break
     return prefix

@@ -68,7 +68,7 @@ class SegmentedCopy:
             finally:
                 checkpoints.cancel()
                 await asyncio.gather(checkpoints, return_exceptions=True)
-                await asyncio.shield(self.transfer.checkpoint(part, d.done))
+                await asyncio.shield(self.transfer.checkpoint(part, d.done, sync=True))
             assert d.regions is not None
             if not complete(d.regions, d.total):
                 raise DownloadError(

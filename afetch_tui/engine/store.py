@@ -19,17 +19,17 @@ import stat
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import platformdirs
 
 from afetch_tui.engine.errors import StoreError
+from afetch_tui.engine.records import COLUMNS, BadRow, Record
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE downloads (
@@ -60,31 +60,15 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE downloads ADD COLUMN connections INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE downloads ADD COLUMN regions TEXT",
     ],
+    4: [  # checkpoints of the same boot (written) and fsynced ones (survive a power cut)
+        "ALTER TABLE downloads ADD COLUMN boot_id TEXT",
+        "ALTER TABLE downloads ADD COLUMN synced INTEGER NOT NULL DEFAULT 0",
+        "UPDATE downloads SET synced = checkpoint",
+        f"CREATE TABLE set_aside ({', '.join(COLUMNS)}, reason TEXT, set_aside_at REAL)",
+    ],
 }
-
-COLUMNS = (
-    "id",
-    "url",
-    "directory",
-    "requested_name",
-    "name",
-    "headers",
-    "state",
-    "checkpoint",
-    "total",
-    "etag",
-    "last_modified",
-    "retries",
-    "error",
-    "rank",
-    "limit_rate",
-    "added_at",
-    "finished_at",
-    "log",
-    "checksum",
-    "connections",
-    "regions",
-)
+MAX_NOTICES = 5
+"""Bad rows named one by one; beyond this many, one line counts the rest."""
 
 
 def data_dir() -> Path:
@@ -98,7 +82,7 @@ def default_path() -> Path:
 
 def headless_path(directory: Path) -> Path:
     """Where ``afetch get`` keeps what it needs to resume downloads into ``directory``."""
-    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(directory)).hexdigest()[:16]
     return data_dir() / "get" / f"{digest}.db"
 
 
@@ -129,57 +113,13 @@ def _make_private(path: Path) -> None:
             os.chmod(f"{path}{suffix}", 0o600)
 
 
-@dataclass(slots=True)
-class Record:
-    """One download as stored."""
-
-    id: int
-    url: str
-    directory: str
-    requested_name: str | None
-    name: str | None
-    headers: dict[str, str]
-    state: str
-    checkpoint: int
-    total: int | None
-    etag: str | None
-    last_modified: str | None
-    retries: int
-    error: str | None
-    rank: float
-    limit_rate: float | None
-    added_at: float
-    finished_at: float | None
-    log: list[tuple[float, str]]
-    checksum: str | None = None
-    """``algo=hex`` the file must match, if one was given."""
-    connections: int = 1
-    regions: list[list[int]] | None = None
-    """``[start, end, checkpoint]`` for each region of a download split over connections."""
-
-    def row(self) -> tuple[Any, ...]:
-        values = [getattr(self, c) for c in COLUMNS]
-        values[COLUMNS.index("headers")] = json.dumps(self.headers)
-        values[COLUMNS.index("log")] = json.dumps(self.log)
-        values[COLUMNS.index("regions")] = json.dumps(self.regions) if self.regions else None
-        return tuple(values)
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Record:
-        values = dict(zip(COLUMNS, row, strict=True))
-        values["headers"] = json.loads(values["headers"])
-        values["log"] = [tuple(entry) for entry in json.loads(values["log"])]
-        values["regions"] = json.loads(values["regions"]) if values["regions"] else None
-        return cls(**values)
-
-
 class Store:
     """Use ``await Store.open(path)``; every method runs on the store's own thread."""
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path).expanduser().absolute() if path else default_path()
-        self.notice: str | None = None
-        """A one-line message for the user when opening had to repair something."""
+        self.notices: list[str] = []
+        """One-line messages for the user about what opening had to repair."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="afetch-store")
         self._conn: sqlite3.Connection | None = None
         self._lock_file: Any = None
@@ -219,12 +159,36 @@ class Store:
                 source = Path(str(self.path) + suffix)
                 if source.exists():
                     os.replace(source, Path(str(aside) + suffix))
-            self.notice = (
+            self.notices = [
                 f"the state file {self.path} was unreadable; it was moved to {aside.name} "
                 "and afetch started with an empty queue"
-            )
+            ]
             _make_private(self.path)
             self._conn = self._connect()
+        self._set_aside_bad_rows(self._conn)
+
+    @property
+    def notice(self) -> str | None:
+        return "\n".join(self.notices) if self.notices else None
+
+    def _set_aside_bad_rows(self, conn: sqlite3.Connection) -> None:
+        """Move rows that are not downloads to ``set_aside``, with one message each."""
+        bad = []
+        for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads"):
+            try:
+                Record.from_row(row)
+            except BadRow as exc:
+                bad.append((row, str(exc)))
+        if not bad:
+            return
+        placeholders = ", ".join("?" for _ in range(len(COLUMNS) + 2))
+        with _transaction(conn):
+            conn.executemany(
+                f"INSERT INTO set_aside VALUES ({placeholders})",
+                [(*row, reason, time.time()) for row, reason in bad],
+            )
+            conn.executemany("DELETE FROM downloads WHERE rowid = ?", [(row[0],) for row, _ in bad])
+        self.notices += _bad_row_notices(self.path, [(row[0], r) for row, r in bad], "set aside")
 
     def _take_lock(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -264,6 +228,11 @@ class Store:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check failed")
             self._migrate(conn)
+            try:  # the tables afetch reads must have the columns it reads
+                conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads LIMIT 0")
+                conn.execute("SELECT key, value FROM settings LIMIT 0")
+            except sqlite3.OperationalError as exc:
+                raise _Unusable(str(exc)) from None
         except BaseException:
             conn.close()
             raise
@@ -291,8 +260,13 @@ class Store:
     def _load(self) -> tuple[list[Record], dict[str, Any]]:
         conn = self._db()
         rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank")
-        records = [Record.from_row(row) for row in rows]
-        settings = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings")}
+        records = [Record.from_row(row) for row in rows]  # bad rows were set aside at open
+        settings = {}
+        for key, value in conn.execute("SELECT key, value FROM settings"):
+            try:
+                settings[key] = json.loads(value)
+            except (TypeError, ValueError):  # a bad setting is dropped: its default applies
+                continue
         return records, settings
 
     async def save(self, records: Iterable[Record], deleted: Iterable[int] = ()) -> None:
@@ -339,6 +313,21 @@ class Store:
         return self._conn
 
 
+_ADDED_LATER = {"connections": "1", "synced": "0"}
+"""Values for columns a file from an older afetch lacks (the others are NULL)."""
+
+
+class _Unusable(sqlite3.DatabaseError):
+    """SQLite, but not tables afetch wrote: handled like a corrupt file."""
+
+
+def _bad_row_notices(path: Path, bad: list[tuple[Any, str]], done: str) -> list[str]:
+    lines = [f"download {row_id} in {path} is unreadable ({why}); {done}" for row_id, why in bad]
+    if len(lines) > MAX_NOTICES:
+        lines = [*lines[: MAX_NOTICES - 1], f"and {len(lines) - MAX_NOTICES + 1} more, {done}"]
+    return lines
+
+
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection):  # type: ignore[no-untyped-def]
     conn.execute("BEGIN IMMEDIATE")
@@ -350,8 +339,11 @@ def _transaction(conn: sqlite3.Connection):  # type: ignore[no-untyped-def]
     conn.execute("COMMIT")
 
 
-def read_records(path: Path | str | None = None) -> list[Record]:
-    """The stored queue, read without taking the lock (safe beside a running afetch: WAL)."""
+def read_records(path: Path | str | None = None, skipped: list[str] | None = None) -> list[Record]:
+    """The stored queue, read without taking the lock (safe beside a running afetch: WAL).
+
+    A row that is not a download is left out, with a message added to ``skipped``.
+    """
     source = Path(path).expanduser().absolute() if path else default_path()
     if not source.exists():
         raise StoreError(f"no afetch state at {source}")
@@ -360,8 +352,18 @@ def read_records(path: Path | str | None = None) -> list[Record]:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read {source}: {exc}") from None
     try:
-        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank")
-        return [Record.from_row(row) for row in rows]
+        present = {info[1] for info in conn.execute("PRAGMA table_info(downloads)")}
+        columns = [c if c in present else _ADDED_LATER.get(c, "NULL") for c in COLUMNS]
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM downloads ORDER BY rank")
+        records, bad = [], []
+        for row in rows:
+            try:
+                records.append(Record.from_row(row))
+            except BadRow as exc:
+                bad.append((row[0], str(exc)))
+        if skipped is not None:
+            skipped += _bad_row_notices(source, bad, "left out")
+        return records
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read {source}: {exc}") from None
     finally:

@@ -37,9 +37,11 @@ OVERLAP = 64 * 1024
 """Bytes re-fetched and compared when resuming without a validator."""
 SMALL_BODY = 512 * 1024
 """Bodies up to this size are read whole and written in one thread hop."""
-CHECKPOINT_SECONDS = 0.25
+CHECKPOINT_SECONDS = 0.05
 CHECKPOINT_BYTES = 16 * 1024 * 1024
-"""A checkpoint (fsync, then record the offset) is taken this often while streaming."""
+"""A checkpoint (record the offset written) is taken this often while streaming."""
+SYNC_SECONDS = 2.0
+"""At most this often a checkpoint also fsyncs, for an offset that survives a power cut."""
 BATCH_BYTES = 4 * 1024 * 1024
 """Bytes gathered before one ``pwritev``."""
 MIN_WRITE = 256 * 1024
@@ -77,6 +79,7 @@ class Transfer:
     def __init__(self, download: Download, ctx: TransferContext) -> None:
         self.d = download
         self.ctx = ctx
+        self._synced_at = time.monotonic()
 
     def headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity", "User-Agent": self.ctx.options.user_agent}
@@ -87,7 +90,7 @@ class Transfer:
     async def run(self) -> None:
         d, ctx = self.d, self.ctx
         if d.restart:
-            d.done = d.checkpoint = 0
+            d.done = d.checkpoint = d.synced = 0
             d.total, d.etag, d.last_modified, d.restart = None, None, None, False
             d.regions = None
             ctx.changed(d)
@@ -205,7 +208,7 @@ class Transfer:
             if offset:
                 ctx.log(d, "server sent the whole file (range ignored or file changed): from zero")
             start = overlap = 0
-            d.done = d.checkpoint = 0
+            d.done = d.checkpoint = d.synced = 0
             d.total = response.content_length
             d.etag, d.last_modified = etag, last_modified
         candidate = None
@@ -325,7 +328,7 @@ class Transfer:
             try:
                 await self.copy(response, part, taken=overlap)
             finally:
-                await asyncio.shield(self.checkpoint(part, d.done))
+                await asyncio.shield(self.checkpoint(part, d.done, sync=True))
             self._check_complete()
             ctx.set_state(d, State.VERIFYING)
         finally:
@@ -451,17 +454,29 @@ class Transfer:
         self.d.meter.add(size)
         self.ctx.host.meter.add(size)
 
-    async def checkpoint(self, part: PartFile, upto: int) -> None:
-        """Record ``upto`` as safe only once the bytes before it are flushed to disk."""
+    async def checkpoint(self, part: PartFile, upto: int, *, sync: bool = False) -> None:
+        """Record ``upto`` once the bytes before it are written (a process crash keeps
+        them), and every `SYNC_SECONDS` (or with ``sync``) once they are fsynced too."""
         d = self.d
         marks = [(region, region.done) for region in d.regions or ()]
-        if upto <= d.checkpoint and all(done <= r.checkpoint for r, done in marks):
+        new = upto > d.checkpoint or any(done > r.checkpoint for r, done in marks)
+        behind = d.synced < d.checkpoint or any(r.synced < r.checkpoint for r, _ in marks)
+        synced = self.ctx.options.fsync and (
+            (sync and (new or behind))
+            or (new and time.monotonic() - self._synced_at >= SYNC_SECONDS)
+        )
+        if not new and not synced:
             return
-        if self.ctx.options.fsync:
+        if synced:
             await part.sync()
+            self._synced_at = time.monotonic()
         for region, done in marks:
             region.checkpoint = max(region.checkpoint, done)
+            if synced:
+                region.synced = max(region.synced, done)
         d.checkpoint = safe_prefix(d.regions) if d.regions else max(d.checkpoint, upto)
+        if synced:
+            d.synced = safe_prefix(d.regions, synced=True) if d.regions else d.checkpoint
         self.ctx.checkpointed(d)
 
     async def _check_overlap(

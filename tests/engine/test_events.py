@@ -26,6 +26,7 @@ from afetch_tui.engine.events import (
     Resync,
     State,
     StateChanged,
+    StoreProblem,
     Updated,
 )
 from afetch_tui.engine.manager import DownloadManager
@@ -275,7 +276,7 @@ async def test_every_event_type_serialises_to_json(
         await m.remove(second)
         sub.close()
         events: list[Event] = [e async for e in sub]
-    events.append(Resync())
+    events += [Resync(), StoreProblem("cannot save the queue")]
     kinds = {type(e) for e in events}
     assert kinds >= {
         Added,
@@ -290,6 +291,7 @@ async def test_every_event_type_serialises_to_json(
         HookFinished,
         HandedOff,
         Resync,
+        StoreProblem,
     }
     # Catches event types added later without a case here (slots dataclasses leave the
     # pre-slots class among the subclasses too, hence the comparison by kind).
