@@ -78,7 +78,7 @@ def from_record(record: Record) -> Download:
     if state in _RESUMED_AS_QUEUED:
         state = State.QUEUED
     same_boot = record.boot_id is not None and record.boot_id == boot_id()
-    synced = min(record.synced, record.checkpoint)
+    synced = record.checkpoint if record.synced is None else min(record.synced, record.checkpoint)
     checkpoint = record.checkpoint if same_boot else synced
     d = Download(
         id=record.id,

@@ -84,13 +84,16 @@ class Record:
     """``[start, end, checkpoint, synced]`` for each region of a split download."""
     boot_id: str | None = None
     """The boot ``checkpoint`` was recorded in; after another boot only ``synced`` holds."""
-    synced: int = 0
-    """Bytes known to be fsynced to the ``.part``: what survives a power cut."""
+    synced: int | None = None
+    """Bytes known to be fsynced to the ``.part``: what survives a power cut (``None``:
+    all of ``checkpoint``, as for records written before the two were kept apart)."""
 
     def row(self) -> tuple[Any, ...]:
         values: list[Any] = []
         for column in COLUMNS:
             value = getattr(self, column)
+            if column == "synced" and value is None:
+                value = self.checkpoint
             if column in _JSON_COLUMNS:
                 value = json.dumps(value) if value or column != "regions" else None
             values.append(to_column(value))
