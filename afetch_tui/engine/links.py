@@ -31,7 +31,10 @@ from afetch_tui.engine.errors import PageError
 from afetch_tui.engine.urls import host_of
 
 PARSE_SECONDS = 2.0
-"""How long a page may take to parse (a normal 5 MiB page takes about 0.15 s)."""
+"""How long building a page's tree may take (a normal 5 MiB page takes about 0.15 s)."""
+READ_SECONDS = 10.0
+"""How long reading every link may take in all: linear in their number, ~15 µs each, so
+only a page of hundreds of thousands of distinct links (5 MiB of ``<a href=N>``) nears it."""
 _SELECTOR = (
     "a[href], link[href], img[src], img[srcset], source[src], source[srcset], "
     "video[src], audio[src], embed[src]"
@@ -150,11 +153,15 @@ def _resolve(base: URL, ref: str) -> str | None:
 
 
 async def parse_page(
-    html: str | bytes, page_url: str, *, time_limit: float = PARSE_SECONDS
+    html: str | bytes,
+    page_url: str,
+    *,
+    time_limit: float = PARSE_SECONDS,
+    total_limit: float = READ_SECONDS,
 ) -> list[Link]:
-    """`extract_links` run in a child process, which is killed if building the page's tree
-    takes over ``time_limit`` seconds (a `PageError` then says so) or when this is
-    cancelled. Reading the links from the tree is linear in their number and not timed."""
+    """`extract_links` run in a child process, which is killed (a `PageError` says why) if
+    building the page's tree takes over ``time_limit`` seconds, or all of it over
+    ``total_limit``, or when this is cancelled."""
     body = html.encode("utf-8") if isinstance(html, str) else html
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -167,17 +174,23 @@ async def parse_page(
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert child.stdin is not None and child.stdout is not None
+    parsed = b""
     try:
         async with asyncio.timeout(time_limit):
             child.stdin.write(body)
             await child.stdin.drain()
             child.stdin.close()
             parsed = await child.stdout.readline()
-        answer = json.loads(await child.stdout.read() or "null") if parsed == _PARSED else None
+        async with asyncio.timeout(max(0.0, total_limit - time_limit)):
+            answer = json.loads(await child.stdout.read() or "null") if parsed == _PARSED else None
     except TimeoutError:
+        if parsed != _PARSED:
+            raise PageError(
+                f"the page {page_url} is nested too deeply to read: parsing it took over "
+                f"{time_limit:g} s"
+            ) from None
         raise PageError(
-            f"the page {page_url} is nested too deeply to read: parsing it took over "
-            f"{time_limit:g} s"
+            f"the page {page_url} has too many links to read them all in {total_limit:g} s"
         ) from None
     except (OSError, ValueError):  # the child died (a broken pipe) or said nothing usable
         answer = None

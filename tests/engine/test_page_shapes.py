@@ -129,3 +129,9 @@ def children() -> set[int]:
         if int(fields[1]) == me and fields[0] != "Z":
             found.add(int(entry.name))
     return found
+
+
+async def test_reading_too_many_links_is_bounded_too() -> None:
+    html = "".join(f"<a href={i}>" for i in range(100_000))
+    with pytest.raises(PageError, match="too many links"):
+        await parse_page(html, "http://h/", time_limit=2.0, total_limit=2.05)
