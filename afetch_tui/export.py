@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import StoreError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.inputfile import InputEntry, format_entries, unwritable
@@ -30,7 +31,7 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"afetch: {exc}", file=sys.stderr)
         return 1
     for line in unreadable:
-        print(f"afetch: {line}", file=sys.stderr)
+        print(f"afetch: {inert(line)}", file=sys.stderr)
     chosen = [r for r in records if args.all or r.state != State.COMPLETED.value]
     entries, skipped = [], 0
     for record in chosen:
@@ -40,7 +41,7 @@ def run_export(args: argparse.Namespace) -> int:
             entries.append(entry)
         else:
             skipped += 1
-            print(f"afetch: download {record.id} not exported: {problem}", file=sys.stderr)
+            print(f"afetch: download {record.id} not exported: {inert(problem)}", file=sys.stderr)
     text = format_entries(entries)
     if args.file == "-":
         sys.stdout.write(text)

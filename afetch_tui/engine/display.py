@@ -49,6 +49,8 @@ def inert(text: object) -> str:
     Never raises; idempotent.
     """
     shown = text if isinstance(text, str) else str(text)
+    if shown.isprintable() and "@" not in shown:  # the common case, at C speed
+        return shown
     if "@" in shown:
         shown = mask_password(shown)
     if _UNSAFE.search(shown) is None:
