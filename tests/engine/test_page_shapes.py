@@ -69,19 +69,19 @@ async def test_a_gzip_bomb_stops_at_the_cap_on_decoded_bytes(
     assert time.monotonic() - started < 3.0
 
 
-async def test_an_unknown_encoding_is_one_clear_error(
-    server: FaultServer, manager: DownloadManager
+@pytest.mark.parametrize(
+    ("encoding", "body", "message"),
+    [
+        ("br", b"\x8b\x00junk", "Content-Encoding: br"),
+        ("gzip", b"\x1f\x8b\x08\x00garbage-garbage", "gzip data is corrupt"),
+    ],
+    ids=["unknown", "corrupt"],
+)
+async def test_an_unreadable_encoding_is_one_clear_error(
+    server: FaultServer, manager: DownloadManager, encoding: str, body: bytes, message: str
 ) -> None:
-    url = compressed(server, "/br.html", b"\x8b\x00junk", "br")
-    with pytest.raises(PageError, match="Content-Encoding: br"):
-        await manager.harvest(url)
-
-
-async def test_a_corrupt_gzip_page_is_one_clear_error(
-    server: FaultServer, manager: DownloadManager
-) -> None:
-    url = compressed(server, "/bad.html", b"\x1f\x8b\x08\x00garbage-garbage", "gzip")
-    with pytest.raises(PageError, match="gzip data is corrupt"):
+    url = compressed(server, "/odd.html", body, encoding)
+    with pytest.raises(PageError, match=message):
         await manager.harvest(url)
 
 
