@@ -30,7 +30,7 @@ T = TypeVar("T")
 def encode_download(snap: DownloadSnapshot) -> dict[str, Any]:
     """A download in the ``--json`` schema, with its log (which events carry one by one)."""
     data: dict[str, Any] = Updated(snap).to_json()["download"]
-    data["log"] = [[entry.time, entry.message] for entry in snap.log]
+    data["log"] = [[round(entry.time, 3), entry.message] for entry in snap.log]
     return data
 
 
