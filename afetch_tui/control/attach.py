@@ -11,8 +11,11 @@ from afetch_tui.control.client import Connection
 from afetch_tui.control.remote import RemoteManager
 
 
-async def run_attached(connection: Connection, **options: Any) -> int:
-    """Run the dashboard over ``connection`` until the user quits or the other afetch does."""
+async def run_attached(connection: Connection, *, headless: bool = False, **options: Any) -> int:
+    """Run the dashboard over ``connection`` until the user quits or the other afetch does.
+
+    ``options`` go to the app; ``headless`` runs it without a terminal (tests).
+    """
     from afetch_tui.ui.app import AfetchApp
 
     manager = await RemoteManager.attach(connection)
@@ -24,7 +27,7 @@ async def run_attached(connection: Connection, **options: Any) -> int:
 
     watcher = asyncio.create_task(exit_when_lost())
     try:
-        await app.run_async()
+        await app.run_async(headless=headless)
     finally:
         watcher.cancel()
         lost = connection.lost.is_set()
