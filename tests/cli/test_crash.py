@@ -33,6 +33,14 @@ def _wait_for_size(path: Path, size: int, proc: subprocess.Popen[bytes], timeout
     raise AssertionError(f"{path} never reached {size} bytes")
 
 
+def _written(part: Path) -> int:
+    """Bytes written to a file filled at several offsets at once (its allocated blocks)."""
+    try:
+        return part.stat().st_blocks * 512
+    except FileNotFoundError:
+        return 0
+
+
 def test_kill_9_then_rerun_resumes_byte_exact(server, payload, tmp_path):
     data = payload(SIZE, seed=64)
     url = server.add_file("/sixty-four.bin", data, rate=10 * MIB)
@@ -52,7 +60,7 @@ def test_kill_9_then_rerun_resumes_byte_exact(server, payload, tmp_path):
     assert not (out / "sixty-four.bin.part").exists()
     served_again = server.bytes_served("/sixty-four.bin") - served_before
     print(f"second run fetched {served_again / SIZE:.1%} of the file")
-    assert served_again < 0.6 * SIZE, f"second run fetched {served_again / SIZE:.0%}"
+    assert served_again <= 0.52 * SIZE, f"second run fetched {served_again / SIZE:.1%}"
     resume = server.requests_for("/sixty-four.bin")[-1]
     assert resume.header("If-Range") == server.entity("/sixty-four.bin").etag
     assert b"Traceback" not in err
@@ -76,14 +84,15 @@ def test_rerun_after_ctrl_c_resumes_instead_of_renaming(server, payload, tmp_pat
 
 
 def test_kill_9_of_a_split_download_resumes_every_region(server, payload, tmp_path):
-    data = payload(32 * MIB, seed=32)
+    data = payload(SIZE, seed=32)
     url = server.add_file("/split.bin", data, rate=4 * MIB)
     out, state = tmp_path / "out", tmp_path / "state.db"
     args = ["-x", "4", "-k", "4M"]
 
     first = _get(url, out, state, *args)
     deadline = time.monotonic() + 30
-    while server.bytes_served("/split.bin") < len(data) // 2:
+    part = out / "split.bin.part"
+    while _written(part) < len(data) // 2:  # half the file on disk (not just sent to us)
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.01)
     first.send_signal(signal.SIGKILL)
@@ -97,7 +106,9 @@ def test_kill_9_of_a_split_download_resumes_every_region(server, payload, tmp_pa
     assert (out / "split.bin").read_bytes() == data
     served_again = server.bytes_served("/split.bin")
     print(f"second run fetched {served_again / len(data):.1%} of the file")
-    assert served_again < 0.6 * len(data)
+    # Killed the instant half is on disk, the last write of each connection (one burst of
+    # the server's pacing, ~330 KiB here) is not yet checkpointed: 4 x 0.5% = 52.0% measured.
+    assert served_again <= 0.53 * len(data), f"second run fetched {served_again / SIZE:.1%}"
     requests = server.requests_for("/split.bin", "GET")
     assert all(r.header("Range") and r.header("If-Range") for r in requests)
     assert len({r.header("Range") for r in requests}) >= 3

@@ -198,3 +198,29 @@ async def test_the_lock_file_is_private(tmp_path):
     store = await Store.open(tmp_path / "s.db")
     await store.close()
     assert (tmp_path / "s.db.lock").stat().st_mode & 0o777 == 0o600
+
+
+async def test_checkpoints_of_another_boot_count_only_as_far_as_they_were_synced(tmp_path):
+    from afetch_tui.engine.journal import boot_id
+    from afetch_tui.engine.records import Record
+
+    def record(download_id: int, boot: str | None) -> Record:
+        return Record(
+            id=download_id, url=f"http://127.0.0.1:9/{download_id}.bin", directory=str(tmp_path),
+            requested_name=None, name=f"{download_id}.bin", headers={}, state="paused",
+            checkpoint=8 * MIB, total=16 * MIB, etag='"e"', last_modified=None, retries=0,
+            error=None, rank=float(download_id), limit_rate=None, added_at=0.0,
+            finished_at=None, log=[], boot_id=boot, synced=2 * MIB,
+        )  # fmt: skip
+
+    split = record(3, "another boot")
+    split.regions = [[0, 8 * MIB, 6 * MIB, 1 * MIB], [8 * MIB, 16 * MIB, 4 * MIB, 3 * MIB]]
+    store = await Store.open(tmp_path / "s.db")
+    await store.save([record(1, boot_id()), record(2, "another boot"), split])
+    await store.close()
+    manager = await open_manager(tmp_path, tmp_path / "s.db")
+    try:
+        done = {d.id: d.done for d in manager.downloads()}
+        assert done == {1: 8 * MIB, 2: 2 * MIB, 3: 1 * MIB + 3 * MIB}
+    finally:
+        await shut(manager)
