@@ -18,7 +18,6 @@ from afetch_tui.engine.manager import (
     MAX_CONNECTIONS,
     DownloadManager,
     check_directory,
-    check_limits,
 )
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.urls import validate_url
@@ -102,7 +101,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         or (key == "rate" and args.limit_rate)
         or (key == "rate_per_host" and args.limit_rate_per_host)
     }
-    limits = check_limits(replace(Limits(), **limit_overrides))
+    limits = replace(Limits(), **limit_overrides)
     headers = dict(parse_header(h) for h in args.header)
     if args.proxy:
         validate_url(args.proxy)

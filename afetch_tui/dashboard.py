@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -51,7 +52,7 @@ async def _run(config: Config, listen: Listen | None) -> int:
     try:
         await manager.start()
         if config.limit_overrides:
-            await manager.set_limits(**config.limit_overrides)
+            await manager.set_limits(replace(manager.limits, **config.limit_overrides))
         await queue_entries(manager, config)
         if listen is not None:
             listener = await _listen(listen, manager, store.path)

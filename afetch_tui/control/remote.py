@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +190,8 @@ class RemoteManager:
     async def replace_url(self, download_id: int, url: str) -> None:
         await self.connection.request("replace_url", id=download_id, url=url)
 
-    async def set_limits(self, **changes: float | int | None) -> Limits:
-        result = await self.connection.request("set_limits", changes=changes)
+    async def set_limits(self, limits: Limits) -> Limits:
+        result = await self.connection.request("set_limits", changes=asdict(limits))
         return decode_limits(result)
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:

@@ -12,6 +12,7 @@ import os
 import signal
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -60,7 +61,7 @@ async def _serve(config: Config) -> int:
     try:
         await manager.start()
         if config.limit_overrides:
-            await manager.set_limits(**config.limit_overrides)
+            await manager.set_limits(replace(manager.limits, **config.limit_overrides))
         await queue_entries(manager, config)
         with manager.subscribe() as subscription:
             server = await listen(manager, store.path, role="serve")

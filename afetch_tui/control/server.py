@@ -16,7 +16,7 @@ import socket
 import stat
 import struct
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,9 @@ class ControlServer:
         await self.manager.replace_url(ops.integer(args, "id"), ops.text(args, "url"))
 
     async def _set_limits(self, session: _Session, args: Any) -> dict[str, Any]:
-        limits = await self.manager.set_limits(**ops.limit_changes(args))
+        limits = await self.manager.set_limits(
+            replace(self.manager.limits, **ops.limit_changes(args))
+        )
         return ops.limits(limits)
 
     async def _set_host_limit(self, session: _Session, args: Any) -> None:

@@ -12,11 +12,13 @@ their passwords.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from afetch_tui.engine.display import inert, mask_password
+from afetch_tui.engine.errors import InputError
 
 
 class State(enum.StrEnum):
@@ -73,6 +75,23 @@ class Limits:
     rate: float | None = None
     rate_per_host: float | None = None
     host_request_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse what no limit can mean: `InputError` names the field."""
+        for name in ("max_concurrent", "max_per_host"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name.replace('_', ' ')} must be a whole number, at least 1")
+        for name in ("rate", "rate_per_host", "host_request_rate"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and value > 0)
+            ):
+                raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
 
 
 @dataclass(frozen=True, slots=True)

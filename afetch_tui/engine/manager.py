@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -86,16 +84,6 @@ def _writable_directory(path: Path) -> Path:
     return path
 
 
-def check_limits(limits: Limits) -> Limits:
-    if limits.max_concurrent < 1 or limits.max_per_host < 1:
-        raise InputError("concurrency limits must be at least 1")
-    for name in ("rate", "rate_per_host", "host_request_rate"):
-        value = getattr(limits, name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
-    return limits
-
-
 class DownloadManager:
     """Runs downloads on the current event loop. Use ``async with`` or start()/close()."""
 
@@ -119,7 +107,7 @@ class DownloadManager:
         """
         self.directory = check_directory(directory)
         self.options = options or ManagerOptions()
-        self._limits = check_limits(limits or _DEFAULT_LIMITS)
+        self._limits = limits or _DEFAULT_LIMITS
         self._limits_given = limits is not None
         self.store = store
         self._journal = Journal(store, self._store_problem) if store else None
@@ -436,8 +424,8 @@ class DownloadManager:
         if running:
             self._requeue(d)
 
-    async def set_limits(self, **changes: Any) -> Limits:
-        limits = check_limits(replace(self._limits, **changes))
+    async def set_limits(self, limits: Limits) -> Limits:
+        """Apply new manager-wide limits (a `Limits` checks itself when it is made)."""
         self._limits = self._scheduler.limits = limits
         self._global_bucket.rate = limits.rate
         for host in self._hosts.values():
@@ -600,7 +588,7 @@ class DownloadManager:
         records, settings = await store.load()
         if not self._limits_given and "limits" in settings:
             with contextlib.suppress(TypeError, InputError):
-                self._limits = check_limits(Limits(**settings["limits"]))
+                self._limits = Limits(**settings["limits"])
                 self._scheduler.limits = self._limits
                 self._global_bucket.rate = self._limits.rate
         self._host_overrides.update(settings.get("host_limits", {}))

@@ -270,7 +270,7 @@ async def test_every_event_type_serialises_to_json(
         second = await m.add(other)
         await m.move(second, -1)
         m.handed_off([first, second], "afetch add (pid 1)")
-        await m.set_limits(rate=4 * MIB)
+        await m.set_limits(replace(m.limits, rate=4 * MIB))
         await m.set_download_limit(first, 2 * MIB)
         await asyncio.wait_for(m.wait(), 10)
         await m.remove(second)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from conftest import MakeManager
@@ -267,7 +268,7 @@ async def test_probe_sizes_with_head_requests_within_the_host_cap(
     from afetch_tui.engine.events import Limits
 
     manager = await make_manager()
-    await manager.set_limits(max_per_host=2)
+    await manager.set_limits(replace(manager.limits, max_per_host=2))
     files = {f"/p/f{i}.bin": b"x" * (1000 * i + 1) for i in range(6)}
     for path, data in files.items():
         server.add_file(path, data, delay=0.15)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from faultserver import FaultServer
@@ -252,13 +252,13 @@ async def test_live_rate_change_changes_the_observed_rate(
         await server.wait_for(lambda: m.download(download_id).done > 0)
         await asyncio.sleep(0.2)
         first = await _rate_over(m, download_id, 1.0)
-        assert (await m.set_limits(rate=high)).rate == high
+        assert (await m.set_limits(replace(m.limits, rate=high))).rate == high
         await asyncio.sleep(0.2)
         second = await _rate_over(m, download_id, 1.0)
-        await m.set_limits(rate=lower)
+        await m.set_limits(replace(m.limits, rate=lower))
         await asyncio.sleep(0.6)  # the last chunk read at the high rate is paid off first
         third = await _rate_over(m, download_id, 1.0)
-        await m.set_limits(rate=None)
+        await m.set_limits(replace(m.limits, rate=None))
         await asyncio.wait_for(m.wait(), 10)
         assert m.download(download_id).state is State.COMPLETED
     figures = f"{first / KIB:.0f} → {second / KIB:.0f} → {third / KIB:.0f} KiB/s"
@@ -292,7 +292,7 @@ async def test_bad_limits_are_refused(tmp_path) -> None:
     async with DownloadManager(tmp_path, options=options()) as m:
         for change in ({"rate": -1}, {"max_concurrent": 0}, {"max_per_host": 0}):
             with pytest.raises(InputError):
-                await m.set_limits(**change)
+                await m.set_limits(replace(m.limits, **change))
         assert m.limits == Limits()
         with pytest.raises(InputError):
             await m.add("http://127.0.0.1:9/x", limit_rate=0)

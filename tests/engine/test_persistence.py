@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ async def test_queue_with_mixed_states_survives_a_quit(server, payload, tmp_path
     queued_ids = await manager.add_many(urls[:5], paused=False)
     await manager.move(queued_ids[-1], -3)
     await wait_until(lambda: all(manager.download(i).done > 0 for i in running_ids[:3]))
-    await manager.set_limits(rate=5 * MIB)
+    await manager.set_limits(replace(manager.limits, rate=5 * MIB))
     before = manager.downloads()
     await shut(manager)
 
@@ -163,7 +164,7 @@ async def test_completed_history_and_limits_reload_without_network(server, paylo
 async def test_explicit_limits_win_over_stored_ones(tmp_path):
     state = tmp_path / "state.db"
     manager = await open_manager(tmp_path, state)
-    await manager.set_limits(max_concurrent=2)
+    await manager.set_limits(replace(manager.limits, max_concurrent=2))
     await shut(manager)
     again = await open_manager(tmp_path, state, limits=Limits(max_concurrent=7))
     assert again.limits.max_concurrent == 7

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from dataclasses import replace
 
 import pytest
 from faultserver import FaultServer, RequestRecord
@@ -132,7 +133,7 @@ async def test_raising_max_concurrent_live_starts_more(server: FaultServer, tmp_
         await server.wait_for(lambda: server.active("/live/") == 1)
         await asyncio.sleep(0.3)
         assert server.max_concurrent("/live/") == 1
-        await m.set_limits(max_concurrent=4)
+        await m.set_limits(replace(m.limits, max_concurrent=4))
         await server.wait_for(lambda: server.active("/live/") == 4, timeout=2)
         await asyncio.sleep(0.2)
         await finish(m, 10)

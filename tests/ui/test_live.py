@@ -7,6 +7,7 @@ import hashlib
 import io
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from faultserver import FaultServer
@@ -183,7 +184,7 @@ async def test_reorder_with_keys(server: FaultServer, manager: DownloadManager, 
 async def test_settings_change_concurrency_live(
     server: FaultServer, manager: DownloadManager, payload
 ) -> None:
-    await manager.set_limits(max_concurrent=1)
+    await manager.set_limits(replace(manager.limits, max_concurrent=1))
     urls = [server.add_file(f"/c{i}.bin", payload(600_000, seed=i), rate=SLOW) for i in range(4)]
     await manager.add_many(urls)
     app = app_for(manager)

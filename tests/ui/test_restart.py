@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from faultserver import FaultServer
@@ -44,7 +45,7 @@ async def test_quit_with_twenty_in_mixed_states_and_start_again(
     server: FaultServer, payload, tmp_path: Path
 ) -> None:
     manager = await _open(tmp_path)
-    await manager.set_limits(max_concurrent=3)
+    await manager.set_limits(replace(manager.limits, max_concurrent=3))
     done = await manager.add_many([server.add_file(f"/d{i}", payload(500)) for i in range(5)])
     failed = await manager.add_many([server.add_status(f"/gone{i}", 404) for i in range(3)])
     await manager.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual import on
@@ -391,7 +392,8 @@ class DashboardScreen(Screen[None]):
             said.append(
                 "On-complete command set." if result.on_complete else "No on-complete command."
             )
-        if result.changes and await self.call(manager.set_limits(**result.changes)) is not None:
+        changed = replace(manager.limits, **result.changes)
+        if result.changes and await self.call(manager.set_limits(changed)) is not None:
             said.insert(0, "Limits updated.")
         if said:
             self.notify(" ".join(said), timeout=2)
