@@ -18,8 +18,12 @@ from afetch_tui.engine.regions import Region
 LOG_LINES = 200
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Download:
+    """One download. A waiting one costs a few hundred bytes: its meter, log, hasher and
+    rate bucket are made when first used (most of a long queue never needs them before it
+    starts)."""
+
     id: int
     url: str
     host: str
@@ -39,6 +43,7 @@ class Download:
     retries: int = 0
     error: str | None = None
     rank: float = 0.0
+    """Place in the queue (lower first); only the scheduler changes it."""
     restart: bool = False
     max_connections: int = 1
     segmentable: bool = True
@@ -52,11 +57,47 @@ class Download:
     """(algorithm, hex digest) the finished file must match."""
     checksum_ok: bool | None = None
     """None until verified; then whether the file matched."""
-    hasher: StreamHasher = field(default_factory=StreamHasher)
-    bucket: TokenBucket = field(default_factory=TokenBucket)
-    meter: RateMeter = field(default_factory=lambda: RateMeter(time.monotonic()))
-    log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     task: asyncio.Task[None] | None = None
+    _hasher: StreamHasher | None = field(default=None, init=False, repr=False)
+    _bucket: TokenBucket | None = field(default=None, init=False, repr=False)
+    _meter: RateMeter | None = field(default=None, init=False, repr=False)
+    _log: deque[LogEntry] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def hasher(self) -> StreamHasher:
+        if self._hasher is None:
+            self._hasher = StreamHasher()
+        return self._hasher
+
+    @property
+    def bucket(self) -> TokenBucket:
+        """This download's own rate limit (``bucket.rate``; None: unlimited)."""
+        if self._bucket is None:
+            self._bucket = TokenBucket()
+        return self._bucket
+
+    @property
+    def limit_rate(self) -> float | None:
+        return self._bucket.rate if self._bucket is not None else None
+
+    @property
+    def meter(self) -> RateMeter:
+        if self._meter is None:
+            self._meter = RateMeter(time.monotonic())
+        return self._meter
+
+    @property
+    def log(self) -> deque[LogEntry]:
+        """The attempt log, newest last (at most `LOG_LINES`)."""
+        if self._log is None:
+            self._log = deque(maxlen=LOG_LINES)
+        return self._log
+
+    def recent_log(self, count: int = LOG_LINES) -> list[LogEntry]:
+        """The newest ``count`` log entries, without making a log for a download that has none."""
+        if not self._log:
+            return []
+        return list(self._log)[-count:]
 
     @property
     def part_path(self) -> Path | None:
@@ -67,12 +108,15 @@ class Download:
         return self.directory / self.name if self.name else None
 
     def eta(self) -> float | None:
-        speed = self.meter.smoothed
+        if self._meter is None:
+            return None
+        speed = self._meter.smoothed
         if self.total is None or speed <= 1:
             return None
         return max(0, self.total - self.done) / speed
 
     def snapshot(self) -> DownloadSnapshot:
+        running = self.state.is_running
         return DownloadSnapshot(
             id=self.id,
             url=self.url,
@@ -82,18 +126,18 @@ class Download:
             state=self.state,
             done=self.done,
             total=self.total,
-            speed=self.meter.smoothed if self.state.is_running else 0.0,
-            speed_now=self.meter.now if self.state.is_running else 0.0,
-            eta=self.eta() if self.state.is_running else None,
+            speed=self.meter.smoothed if running else 0.0,
+            speed_now=self.meter.now if running else 0.0,
+            eta=self.eta() if running else None,
             retries=self.retries,
             error=self.error,
             connections=self.connections,
             etag=self.etag,
             last_modified=self.last_modified,
-            limit_rate=self.bucket.rate,
+            limit_rate=self.limit_rate,
             added_at=self.added_at,
             finished_at=self.finished_at,
-            log=tuple(self.log),
+            log=tuple(self._log) if self._log else (),
             checksum=self.checksum,
             checksum_ok=self.checksum_ok,
             max_connections=self.max_connections,

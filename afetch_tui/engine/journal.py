@@ -56,10 +56,10 @@ def to_record(d: Download) -> Record:
         retries=d.retries,
         error=d.error,
         rank=d.rank,
-        limit_rate=d.bucket.rate,
+        limit_rate=d.limit_rate,
         added_at=d.added_at,
         finished_at=d.finished_at,
-        log=[(entry.time, entry.message) for entry in list(d.log)[-LOG_KEPT:]],
+        log=[(entry.time, entry.message) for entry in d.recent_log(LOG_KEPT)],
         checksum=format_checksum(d.checksum),
         connections=d.max_connections,
         regions=[region.as_list() for region in d.regions] if d.regions else None,
@@ -101,7 +101,8 @@ def from_record(record: Record) -> Download:
         added_at=record.added_at,
         finished_at=record.finished_at,
     )
-    d.bucket.rate = record.limit_rate
+    if record.limit_rate is not None:
+        d.bucket.rate = record.limit_rate
     d.max_connections = record.connections
     if record.regions and state is not State.COMPLETED:
         d.regions = [Region.from_list(values, trust_written=same_boot) for values in record.regions]
@@ -111,7 +112,8 @@ def from_record(record: Record) -> Download:
         with contextlib.suppress(InputError):
             d.checksum = parse_checksum(record.checksum)
             d.checksum_ok = True if state is State.COMPLETED else None
-    d.log.extend(LogEntry(time, message) for time, message in record.log)
+    if record.log:
+        d.log.extend(LogEntry(time, message) for time, message in record.log)
     return d
 
 

@@ -292,7 +292,8 @@ class DownloadManager:
                 max_connections=connections or self.options.connections,
                 checksum=checksum,
             )
-            d.bucket.rate = limit_rate
+            if limit_rate is not None:
+                d.bucket.rate = limit_rate
             self._next_id += 1
             self._downloads[d.id] = d
             self._scheduler.add(d, self._host(d.host), waiting=not paused)

@@ -60,7 +60,6 @@ class Scheduler:
         self.work = 0
         """Heap steps taken so far (for complexity tests)."""
         self._order: SortedList[_Key] = SortedList()
-        self._rank: dict[int, float] = {}
         self._waiting: dict[int, _Waiting] = {}
         self._queues: dict[str, list[_Key]] = {}
         self._ready: list[tuple[float, int, str]] = []
@@ -74,9 +73,6 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._order)
 
-    def __contains__(self, download_id: int) -> bool:
-        return download_id in self._rank
-
     def ids(self) -> Iterator[int]:
         """Every download's id, first in the queue first."""
         return (download_id for _, download_id in self._order)
@@ -84,7 +80,7 @@ class Scheduler:
     def add(self, d: Download, host: Host, *, waiting: bool) -> None:
         """Put a download at its rank in the order (and in the waiting list if ``waiting``)."""
         self.hosts.setdefault(host.name, host)
-        self._rank[d.id] = d.rank
+        d.host = host.name  # one string per host, not one per download
         self._order.add((d.rank, d.id))
         if waiting:
             self.enqueue(d)
@@ -92,9 +88,7 @@ class Scheduler:
     def forget(self, d: Download) -> None:
         """Take a download out of the order and the waiting list."""
         self.dequeue(d)
-        rank = self._rank.pop(d.id, None)
-        if rank is not None:
-            self._order.remove((rank, d.id))
+        self._order.discard((d.rank, d.id))
 
     def next_rank(self) -> float:
         """A rank after every download in the order."""
@@ -144,7 +138,6 @@ class Scheduler:
     def _set_rank(self, d: Download, rank: float) -> None:
         self._order.discard((d.rank, d.id))
         d.rank = rank
-        self._rank[d.id] = rank
         self._order.add((rank, d.id))
         entry = self._waiting.get(d.id)
         if entry is None:
