@@ -61,7 +61,7 @@ class Download:
     _hasher: StreamHasher | None = field(default=None, init=False, repr=False)
     _bucket: TokenBucket | None = field(default=None, init=False, repr=False)
     _meter: RateMeter | None = field(default=None, init=False, repr=False)
-    _log: deque[LogEntry] | None = field(default=None, init=False, repr=False)
+    _log: list[LogEntry] | None = field(default=None, init=False, repr=False)
 
     @property
     def hasher(self) -> StreamHasher:
@@ -86,18 +86,27 @@ class Download:
             self._meter = RateMeter(time.monotonic())
         return self._meter
 
-    @property
-    def log(self) -> deque[LogEntry]:
-        """The attempt log, newest last (at most `LOG_LINES`)."""
+    def add_log(self, entry: LogEntry) -> None:
+        """Append to the attempt log, which keeps the newest `LOG_LINES` entries.
+
+        A list, trimmed now and then, rather than a ``deque(maxlen=...)``: a deque costs
+        over 600 bytes however short, and most downloads log one or two lines.
+        """
         if self._log is None:
-            self._log = deque(maxlen=LOG_LINES)
-        return self._log
+            self._log = []
+        self._log.append(entry)
+        if len(self._log) >= 2 * LOG_LINES:
+            del self._log[:-LOG_LINES]
 
     def recent_log(self, count: int = LOG_LINES) -> list[LogEntry]:
-        """The newest ``count`` log entries, without making a log for a download that has none."""
+        """The newest ``count`` (at most `LOG_LINES`) log entries, oldest first."""
         if not self._log:
             return []
-        return list(self._log)[-count:]
+        return self._log[-min(count, LOG_LINES) :]
+
+    def settle(self) -> None:
+        """Not running any more: drop what only a running download needs (its meter)."""
+        self._meter = None
 
     @property
     def part_path(self) -> Path | None:
@@ -116,7 +125,7 @@ class Download:
         return max(0, self.total - self.done) / speed
 
     def snapshot(self) -> DownloadSnapshot:
-        running = self.state.is_running
+        meter = self._meter if self.state.is_running else None
         return DownloadSnapshot(
             id=self.id,
             url=self.url,
@@ -126,9 +135,9 @@ class Download:
             state=self.state,
             done=self.done,
             total=self.total,
-            speed=self.meter.smoothed if running else 0.0,
-            speed_now=self.meter.now if running else 0.0,
-            eta=self.eta() if running else None,
+            speed=meter.smoothed if meter else 0.0,
+            speed_now=meter.now if meter else 0.0,
+            eta=self.eta() if meter else None,
             retries=self.retries,
             error=self.error,
             connections=self.connections,
@@ -137,7 +146,7 @@ class Download:
             limit_rate=self.limit_rate,
             added_at=self.added_at,
             finished_at=self.finished_at,
-            log=tuple(self._log) if self._log else (),
+            log=tuple(self.recent_log()),
             checksum=self.checksum,
             checksum_ok=self.checksum_ok,
             max_connections=self.max_connections,

@@ -112,8 +112,8 @@ def from_record(record: Record) -> Download:
         with contextlib.suppress(InputError):
             d.checksum = parse_checksum(record.checksum)
             d.checksum_ok = True if state is State.COMPLETED else None
-    if record.log:
-        d.log.extend(LogEntry(time, message) for time, message in record.log)
+    for time, message in record.log:
+        d.add_log(LogEntry(time, message))
     return d
 
 

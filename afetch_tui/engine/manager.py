@@ -55,7 +55,7 @@ from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer, TransferContext
-from afetch_tui.engine.urls import host_of, validate_url
+from afetch_tui.engine.urls import checked_url, host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
 _DEFAULT_LIMITS = Limits()
@@ -261,7 +261,7 @@ class DownloadManager:
         ``connections`` (default: the manager's ``-x``) is how many ranged connections a
         large file may use.
         """
-        checked = [validate_url(url) for url in urls]
+        checked = [checked_url(url) for url in urls]
         if checksum is not None:
             if len(checked) != 1:
                 raise InputError("a checksum can only be given with a single URL")
@@ -279,11 +279,11 @@ class DownloadManager:
         await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         ids = []
         last_rank = self._scheduler.next_rank() - 1.0
-        for offset, url in enumerate(checked, start=1):
+        for offset, (url, host) in enumerate(checked, start=1):
             d = Download(
                 id=self._next_id,
                 url=url,
-                host=host_of(url),
+                host=host,
                 directory=target,
                 requested_name=name.strip() if name else None,
                 headers=dict(headers or {}),
@@ -615,7 +615,7 @@ class DownloadManager:
 
     def _log(self, d: Download, message: str) -> None:
         entry = LogEntry(time.time(), message)
-        d.log.append(entry)
+        d.add_log(entry)
         if d.id in self._downloads:
             self._emit(Logged(d.id, entry))
 
@@ -705,10 +705,7 @@ class DownloadManager:
         """Start waiting downloads, in queue order, as far as the limits allow."""
         if self._closing or self._session is None:
             return
-        free = self._limits.max_concurrent - len(self._running)
-        if free <= 0 or not self._scheduler.waiting:
-            return
-        started, wake_at = self._scheduler.take(time.monotonic(), free)
+        started, wake_at = self._scheduler.take(time.monotonic())
         for download_id in started:
             d = self._downloads[download_id]
             self._start(d, self._hosts[d.host])
@@ -747,7 +744,7 @@ class DownloadManager:
             publish=self._publish,
             checkpointed=self._persist,
             verify=self._verifier.verify,
-            slots=HostSlots(self._scheduler, host, self._schedule),
+            slots=HostSlots(self._scheduler, d, host, self._schedule),
         )
         outcome: DownloadError | None = None
         try:
@@ -773,9 +770,10 @@ class DownloadManager:
         ran never reaches its own cleanup, so `_stop` calls this too)."""
         if self._running.pop(d.id, None) is None:
             return
-        self._scheduler.finished(host)
+        self._scheduler.finished(d)
         d.task = None
         self._emit_progress(d)
+        d.settle()
 
     def _succeeded(self, d: Download, host: Host) -> None:
         now = time.monotonic()

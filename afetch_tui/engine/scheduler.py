@@ -59,6 +59,10 @@ class Scheduler:
         self.hosts: dict[str, Host] = {}
         self.work = 0
         """Heap steps taken so far (for complexity tests)."""
+        self._holding: set[int] = set()
+        """Started downloads that hold a slot (count against ``max_concurrent``)."""
+        self._finishing: set[int] = set()
+        """Started downloads whose bytes are all in, saving or verifying without a slot."""
         self._order: SortedList[_Key] = SortedList()
         self._waiting: dict[int, _Waiting] = {}
         self._queues: dict[str, list[_Key]] = {}
@@ -180,12 +184,20 @@ class Scheduler:
             self._refresh(entry.host)
         return True
 
-    def take(self, now: float, free: int) -> tuple[list[int], float | None]:
-        """Up to ``free`` downloads to start now, in queue order, as the hosts allow.
+    @property
+    def active(self) -> int:
+        """Started downloads holding a slot."""
+        return len(self._holding)
+
+    def take(self, now: float) -> tuple[list[int], float | None]:
+        """The downloads to start now, in queue order, as far as the limits allow.
 
         Each one is counted as running (and no longer queued) on its host at once. Also
         returns when something that cannot start now may start (monotonic), if ever.
         """
+        free = self.limits.max_concurrent - len(self._holding)
+        if free <= 0 or not self._waiting:
+            return [], None
         self._release_due(now)
         started: list[int] = []
         ready = self._ready
@@ -205,6 +217,7 @@ class Scheduler:
             host.queued -= 1
             host.running += 1
             host.slots += 1
+            self._holding.add(download_id)
             started.append(download_id)
             free -= 1
             self._refresh(name)
@@ -216,8 +229,26 @@ class Scheduler:
 
     # -- slots and connections ------------------------------------------------------------
 
-    def finished(self, host: Host) -> None:
-        """A started download stopped: its slot is free again."""
+    def finished(self, d: Download) -> None:
+        """A started download stopped: its slot is free again (if `network_done` kept it)."""
+        self._finishing.discard(d.id)
+        self._release(d)
+
+    def network_done(self, d: Download) -> bool:
+        """``d`` has every byte and only saves or verifies them now: its slot may go to the
+        next download. Only as many may finish this way as may run at once, so that a slow
+        disk holds the queue back instead of piling bodies up in memory."""
+        if d.id not in self._holding or len(self._finishing) >= self.limits.max_concurrent:
+            return False
+        self._finishing.add(d.id)
+        self._release(d)
+        return True
+
+    def _release(self, d: Download) -> None:
+        if d.id not in self._holding:
+            return
+        self._holding.discard(d.id)
+        host = self.hosts[d.host]
         host.running -= 1
         host.slots -= 1
         self._unpark(host.name)
@@ -332,12 +363,20 @@ class Scheduler:
 class HostSlots:
     """What a transfer may do with its host's counts: extra connections, open connections."""
 
-    __slots__ = ("_host", "_scheduler", "_wake")
+    __slots__ = ("_download", "_host", "_scheduler", "_wake")
 
-    def __init__(self, scheduler: Scheduler, host: Host, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, scheduler: Scheduler, download: Download, host: Host, wake: Callable[[], None]
+    ) -> None:
         self._scheduler = scheduler
+        self._download = download
         self._host = host
         self._wake = wake
+
+    def network_done(self) -> None:
+        """Every byte is in: let the next download have this one's slot while it saves."""
+        if self._scheduler.network_done(self._download):
+            self._wake()
 
     def take_extra(self) -> bool:
         """Reserve one more connection to this host, if the limits leave one free."""

@@ -501,6 +501,7 @@ class Transfer:
         d.meter.add(size)
         ctx.host.meter.add(size)
         self._check_complete()
+        ctx.slots.network_done()
         ctx.set_state(d, State.VERIFYING)
         await _finish_anyway(ctx.save_small(d, candidate, body))
         ctx.changed(d)

@@ -14,6 +14,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def validate_url(text: str) -> str:
     """Return the URL as it will be requested, or raise `InputError` saying why not."""
+    return checked_url(text)[0]
+
+
+def checked_url(text: str) -> tuple[str, str]:
+    """`validate_url` and `host_of` from one parse: (the URL as requested, its host key)."""
     raw = text.strip()
     if not raw:
         raise InputError("empty URL")
@@ -37,7 +42,7 @@ def validate_url(text: str) -> str:
         raise InputError(f"URL has an invalid port: {raw}") from None
     if port is not None and not 0 < port < 65536:
         raise InputError(f"URL has an invalid port: {raw}")
-    return str(url.with_fragment(None))
+    return str(url.with_fragment(None)), _host_key(url)
 
 
 def host_of(url: str) -> str:
@@ -46,7 +51,10 @@ def host_of(url: str) -> str:
     An international name stays in its ASCII form (``xn--80ak6aa92e.com``): decoded, it
     could pass for another (its Cyrillic letters read as apple.com).
     """
-    parsed = URL(url)
+    return _host_key(URL(url))
+
+
+def _host_key(parsed: URL) -> str:
     host = parsed.raw_host or ""
     if parsed.port is not None and not parsed.is_default_port():
         return f"{host}:{parsed.port}"

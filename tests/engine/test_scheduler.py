@@ -48,8 +48,8 @@ class Queue:
     def order(self) -> list[int]:
         return list(self.scheduler.ids())
 
-    def take(self, now: float = 0.0, free: int = 100) -> list[int]:
-        return self.scheduler.take(now, free)[0]
+    def take(self, now: float = 0.0) -> list[int]:
+        return self.scheduler.take(now)[0]
 
 
 def test_take_follows_queue_order_and_the_host_cap() -> None:
@@ -60,9 +60,9 @@ def test_take_follows_queue_order_and_the_host_cap() -> None:
     assert (a.queued, a.running, a.slots) == (1, 2, 2)
     assert (b.queued, b.running) == (0, 2)
     assert q.take() == []
-    q.scheduler.finished(b)
+    q.scheduler.finished(b1)
     assert q.take() == []  # b's free slot is no use to a
-    q.scheduler.finished(a)
+    q.scheduler.finished(a1)
     assert q.take() == [a3.id]
     assert (a.queued, a.running) == (0, 2)
 
@@ -78,7 +78,7 @@ def test_a_started_download_is_never_counted_as_queued() -> None:
 
 
 def test_moves_change_the_order_and_what_starts_first() -> None:
-    q = Queue()
+    q = Queue(Limits(max_concurrent=1))
     a, b, c, d = (q.add() for _ in range(4))
     assert q.scheduler.move(d, -2) == [d]
     assert q.order() == [a.id, d.id, b.id, c.id]
@@ -87,14 +87,16 @@ def test_moves_change_the_order_and_what_starts_first() -> None:
     q.scheduler.move_to(c, top=False)
     assert q.order() == [a.id, d.id, b.id, c.id]
     assert q.scheduler.move(a, -5) is None  # already first
-    assert q.take(free=1) == [a.id]
+    assert q.take() == [a.id]
     q.scheduler.move(c, -10)
     assert q.order() == [c.id, a.id, d.id, b.id]  # a started one keeps its place
-    assert q.take(free=1) == [c.id]
+    assert q.take() == []
+    q.scheduler.finished(a)
+    assert q.take() == [c.id]
 
 
 def test_ranks_are_renumbered_when_there_is_no_room_between_them() -> None:
-    q = Queue()
+    q = Queue(Limits(max_concurrent=3))
     first, second, last = q.add(), q.add(), q.add()
     moved = []
     for _ in range(80):  # each move halves the gap between first and second
@@ -126,7 +128,7 @@ def test_a_retry_waits_for_its_time_and_others_go_first() -> None:
     late, early = q.add(waiting=False), q.add(waiting=False)
     q.scheduler.enqueue(late, not_before=5.0, now=1.0)
     q.scheduler.enqueue(early)
-    started, wake = q.scheduler.take(1.0, 10)
+    started, wake = q.scheduler.take(1.0)
     assert started == [early.id] and wake == 5.0
     assert q.hosts["a"].queued == 1
     assert q.take(now=4.9) == []
@@ -137,11 +139,31 @@ def test_a_cooling_host_waits_and_others_do_not() -> None:
     q = Queue()
     a1, b1 = q.add("a"), q.add("b")
     q.hosts["a"].cooldown_until = 3.0
-    started, wake = q.scheduler.take(1.0, 10)
+    started, wake = q.scheduler.take(1.0)
     assert started == [b1.id] and wake == 3.0
     q.hosts["a"].cooldown_until = 4.0  # pushed back again meanwhile
     assert q.take(now=3.0) == []
     assert q.take(now=4.0) == [a1.id]
+
+
+def test_a_download_that_has_its_bytes_gives_its_slot_to_the_next() -> None:
+    q = Queue(Limits(max_concurrent=2, max_per_host=2))
+    first, second, third, fourth, fifth = (q.add() for _ in range(5))
+    assert q.take() == [first.id, second.id]
+    assert q.scheduler.network_done(first)
+    assert not q.scheduler.network_done(first)
+    assert q.take() == [third.id]
+    assert q.hosts["a"].running == 2
+    assert q.scheduler.network_done(second)
+    assert q.take() == [fourth.id]
+    assert not q.scheduler.network_done(third)  # two are finishing already: keep the slot
+    assert q.take() == []
+    q.scheduler.finished(first)
+    q.scheduler.finished(first)  # twice is harmless
+    assert q.take() == []
+    assert q.scheduler.network_done(third)
+    assert q.take() == [fifth.id]
+    assert q.hosts["a"].running == 2 and q.hosts["a"].slots == 2
 
 
 def test_a_lower_cap_and_new_limits_take_effect() -> None:
@@ -158,14 +180,14 @@ def test_a_lower_cap_and_new_limits_take_effect() -> None:
 
 
 def test_extra_connections_only_when_nothing_is_queued() -> None:
-    q = Queue(Limits(max_per_host=2))
-    q.add()
-    q.add()
+    q = Queue(Limits(max_concurrent=1, max_per_host=2))
+    first, second = q.add(), q.add()
     host = q.hosts["a"]
-    q.take(free=1)
-    assert not q.scheduler.take_extra(host)  # the second download wants that slot
     q.take()
-    q.scheduler.finished(host)
+    assert not q.scheduler.take_extra(host)  # the second download wants that slot
+    q.scheduler.limits = Limits(max_concurrent=2, max_per_host=2)
+    q.take()
+    q.scheduler.finished(second)
     assert q.scheduler.take_extra(host) and host.slots == 2
     assert not q.scheduler.take_extra(host)
 
@@ -182,7 +204,7 @@ def test_a_new_url_moves_a_waiting_download_to_its_new_host() -> None:
 
 
 def test_pause_and_resume_cycles_do_not_grow_the_heaps() -> None:
-    q = Queue(Limits(max_per_host=1000))
+    q = Queue(Limits(max_concurrent=1000, max_per_host=1000))
     downloads = [q.add() for _ in range(200)]
     for _ in range(20):
         for d in downloads:
@@ -191,7 +213,7 @@ def test_pause_and_resume_cycles_do_not_grow_the_heaps() -> None:
             q.scheduler.enqueue(d)
     queue = q.scheduler._queues["a"]
     assert len(queue) <= 3 * len(downloads)
-    assert q.take(free=1000) == [d.id for d in downloads]
+    assert q.take() == [d.id for d in downloads]
 
 
 # ------------------------------------------------------------------ cost per download
