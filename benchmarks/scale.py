@@ -163,7 +163,6 @@ def serve(kind: str, workdir: Path, body_size: int) -> Iterator[str]:
         log.close()
 
 
-
 def run_once(
     afetch: list[str], base: str, workdir: Path, out_root: Path, size: int, label: str, body: int
 ) -> Run:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +104,13 @@ class Download:
         return self._log[-min(count, LOG_LINES) :]
 
     def settle(self) -> None:
-        """Not running any more: drop what only a running download needs (its meter)."""
+        """Not running any more: drop what only a running download needs (its meter), and
+        a hasher or bucket that holds nothing (no checksum, no rate limit)."""
         self._meter = None
+        if self._hasher is not None and self._hasher.algo is None:
+            self._hasher = None
+        if self._bucket is not None and self._bucket.rate is None:
+            self._bucket = None
 
     @property
     def part_path(self) -> Path | None:

@@ -181,7 +181,7 @@ def test_a_lower_cap_and_new_limits_take_effect() -> None:
 
 def test_extra_connections_only_when_nothing_is_queued() -> None:
     q = Queue(Limits(max_concurrent=1, max_per_host=2))
-    first, second = q.add(), q.add()
+    _first, second = q.add(), q.add()
     host = q.hosts["a"]
     q.take()
     assert not q.scheduler.take_extra(host)  # the second download wants that slot
