@@ -54,6 +54,8 @@ class RequestRecord:
     aborted_by_client: bool = False
     aborted_by_server: bool = False
     faults: list[str] = field(default_factory=list)
+    get_index: int | None = None
+    """Which GET of its file this was (0 for the first), for per-request fault plans."""
 
     def header(self, name: str) -> str | None:
         """Case-insensitive request header lookup."""
@@ -89,6 +91,13 @@ class FileOptions:
     rate: float | None = None
     delay: float = 0.0
     delay_times: int | None = None
+    # --- response-rule faults (see _plan_drop / _send_close_delimited)
+    drop_plan: list[int | None] = field(default_factory=list)
+    """Per GET, in order: cut that body after this many bytes (None: no cut)."""
+    partial_without_validators: bool = False
+    """206 answers leave out ETag and Last-Modified (the 200 carries them)."""
+    range_close_delimited: bool = False
+    """206 answers carry neither Content-Length nor chunking: the body ends at close."""
 
 
 @dataclass
@@ -283,10 +292,17 @@ class FaultServer:
             self._redirects[path] = (target, status)
         return self.url(path)
 
-    def add_status(self, path: str, status: int, retry_after: str | None = None) -> str:
-        """``path`` always answers ``status`` with a short body."""
+    def add_location(self, path: str, location: str, status: int = 302) -> str:
+        """``path`` answers ``status`` with ``Location: location`` sent verbatim (any scheme)."""
+        return self.add_raw(
+            path, status, reason=b"Found", headers=[("Location", location.encode())]
+        )
+
+    def add_bytes(self, path: str, answer: bytes) -> str:
+        """``path`` answers exactly ``answer``, then closes: a status line or headers that
+        are not HTTP at all (see `add_raw` for a well-formed answer with hostile bytes)."""
         with self._lock:
-            self._statuses[path] = (status, retry_after)
+            self._raw[path] = answer
         return self.url(path)
 
     def add_raw(
@@ -501,6 +517,7 @@ class FaultServer:
             await asyncio.sleep(opts.delay)
         if is_get:
             index, entity = self._next_get(file)
+            self._record(record, get_index=index)
             if index < len(opts.statuses) and not 200 <= opts.statuses[index] < 300:
                 self._fault(record, "status")
                 return self._short(opts.statuses[index], opts.retry_after)
@@ -576,7 +593,12 @@ class FaultServer:
             status, (first, last) = 206, chosen
             first, claimed = self._content_range(record, file, first, last, total, count)
             headers["Content-Range"] = claimed
+            if opts.partial_without_validators:
+                headers.pop("ETag", None)
+                headers.pop("Last-Modified", None)
         body = memoryview(entity.data)[first : last + 1]
+        if status == 206 and opts.range_close_delimited and request.method == "GET":
+            return await self._send_close_delimited(request, record, headers, body)
         response = web.StreamResponse(status=status, headers=headers)
         lie = opts.lie_length is not None and (
             not count or self._take(file, "lie_length", opts.lie_length_times)
@@ -626,7 +648,9 @@ class FaultServer:
     ) -> None:
         opts = file.options
         size = len(body)
-        drop_at = self._cut_point(record, file, "drop", opts.drop_after, opts.drop_times, size)
+        drop_at = self._plan_drop(record, file, size)
+        if drop_at is None:
+            drop_at = self._cut_point(record, file, "drop", opts.drop_after, opts.drop_times, size)
         stall_at = self._cut_point(record, file, "stall", opts.stall_after, opts.stall_times, size)
         with self._lock:
             self._active.append(record.path)
@@ -638,6 +662,34 @@ class FaultServer:
         finally:
             with self._lock:
                 self._active.remove(record.path)
+
+    def _plan_drop(self, record: RequestRecord, file: _File, size: int) -> int | None:
+        """Where ``drop_plan`` cuts this GET's body, if it says so."""
+        plan, index = file.options.drop_plan, record.get_index
+        if index is None or index >= len(plan):
+            return None
+        cut = plan[index]
+        if cut is None or cut >= size:
+            return None
+        self._fault(record, "drop_plan")
+        return cut
+
+    async def _send_close_delimited(
+        self, request: web.Request, record: RequestRecord, headers: dict[str, str], body: memoryview
+    ) -> web.StreamResponse:
+        """A 206 written raw, without length or chunking, ended by closing the connection
+        (cut short by ``drop_plan``). The stand-in response returned is never sent."""
+        assert request.transport is not None
+        with self._lock:
+            file = self._files[record.path]
+        cut = self._plan_drop(record, file, len(body))
+        end = len(body) if cut is None else cut
+        lines = ["HTTP/1.1 206 Partial Content", *(f"{k}: {v}" for k, v in headers.items())]
+        head = "\r\n".join([*lines, "Connection: close", "", ""]).encode("latin-1")
+        request.transport.write(head + bytes(body[:end]))
+        self._record(record, status=206, bytes_sent=end)
+        self._abort(request, record)
+        raise ConnectionResetError("close-delimited body sent")
 
     def _cut_point(
         self,

@@ -37,7 +37,9 @@ class DownloadError(AfetchError):
     server's own wish in seconds (Retry-After), when it gave one; ``restart`` asks the
     next attempt to start again from byte zero because the bytes on disk can no longer
     be trusted to belong to the entity the server now serves. ``pause`` says the download
-    should wait for the user (a full disk) rather than fail.
+    should wait for the user (a full disk) rather than fail. ``backpressure`` says the
+    machine, not the download, ran short (out of file descriptors): run fewer at once and
+    try again later, without counting it against the download's retries.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class DownloadError(AfetchError):
         status: int | None = None,
         host_pushback: bool = False,
         pause: bool = False,
+        backpressure: bool = False,
     ) -> None:
         message = inert(message)  # shown, logged and stored: a server wrote part of it
         super().__init__(message)
@@ -60,6 +63,7 @@ class DownloadError(AfetchError):
         self.status = status
         self.host_pushback = host_pushback
         self.pause = pause
+        self.backpressure = backpressure
 
     def __str__(self) -> str:
         return inert(self.message)

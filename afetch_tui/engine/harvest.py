@@ -19,7 +19,9 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
-from afetch_tui.engine.errors import PageError
+from afetch_tui.engine import http
+from afetch_tui.engine.errors import DownloadError, PageError
+from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.links import Link, extract_links, parse_page, parse_srcset
 from afetch_tui.engine.urls import host_of
 from afetch_tui.format import size
@@ -92,44 +94,46 @@ async def fetch_page(
     proxy: str | None = None,
     max_bytes: int = MAX_PAGE_BYTES,
     max_redirects: int = 10,
+    host: Host | None = None,
+    stall_limit: float = 30.0,
 ) -> tuple[str, bytes, str | None]:
-    """GET an HTML page: (final URL, body, charset), or `PageError` saying why not."""
-    host = host_of(page_url)
+    """GET an HTML page: (final URL, body, charset), or `PageError` saying why not.
+
+    The request goes through the same bracket, status check and error mapping as a
+    download (`http`); ``host`` is paced and measured when given.
+    """
+
+    def truncated() -> DownloadError:
+        return DownloadError("the connection closed before the whole page arrived")
+
     try:
-        async with session.get(
-            page_url,
-            headers={
-                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-                "Accept-Encoding": "gzip, deflate",
-                **(headers or {}),
-            },
-            proxy=proxy,
-            max_redirects=max_redirects,
-        ) as response:
-            if response.status >= 400:
-                raise PageError(
-                    f"cannot read the page {page_url}: {response.status} {response.reason}"
-                )
-            content_type = response.content_type.lower()
-            if content_type not in HTML_TYPES:
-                given = response.headers.get("Content-Type") or "none"
-                raise PageError(
-                    f"{page_url} is not an HTML page (Content-Type: {given}); "
-                    "--from-page wants the page that links to the files"
-                )
-            if response.content_length is not None and response.content_length > max_bytes:
-                raise _too_big(page_url, max_bytes)
-            body = await _read_decoded(response, page_url, max_bytes)
-            return str(response.url), body, response.charset
-    except aiohttp.TooManyRedirects:
-        raise PageError(f"too many redirects from {page_url}") from None
-    except aiohttp.ClientConnectorError as exc:
-        reason = exc.os_error.strerror or str(exc.os_error)
-        raise PageError(f"cannot connect to {host}: {reason}") from None
-    except (aiohttp.ServerTimeoutError, TimeoutError):
-        raise PageError(f"timed out reading the page {page_url}") from None
-    except aiohttp.ClientError as exc:
-        raise PageError(f"cannot read the page {page_url}: {exc or type(exc).__name__}") from None
+        with http.mapped_errors(host_of(page_url), timeout=stall_limit, truncated=truncated):
+            async with http.request(
+                session,
+                page_url,
+                headers={
+                    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+                    "Accept-Encoding": "gzip, deflate",
+                    **(headers or {}),
+                },
+                proxy=proxy,
+                max_redirects=max_redirects,
+                host=host,
+            ) as response:
+                http.check_status(response, host_of(str(response.url)))
+                content_type = response.content_type.lower()
+                if content_type not in HTML_TYPES:
+                    given = response.headers.get("Content-Type") or "none"
+                    raise PageError(
+                        f"{page_url} is not an HTML page (Content-Type: {given}); "
+                        "--from-page wants the page that links to the files"
+                    )
+                if response.content_length is not None and response.content_length > max_bytes:
+                    raise _too_big(page_url, max_bytes)
+                body = await _read_decoded(response, page_url, max_bytes)
+                return str(response.url), body, response.charset
+    except DownloadError as exc:
+        raise PageError(f"cannot read the page {page_url}: {exc}") from None
 
 
 async def _read_decoded(response: aiohttp.ClientResponse, page_url: str, max_bytes: int) -> bytes:
@@ -192,6 +196,8 @@ async def harvest(
     headers: Mapping[str, str] | None = None,
     proxy: str | None = None,
     max_redirects: int = 10,
+    host: Host | None = None,
+    stall_limit: float = 30.0,
 ) -> list[Link]:
     """Fetch ``page_url`` and return its links that pass the filters (maybe none)."""
     compile_match(match)  # a bad pattern fails before any request
@@ -202,6 +208,8 @@ async def harvest(
         proxy=proxy,
         max_bytes=max_bytes,
         max_redirects=max_redirects,
+        host=host,
+        stall_limit=stall_limit,
     )
     html: str | bytes = body
     if charset:
@@ -234,8 +242,8 @@ async def probe_size(
         ranged = {**(headers or {}), "Range": "bytes=0-0", "Accept-Encoding": "identity"}
         async with session.get(url, headers=ranged, proxy=proxy, timeout=limit) as response:
             if response.status == 206:
-                total = response.headers.get("Content-Range", "").rpartition("/")[2]
-                return int(total) if total.isdigit() else None
+                content_range = http.parse_content_range(response.headers.get("Content-Range"))
+                return content_range.total if content_range is not None else None
             if response.status == 200:
                 return response.content_length
     except (aiohttp.ClientError, TimeoutError, ValueError):

@@ -475,7 +475,6 @@ class DownloadManager:
         """
         url = validate_url(page_url)
         host = self._host(host_of(url))
-        await throttle((host.request_bucket,), 1)
         return await harvesting.harvest(
             self._live_session(),
             url,
@@ -485,6 +484,8 @@ class DownloadManager:
             headers=self._request_headers(headers),
             proxy=self._proxies.for_url(url, host_of(url)),
             max_redirects=self.options.max_redirects,
+            host=host,
+            stall_limit=self.options.timeout,
         )
 
     async def probe_sizes(

@@ -14,7 +14,7 @@ def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true, float("²") is not
         return float(value)
     try:
         when = parsedate_to_datetime(value)

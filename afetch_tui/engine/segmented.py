@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from afetch_tui.engine import http
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
-from afetch_tui.engine.httpheaders import parse_content_range, strong_etag
-from afetch_tui.engine.limits import throttle
 from afetch_tui.engine.partfile import PartFile
 from afetch_tui.engine.regions import Region, complete, take_work
 
@@ -127,30 +126,21 @@ class SegmentedCopy:
     async def _fetch(self, part: PartFile, region: Region) -> None:
         d, ctx = self.d, self.ctx
         headers = self.transfer.headers()
-        headers["Range"] = f"bytes={region.position}-{region.end - 1}"
-        headers["If-Range"] = strong_etag(d.etag) or d.last_modified or ""
-        await throttle((ctx.host.request_bucket,), 1)
-        started = time.monotonic()
-        ctx.slots.opened(d)
-        try:
-            async with ctx.session.get(
-                d.url, headers=headers, proxy=ctx.proxy, max_redirects=ctx.options.max_redirects
-            ) as response:
-                ctx.host.record_ttfb(time.monotonic() - started)
-                ctx.host.record_status(response.status)
-                self.transfer.check_status(response)
-                self._check_range(response, region)
-                if d.state is not State.DOWNLOADING:
-                    ctx.set_state(d, State.DOWNLOADING)
-                await self.transfer.copy(response, part, region=region)
-                if region.remaining:
-                    raise self.transfer.truncated()
-                if not response.content.at_eof():
-                    response.close()  # another connection took the rest of this range
-        finally:
-            ctx.slots.closed(d)
+        first, last = region.position, region.end - 1  # the end may move while we wait
+        headers["Range"] = f"bytes={first}-{last}"
+        headers["If-Range"] = http.if_range(d.etag, d.last_modified) or ""
+        async with self.transfer.request(headers) as response:
+            http.check_status(response, d.host)
+            self._check_range(response, first, last)
+            if d.state is not State.DOWNLOADING:
+                ctx.set_state(d, State.DOWNLOADING)
+            await self.transfer.copy(response, part, region=region)
+            if region.remaining:
+                raise self.transfer.truncated()
+            if not response.content.at_eof():
+                response.close()  # another connection took the rest of this range
 
-    def _check_range(self, response: aiohttp.ClientResponse, region: Region) -> None:
+    def _check_range(self, response: aiohttp.ClientResponse, first: int, last: int) -> None:
         d = self.d
         if response.status != 206:
             d.segmentable = False
@@ -160,20 +150,13 @@ class SegmentedCopy:
                 retryable=True,
                 restart=True,
             )
-        content_range = parse_content_range(response.headers.get("Content-Range"))
-        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-        if (
-            content_range is None
-            or content_range[0] != region.position
-            or content_range[2] != d.total
-            or (d.etag and etag != d.etag)
-            or (d.last_modified and modified and modified != d.last_modified)
-        ):
-            raise DownloadError(
-                f"the file on {d.host} changed between connections: starting over",
-                retryable=True,
-                restart=True,
-            )
+        http.check_partial(
+            response,
+            host=d.host,
+            first=first,
+            last=last,
+            known=http.Known(d.total, d.etag, d.last_modified),
+        )
 
     async def _checkpoint_forever(self, part: PartFile) -> None:
         while True:

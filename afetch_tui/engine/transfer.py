@@ -9,26 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
-import re
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import aiohttp
 
-from afetch_tui.engine import files, naming
+from afetch_tui.engine import files, http, naming
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.hosts import Host
-from afetch_tui.engine.httpheaders import parse_content_range, strong_etag
 from afetch_tui.engine.limits import TokenBucket, read_size, throttle
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.partfile import PartFile, PartialWrite
 from afetch_tui.engine.regions import MIN_STEAL, Region, safe_prefix
-from afetch_tui.engine.retry import PUSHBACK_STATUSES, RETRYABLE_STATUSES, parse_retry_after
 from afetch_tui.engine.scheduler import HostSlots
 from afetch_tui.engine.segmented import SegmentedCopy
 from afetch_tui.format import size
@@ -104,57 +99,40 @@ class Transfer:
         headers = self.headers()
         overlap = 0
         if offset > 0:
-            validator = strong_etag(d.etag) or d.last_modified
+            validator = http.if_range(d.etag, d.last_modified)
             if validator:
                 headers["If-Range"] = validator
             else:
                 overlap = min(offset, OVERLAP)
             headers["Range"] = f"bytes={offset - overlap}-"
-        await throttle((ctx.host.request_bucket,), 1)
         ctx.set_state(d, State.CONNECTING)
-        started = time.monotonic()
-        ctx.slots.opened(d)
-        try:
-            with self.mapped_errors():
-                async with ctx.session.get(
-                    d.url,
-                    headers=headers,
-                    proxy=ctx.proxy,
-                    max_redirects=ctx.options.max_redirects,
-                ) as response:
-                    ctx.host.record_ttfb(time.monotonic() - started)
-                    ctx.host.record_status(response.status)
-                    await self._receive(response, offset, overlap)
-        finally:
-            ctx.slots.closed(d)
+        with self.mapped_errors():
+            async with self.request(headers) as response:
+                await self._receive(response, offset, overlap)
+
+    def request(
+        self, headers: dict[str, str]
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """One GET of this download through the shared bracket (`http.request`)."""
+        d, ctx = self.d, self.ctx
+        return http.request(
+            ctx.session,
+            d.url,
+            headers=headers,
+            proxy=ctx.proxy,
+            max_redirects=ctx.options.max_redirects,
+            host=ctx.host,
+            opened=lambda: ctx.slots.opened(d),
+            closed=lambda: ctx.slots.closed(d),
+        )
 
     @contextlib.contextmanager
     def mapped_errors(self) -> Iterator[None]:
         """Turn aiohttp's and the file system's exceptions into one-line `DownloadError`s."""
         d, ctx = self.d, self.ctx
         try:
-            yield
-        except aiohttp.TooManyRedirects:
-            raise DownloadError(f"too many redirects (a redirect loop?) from {d.host}") from None
-        except aiohttp.InvalidURL as exc:
-            raise DownloadError(f"redirected to an unusable URL: {exc}") from None
-        except aiohttp.ClientPayloadError:
-            raise self.truncated() from None
-        except (aiohttp.ServerTimeoutError, TimeoutError):
-            raise DownloadError(
-                f"stalled: no data for {ctx.options.timeout:g} s from {d.host}", retryable=True
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            error = exc.os_error
-            if error.errno and not isinstance(error, socket.gaierror):
-                reason = os.strerror(error.errno)  # not asyncio's "Connect call failed (...)"
-            else:
-                reason = error.strerror or str(error)
-            raise DownloadError(f"cannot connect to {d.host}: {reason}", retryable=True) from None
-        except aiohttp.ServerDisconnectedError:
-            raise self.truncated() from None
-        except aiohttp.ClientError as exc:
-            raise DownloadError(f"connection error with {d.host}: {exc}", retryable=True) from None
+            with http.mapped_errors(d.host, timeout=ctx.options.timeout, truncated=self.truncated):
+                yield
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DownloadError(
@@ -163,35 +141,19 @@ class Transfer:
                 ) from None
             raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
 
-    def truncated(self) -> DownloadError:
+    def truncated(self, arrived: int | None = None) -> DownloadError:
+        """The body ended early; ``arrived`` is what came, if not all of it was counted."""
         d = self.d
         of_total = f" of {size(d.total)}" if d.total else ""
+        got = d.done if arrived is None else arrived
         return DownloadError(
-            f"connection closed early by {d.host} after {size(d.done)}{of_total}",
+            f"connection closed early by {d.host} after {size(got)}{of_total}",
             retryable=True,
         )
 
-    def check_status(self, response: aiohttp.ClientResponse) -> None:
-        """Raise for every status that carries no body for us (416 is the caller's)."""
-        d, status = self.d, response.status
-        if status in RETRYABLE_STATUSES:
-            raise DownloadError(
-                f"{status} {response.reason} from {d.host}",
-                retryable=True,
-                retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
-                host_pushback=status in PUSHBACK_STATUSES,
-                status=status,
-            )
-        if status == 416:
-            return
-        if status >= 400:
-            raise DownloadError(f"{status} {response.reason} from {d.host}", status=status)
-        if status not in (200, 206):
-            raise DownloadError(f"unexpected {status} {response.reason} from {d.host}")
-
     async def _receive(self, response: aiohttp.ClientResponse, offset: int, overlap: int) -> None:
         d, ctx = self.d, self.ctx
-        self.check_status(response)
+        http.check_status(response, d.host)
         if response.status == 416:
             await self._range_not_satisfiable(response, offset)
             return
@@ -200,10 +162,13 @@ class Transfer:
         last_modified = response.headers.get("Last-Modified")
         start = offset - overlap
         if status == 206:
-            content_range = parse_content_range(response.headers.get("Content-Range"))
-            if offset == 0 and content_range is None:
-                raise DownloadError(f"206 without a usable Content-Range from {d.host}")
-            self._check_partial(content_range, start, etag, last_modified)
+            known = http.Known(d.total, d.etag, d.last_modified)
+            content_range = http.check_partial(
+                response, host=d.host, first=start, last=None, known=known
+            )
+            d.total = content_range.total  # the size this download must reach
+            if start == 0:
+                d.etag, d.last_modified = etag, last_modified
         else:
             if offset:
                 ctx.log(d, "server sent the whole file (range ignored or file changed): from zero")
@@ -246,55 +211,13 @@ class Transfer:
             and d.total is not None
             and d.total >= max(options.min_split_size, 2 * MIN_STEAL)
             and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
-            and bool(strong_etag(d.etag) or d.last_modified)
+            and bool(http.if_range(d.etag, d.last_modified))
         )
-
-    def _check_partial(
-        self,
-        content_range: tuple[int, int, int | None] | None,
-        start: int,
-        etag: str | None,
-        last_modified: str | None,
-    ) -> None:
-        d = self.d
-        if content_range is None:
-            raise DownloadError(
-                f"206 without a usable Content-Range from {d.host}: from zero",
-                retryable=True,
-                restart=True,
-            )
-        first, last, total = content_range
-        if first != start or total is None or last != total - 1:
-            raise DownloadError(
-                f"{d.host} answered bytes {first}-{last}/{total} when asked from {start}: "
-                "starting over",
-                retryable=True,
-                restart=True,
-            )
-        if d.total is not None and total != d.total:
-            raise DownloadError(
-                f"file size on {d.host} changed ({d.total} → {total} bytes): starting over",
-                retryable=True,
-                restart=True,
-            )
-        if (d.etag and etag and etag != d.etag) or (
-            d.last_modified and last_modified and last_modified != d.last_modified
-        ):
-            raise DownloadError(
-                f"the file on {d.host} changed since the last attempt: starting over",
-                retryable=True,
-                restart=True,
-            )
-        if start == 0:
-            d.total = total
-            d.etag, d.last_modified = etag, last_modified
 
     async def _range_not_satisfiable(self, response: aiohttp.ClientResponse, offset: int) -> None:
         """416: done if we already hold every byte, else the bytes on disk are suspect."""
         d = self.d
-        content_range = response.headers.get("Content-Range", "")
-        match = re.match(r"^\s*bytes\s+\*/(\d+)\s*$", content_range)
-        total = int(match.group(1)) if match else None
+        total = http.unsatisfiable_total(response)
         if offset and d.total is not None and offset == d.total and total in (None, d.total):
             self.ctx.log(d, "server says nothing is left to fetch")
             await self._finish()
@@ -495,7 +418,15 @@ class Transfer:
     async def _receive_small(self, response: aiohttp.ClientResponse, candidate: str) -> None:
         """Read a small body whole; name, write, flush and publish it in one thread hop."""
         d, ctx = self.d, self.ctx
-        body = await response.content.read()
+        pieces: list[bytes] = []
+        arrived = 0
+        try:
+            while piece := await response.content.read(SMALL_BODY):
+                pieces.append(piece)
+                arrived += len(piece)
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+            raise self.truncated(arrived) from None
+        body = b"".join(pieces)
         size = len(body)
         d.done = size
         d.meter.add(size)
