@@ -46,7 +46,7 @@ def closed_port() -> int:
         ("bytes */*", None),
         ("bytes 9-5/10", None),  # last before first
         ("bytes 0-10/10", None),  # last beyond the total
-        ("bytes ٠-٩/١٠", None),  # non-ASCII digits are not digits here
+        ("bytes \u0660-\u0669/\u0661\u0660", None),  # non-ASCII digits are not digits here
         ("items 0-9/10", None),
         ("", None),
         (None, None),
@@ -56,7 +56,7 @@ def test_parse_content_range(value, parsed):
     assert parse_content_range(value) == parsed
 
 
-@pytest.mark.parametrize("value", ["²", "١٠", "1e3", "-5", " "])
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0660", "1e3", "-5", " "])
 def test_retry_after_takes_only_ascii_seconds_or_a_date(value):
     assert parse_retry_after(value, 0.0) is None
 
