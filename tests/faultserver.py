@@ -292,6 +292,12 @@ class FaultServer:
             self._redirects[path] = (target, status)
         return self.url(path)
 
+    def add_status(self, path: str, status: int, retry_after: str | None = None) -> str:
+        """``path`` always answers ``status`` with a short body."""
+        with self._lock:
+            self._statuses[path] = (status, retry_after)
+        return self.url(path)
+
     def add_location(self, path: str, location: str, status: int = 302) -> str:
         """``path`` answers ``status`` with ``Location: location`` sent verbatim (any scheme)."""
         return self.add_raw(
