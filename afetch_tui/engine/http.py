@@ -247,9 +247,10 @@ def map_error(
     if isinstance(exc, aiohttp.TooManyRedirects):
         return DownloadError(f"too many redirects (a redirect loop?) from {host}")
     if isinstance(exc, aiohttp.NonHttpUrlRedirectClientError):
-        scheme = _scheme_of(exc)
+        target = str(exc.args[0]) if exc.args else ""
         return DownloadError(
-            f"{host} redirected to a {scheme} URL: only http and https are followed"
+            f"{host} redirected to a {_scheme_of(target)} URL ({target}): "
+            "only http and https are followed"
         )
     if isinstance(exc, aiohttp.InvalidURL):
         return DownloadError(f"redirected to an unusable URL: {exc}")
@@ -303,9 +304,8 @@ def _reason(exc: aiohttp.ClientConnectorError) -> str:
     return error.strerror or str(error)
 
 
-def _scheme_of(exc: aiohttp.NonHttpUrlRedirectClientError) -> str:
-    text = str(exc.args[0]) if exc.args else ""
-    scheme, colon, _ = text.partition(":")
+def _scheme_of(url: str) -> str:
+    scheme, colon, _ = url.partition(":")
     if colon and scheme.isascii() and scheme.replace("+", "").replace("-", "").isalnum():
         return f"{scheme.lower()}:"
     return "non-HTTP"
