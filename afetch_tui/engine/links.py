@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import resource
 import sys
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -169,6 +171,7 @@ async def parse_page(
         __name__,
         page_url,
         "text" if isinstance(html, str) else "bytes",
+        str(math.ceil(total_limit) + 1),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -211,7 +214,9 @@ _PARSED = b"parsed\n"
 def _main() -> None:
     """The child's side of `parse_page`: the page on stdin; on stdout a line when its tree
     is built, then its links (or an error) as JSON."""
-    page_url, mode = sys.argv[1], sys.argv[2]
+    page_url, mode, cpu_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # If the parent dies (kill -9) nobody kills this child: the kernel does, at this much CPU.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     data = sys.stdin.buffer.read()
     out = sys.stdout.buffer
     parsed = False

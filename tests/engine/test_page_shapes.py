@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import signal
+import subprocess
+import sys
 import time
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -60,13 +64,22 @@ async def test_files_are_still_asked_for_uncompressed(
 async def test_a_gzip_bomb_stops_at_the_cap_on_decoded_bytes(
     server: FaultServer, manager: DownloadManager
 ) -> None:
-    bomb = gzip.compress(b"<p>" + b" " * (200 * 1024 * 1024), compresslevel=9)
-    assert len(bomb) < 300 * 1024  # small on the wire...
+    packer = zlib.compressobj(9, wbits=zlib.MAX_WBITS | 16)  # gzip
+    chunk = b" " * (1024 * 1024)
+    bomb = packer.compress(b"<p>") + b"".join(packer.compress(chunk) for _ in range(64))
+    bomb += packer.flush()
+    assert len(bomb) < 100 * 1024  # 64 MiB, small on the wire...
     url = compressed(server, "/bomb.html", bomb, "gzip")
     started = time.monotonic()
-    with pytest.raises(PageError, match="larger than 5"):
-        await manager.harvest(url)  # ...and never decoded past the cap
+    tracemalloc.start()
+    try:
+        with pytest.raises(PageError, match="larger than 5"):
+            await manager.harvest(url)  # ...and never decoded past the cap
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert time.monotonic() - started < 3.0
+    assert peak < 24 * 1024 * 1024  # the 5 MiB cap and its copies, not 64 MiB
 
 
 @pytest.mark.parametrize(
@@ -135,3 +148,14 @@ async def test_reading_too_many_links_is_bounded_too() -> None:
     html = "".join(f"<a href={i}>" for i in range(100_000))
     with pytest.raises(PageError, match="too many links"):
         await parse_page(html, "http://h/", time_limit=2.0, total_limit=2.05)
+
+
+def test_an_orphaned_parser_is_ended_by_its_cpu_limit() -> None:
+    """A parent killed with -9 cannot kill its parser child; its CPU limit does."""
+    child = subprocess.run(
+        [sys.executable, "-m", "afetch_tui.engine.links", "http://h/", "bytes", "1"],
+        input=DEEP,
+        capture_output=True,
+        timeout=30,
+    )
+    assert child.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
