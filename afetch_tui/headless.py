@@ -41,6 +41,7 @@ from afetch_tui.engine.events import (
 )
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.naming import PART_SUFFIX
 from afetch_tui.engine.store import Record, Store, headless_path
 from afetch_tui.engine.subscription import Subscription
 
@@ -240,9 +241,21 @@ class Reporter:
             if event.state.is_finished:
                 self.counts[event.state] += 1
                 self._announce(event)
+            elif event.state is State.PAUSED and event.error:
+                self._paused_by_engine(event)
             elif event.state is State.RETRYING and not self.quiet:
                 snap = self.manager.download(event.id)
                 self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
+
+    def _paused_by_engine(self, event: StateChanged) -> None:
+        """A download the engine had to stop (a full disk): the run is not complete."""
+        snap = self.manager.download(event.id)
+        kept = ""
+        if snap.done and snap.name:
+            kept = f": {fmt.size(snap.done)} kept in {inert(snap.name)}{PART_SUFFIX}"
+        self._print_above_live(
+            f"{event.error}{kept}; free space and run the same command to resume"
+        )
 
     def _hook_finished(self, event: HookFinished) -> None:
         if event.ok and self.quiet:
@@ -320,6 +333,7 @@ class Reporter:
         """Print the summary; return the exit code."""
         downloads = self.manager.downloads()
         failed = [d for d in downloads if d.state is State.FAILED]
+        stopped = [d for d in downloads if d.state is State.PAUSED and d.error]
         completed = sum(1 for d in downloads if d.state is State.COMPLETED)
         elapsed = time.monotonic() - self.started
         total = sum(d.done for d in downloads if d.state is State.COMPLETED)
@@ -333,11 +347,13 @@ class Reporter:
                 "seconds": round(elapsed, 3),
                 "failures": [{"id": d.id, "url": d.shown_url, "error": d.error} for d in failed],
                 "hook_failures": len(hook_failures),
+                "paused": [{"id": d.id, "url": d.shown_url, "error": d.error} for d in stopped],
             }
             self._json(summary)
             self._json(None)
+        paused = f", {len(stopped)} not finished" if stopped else ""
         self._say(
-            f"{completed} completed, {len(failed)} failed: {fmt.size(total)} "
+            f"{completed} completed, {len(failed)} failed{paused}: {fmt.size(total)} "
             f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})"
         )
         for d in failed:
@@ -345,7 +361,7 @@ class Reporter:
         for d in downloads:
             if d.id in hook_failures:
                 self._say(f"  on-complete failed for {d.path}")
-        return EXIT_FAILED if failed or hook_failures else EXIT_OK
+        return EXIT_FAILED if failed or stopped or hook_failures else EXIT_OK
 
 
 def _bar_line(d: DownloadSnapshot, width: int) -> str:

@@ -44,12 +44,17 @@ def claim(
         except FileExistsError:
             taken.add(name)
             continue
-        with os.fdopen(fd, "wb") as file:
-            if data:
-                file.write(data)
-                file.flush()
-                if fsync:
-                    os.fsync(file.fileno())
+        try:
+            with os.fdopen(fd, "wb") as file:
+                if data:
+                    file.write(data)
+                    file.flush()
+                    if fsync:
+                        os.fsync(file.fileno())
+        except OSError as exc:  # a full disk: leave no empty .part to shift the next run's name
+            with contextlib.suppress(OSError):
+                os.unlink(part_of(directory, name))
+            raise OSError(exc.errno, exc.strerror, name) from exc
         return name
 
 

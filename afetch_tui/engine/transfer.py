@@ -135,10 +135,8 @@ class Transfer:
                 yield
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DownloadError(
-                    f"disk full writing {d.name or d.part_path}: free some space, then resume",
-                    pause=True,
-                ) from None
+                name = d.name or exc.filename or d.part_path  # a small file's failed save
+                raise DownloadError(f"disk full writing {name}", pause=True) from None
             raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
 
     def truncated(self, arrived: int | None = None) -> DownloadError:
