@@ -4,8 +4,11 @@ queueing what the command line asked for."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ __all__ = [
     "Config",
     "UsageError",
     "build_config",
+    "on_termination",
     "queue_entries",
     "target_directory",
 ]
@@ -241,3 +245,27 @@ async def queue_entries(
             plain.append(entry.url)
     if plain:
         await manager.add_many(plain)
+
+
+TERMINATION_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+"""Signals that end a run like Ctrl-C does (exit code 128 + the signal's number)."""
+
+
+@contextlib.contextmanager
+def on_termination(stop: Callable[[int], None]) -> Iterator[None]:
+    """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop."""
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def handle(signum: int) -> None:
+        if not received:
+            received.append(signum)
+            stop(signum)
+
+    for signum in TERMINATION_SIGNALS:
+        loop.add_signal_handler(signum, handle, signum)
+    try:
+        yield
+    finally:
+        for signum in TERMINATION_SIGNALS:
+            loop.remove_signal_handler(signum)

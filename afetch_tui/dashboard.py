@@ -14,7 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
+from afetch_tui.config import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    TERMINATION_SIGNALS,
+    Config,
+    on_termination,
+    queue_entries,
+)
 from afetch_tui.engine.errors import AfetchError, InputError, StoreError
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.store import Store
@@ -42,7 +50,7 @@ def open_dashboard(config: Config, *, listen: Listen | None = None) -> int:
 
 
 async def _run(config: Config, listen: Listen | None) -> int:
-    from afetch_tui.ui.app import run_dashboard
+    from afetch_tui.ui.app import AfetchApp
 
     store = await Store.open(config.state)
     for notice in store.notices:
@@ -56,12 +64,23 @@ async def _run(config: Config, listen: Listen | None) -> int:
         await queue_entries(manager, config)
         if listen is not None:
             listener = await _listen(listen, manager, store.path)
-        await run_dashboard(manager)
+        app = AfetchApp(manager)
+        signalled: list[int] = []
+
+        def stop(signum: int) -> None:  # SIGTERM, SIGHUP: quit as `q` would, without asking
+            signalled.append(signum)
+            app.exit()
+
+        with on_termination(stop):
+            await app.run_async()
     finally:
         if listener is not None:
             await listener.close()
         await manager.close()
         await store.close()
+    if signalled:
+        print(f"afetch: {TERMINATION_SIGNALS[signalled[0]]}; the queue is saved", file=sys.stderr)
+        return 128 + signalled[0]
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ otherwise), ``--json`` events to stdout, and the exit code says how it went.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -23,7 +24,9 @@ from afetch_tui.config import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    TERMINATION_SIGNALS,
     Config,
+    on_termination,
     queue_entries,
     target_directory,
 )
@@ -50,18 +53,49 @@ LIVE_INTERVAL = 0.25
 LIVE_ROWS = 8
 
 
+class _Terminated(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 def run_headless(config: Config) -> int:
     try:
-        return asyncio.run(_run(config))
+        return asyncio.run(_run_until_signalled(config))
     except KeyboardInterrupt:
         print("afetch: interrupted; partial files kept as .part", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated as exc:
+        with contextlib.suppress(OSError):  # a hung-up terminal may take no more output
+            why = TERMINATION_SIGNALS[exc.signum]
+            print(f"afetch: {why}; partial files kept as .part", file=sys.stderr)
+        return 128 + exc.signum
     except InputError as exc:
         print(f"afetch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (StoreError, sqlite3.Error) as exc:
         print(f"afetch: cannot save resume state: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+async def _run_until_signalled(config: Config) -> int:
+    """`_run`, ended by SIGTERM or SIGHUP as by Ctrl-C: the run is cancelled, so every
+    transfer checkpoints, ``--on-complete`` commands are killed and the queue is saved."""
+    main = asyncio.current_task()
+    assert main is not None
+    signalled: list[int] = []
+
+    def stop(signum: int) -> None:
+        signalled.append(signum)
+        main.cancel()
+
+    with on_termination(stop):
+        try:
+            return await _run(config)
+        except asyncio.CancelledError:
+            if signalled:
+                raise _Terminated(signalled[0]) from None
+            raise
 
 
 async def _run(config: Config) -> int:
