@@ -154,10 +154,15 @@ class Download:
             checksum=self.checksum,
             checksum_ok=self.checksum_ok,
             max_connections=self.max_connections,
-            regions=self._region_infos(),
+            regions=self.region_infos(),
+            retry_at=self._retry_at(),
         )
 
-    def _region_infos(self) -> tuple[RegionInfo, ...]:
+    def _retry_at(self) -> float | None:
+        wait = self.not_before - time.monotonic()
+        return time.time() + wait if wait > 0 and not self.state.is_finished else None
+
+    def region_infos(self) -> tuple[RegionInfo, ...]:
         if not self.regions:
             return ()
         now = time.monotonic()

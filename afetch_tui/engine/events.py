@@ -136,6 +136,8 @@ class DownloadSnapshot:
     max_connections: int = 1
     regions: tuple[RegionInfo, ...] = ()
     """The parts of a download split over several connections."""
+    retry_at: float | None = None
+    """When (wall-clock time) a waiting download may start again after a failure."""
 
     def __post_init__(self) -> None:
         _make_inert(self, "name", "error", "etag", "last_modified")
@@ -255,6 +257,8 @@ class Progress(Event):
     speed_now: float
     eta: float | None
     connections: int = 0
+    regions: tuple[RegionInfo, ...] = ()
+    """A split download's parts (empty for one connection)."""
 
 
 @dataclass(frozen=True, slots=True)

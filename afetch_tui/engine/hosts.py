@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from afetch_tui.engine.events import HostSnapshot, Limits
 from afetch_tui.engine.limits import TokenBucket
-from afetch_tui.engine.meter import RateMeter
+from afetch_tui.engine.meter import HISTORY_SECONDS, RateMeter
 
 PUSHBACK_MIN_COOLDOWN = 1.0
 CAP_RECOVERY_SECONDS = 30.0
+CAP_RECOVERY_IDLE_STEP = 10.0
+"""Seconds after a cooldown, without another pushback, for a lowered cap to grow by one
+(successes grow it faster; time alone must too, or an idle host stays at 1 for good)."""
 
 
 class Host:
@@ -63,6 +66,30 @@ class Host:
             self._cap_changed_at = now
             if self.reduced_cap >= limits.max_per_host:
                 self.reduced_cap = None
+
+    def recover(self, now: float, limits: Limits) -> bool:
+        """Grow a lowered cap back with time; True if it grew."""
+        if self.reduced_cap is None or self.cooling(now):
+            return False
+        since = now - max(self._cap_changed_at, self.cooldown_until)
+        if since < CAP_RECOVERY_IDLE_STEP:
+            return False
+        self.reduced_cap += 1
+        self._cap_changed_at = now
+        if self.reduced_cap >= limits.max_per_host:
+            self.reduced_cap = None
+        return True
+
+    def needs_update(self, now: float) -> bool:
+        """Whether the hosts panel would show something new: while it transfers, cools
+        down or runs lowered, and until its graph has scrolled back to empty."""
+        return bool(
+            self.running
+            or self.connections
+            or self.reduced_cap is not None
+            or self.cooling(now - 1)
+            or self.meter.idle_for(now) <= HISTORY_SECONDS + 1
+        )
 
     def record_ttfb(self, seconds: float) -> None:
         self._ttfb_total += seconds

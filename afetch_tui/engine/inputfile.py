@@ -20,7 +20,6 @@ from afetch_tui.engine.display import shown_header
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.urls import validate_url
 
-SUPPORTED_OPTIONS = frozenset({"out", "dir", "header", "max-download-limit"})
 IGNORED_OPTIONS = frozenset({"gid", "split", "max-connection-per-server", "continue", "pause"})
 
 

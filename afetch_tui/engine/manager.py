@@ -602,7 +602,10 @@ class DownloadManager:
                 record.state, record.error, record.retries = State.QUEUED.value, None, 0
             d = from_record(record)
             self._downloads[d.id] = d
-            self._scheduler.add(d, self._host(d.host), waiting=d.state is State.QUEUED)
+            host = self._host(d.host)
+            host.completed += d.state is State.COMPLETED  # the panel's Done/Fail survive a restart
+            host.failed += d.state is State.FAILED
+            self._scheduler.add(d, host, waiting=d.state is State.QUEUED)
             if not d.state.is_finished:
                 self._names.hold(d)
         self._update_idle()
@@ -845,12 +848,14 @@ class DownloadManager:
         for d in self._running.values():
             d.meter.tick(now)
             self._emit_progress(d)
+        recovered = False
         for host in self._hosts.values():
             host.meter.tick(now)
-            if self._subscribers and (
-                host.running or host.connections or host.meter.now or host.cooling(now - 1)
-            ):
+            recovered = host.recover(now, self._limits) or recovered
+            if self._subscribers and host.needs_update(now):
                 self._emit(HostUpdate(host.snapshot(now, self._limits)))
+        if recovered:
+            self._schedule()
 
     def _emit_progress(self, d: Download) -> None:
         if not self._subscribers:
@@ -865,5 +870,6 @@ class DownloadManager:
                 d.meter.now if running else 0.0,
                 d.eta() if running else None,
                 d.connections,
+                d.region_infos(),
             )
         )

@@ -21,6 +21,7 @@ class RateMeter:
         "_samples",
         "_second_start",
         "_second_total",
+        "changed_at",
         "history",
         "smoothed",
         "started",
@@ -35,6 +36,8 @@ class RateMeter:
         self.history: deque[float] | None = deque(maxlen=HISTORY_SECONDS) if keep_history else None
         self._second_start = now
         self._second_total = 0
+        self.changed_at = now
+        """When the last tick saw new bytes (the start, before any)."""
 
     def add(self, amount: int) -> None:
         self.total += amount
@@ -45,11 +48,15 @@ class RateMeter:
         if elapsed <= 0:
             return
         instant = (self.total - last_total) / elapsed
+        if self.total != last_total:
+            self.changed_at = now
         alpha = 1.0 - math.exp(-elapsed / SMOOTHING_SECONDS)
         self.smoothed += alpha * (instant - self.smoothed)
         self._samples.append((now, self.total))
         while len(self._samples) > 2 and now - self._samples[1][0] >= NOW_WINDOW:
             self._samples.popleft()
+        if self.idle_for(now) >= NOW_WINDOW:
+            self.smoothed = 0.0  # an EWMA only approaches zero: say it once nothing comes
         if self.history is not None:
             while now - self._second_start >= 1.0:
                 self.history.append(float(self.total - self._second_total))
@@ -57,6 +64,10 @@ class RateMeter:
                 self._second_start += 1.0
                 if now - self._second_start > HISTORY_SECONDS:
                     self._second_start = now
+
+    def idle_for(self, now: float) -> float:
+        """Seconds since the last tick that saw bytes."""
+        return now - self.changed_at
 
     def restart(self, now: float) -> None:
         """Forget the window (after an idle spell) but keep totals and history."""

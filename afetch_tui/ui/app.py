@@ -7,6 +7,8 @@ the view model; a timer (4 Hz) repaints only the rows that changed.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -15,21 +17,23 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, HandedOff, HookFinished, State
-from afetch_tui.ui.model import ViewModel
-from afetch_tui.ui.screens.dashboard import TITLES, DashboardScreen
+from afetch_tui.ui.model import ViewModel, display_name
+from afetch_tui.ui.screens.dashboard import DashboardScreen, plural
+from afetch_tui.ui.screens.help import key_label
 from afetch_tui.ui.screens.prompts import ConfirmDialog
-from afetch_tui.ui.widgets.downloads_table import display_name
 
 if TYPE_CHECKING:
     from afetch_tui.engine.api import Manager
 
 REFRESH_HZ = 4.0
-MAX_NOTICES_PER_TICK = 3
+SUMMARY_SECONDS = 6.0
+"""How long the running summary of finished downloads stays after its last change."""
 
 
 class AfetchApp(App[None]):
@@ -54,10 +58,13 @@ class AfetchApp(App[None]):
         self.model.fetch = self.fetch
         self.refresh_hz = refresh_hz
         self.cursor_blink = cursor_blink
-        self.show_hosts = show_hosts
-        self.show_details = show_details
+        self.dashboard = DashboardScreen(
+            self.model, manager, show_hosts=show_hosts, show_details=show_details
+        )
         self._notices: list[DownloadSnapshot | HookFinished] = []
         """Finished downloads and failed hooks to announce once no modal is open."""
+        self._summary = Summary()
+        self._summary_toast: Notification | None = None
         self._subscription: Any = None
 
     @property
@@ -65,7 +72,7 @@ class AfetchApp(App[None]):
         return Path(self.manager.directory)
 
     def get_default_screen(self) -> Screen[Any]:
-        return DashboardScreen()
+        return self.dashboard
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -91,7 +98,9 @@ class AfetchApp(App[None]):
             if isinstance(event, HookFinished):
                 self._hook_finished(event)
             elif isinstance(event, HandedOff):
-                self.notify(f"{len(event.ids)} queued by {event.source}", title="Added")
+                self.notify(
+                    f"{len(event.ids)} queued by {event.source}", title="Added", markup=False
+                )
             elif not self.model.apply(event):
                 self._resync()
 
@@ -117,10 +126,11 @@ class AfetchApp(App[None]):
         if not self.is_running:  # shutting down: the widgets may already be gone
             return
         screen = self.screen
-        if not isinstance(screen, DashboardScreen) or not screen.ready:
+        if screen is not self.dashboard or not screen.is_mounted:
             return
         self._flush_notices()
         self.model.sample_speeds()
+        self.model.refresh_view()
         changes = self.model.take()
         if not changes:
             return
@@ -142,60 +152,66 @@ class AfetchApp(App[None]):
         self._notices.append(snap)
 
     def _flush_notices(self) -> None:
+        """One running summary of what finished, updated in place; failures grouped by
+        reason. A single failure or failed hook gets its own toast."""
         notices, self._notices = self._notices, []
-        hooks = [n for n in notices if isinstance(n, HookFinished)]
-        if len(hooks) > MAX_NOTICES_PER_TICK:
-            self.notify(
-                f"{len(hooks)} files' commands failed.", title="on-complete", severity="warning"
-            )
-            hooks = []
-        for hook in hooks:
-            self.notify(
-                hook.message, title="on-complete command failed", severity="warning", markup=False
-            )
-        notices = [n for n in notices if isinstance(n, DownloadSnapshot)]
-        if len(notices) > MAX_NOTICES_PER_TICK:
-            done = sum(1 for n in notices if n.state is State.COMPLETED)
-            failed = len(notices) - done
-            self.notify(
-                f"{done} completed, {failed} failed.",
-                severity="error" if failed else "information",
-            )
+        if not notices:
             return
-        for snap in notices:
-            if snap.state is State.COMPLETED:
-                self.notify(
-                    f"✓ {display_name(snap)}", title="Download complete", timeout=4, markup=False
-                )
-            else:
-                self.notify(
-                    f"✗ {display_name(snap)}: {snap.error or 'failed'}",
-                    title="Download failed",
-                    severity="error",
-                    timeout=8,
-                    markup=False,
-                )
+        hooks = [n for n in notices if isinstance(n, HookFinished)]
+        if len(hooks) == 1:
+            self.notify(
+                hooks[0].message,
+                title="on-complete command failed",
+                severity="warning",
+                markup=False,
+            )
+        elif hooks:
+            self.notify(
+                f"{plural(len(hooks), 'file')}' commands failed.",
+                title="on-complete",
+                severity="warning",
+            )
+        snaps = [n for n in notices if isinstance(n, DownloadSnapshot)]
+        if not snaps:
+            return
+        self._summary.add(snaps)
+        if self._summary_toast is not None:
+            self._unnotify(self._summary_toast, refresh=False)
+        title, message, failed = self._summary.render()
+        toast = Notification(
+            message,
+            title,
+            "error" if failed else "information",
+            SUMMARY_SECONDS + (4 if failed else 0),
+            markup=False,
+        )
+        self._summary_toast = toast
+        self.post_message(Notify(toast))
 
     # -- quitting --------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        active = sum(1 for row in self.model.rows.values() if row.snap.state.is_pending)
-        if not active:
+        counts = self.model.counts()
+        stopping = counts.active + counts.queued + counts.retrying
+        if not stopping:
             self.exit()
             return
+        said = []
+        if counts.active:
+            said.append(f"{counts.active} running")
+        waiting = counts.queued + counts.retrying
+        if waiting:
+            said.append(f"{waiting} waiting")
+        message = " and ".join(said) + f": {self._after_quit}"
+        if counts.paused:
+            message += f" {plural(counts.paused, 'paused download')} stay paused."
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.exit()
 
-        noun = "download is" if active == 1 else "downloads are"
         await self.push_screen(
-            ConfirmDialog(
-                "Quit afetch?",
-                f"{active} {noun} not finished: {self._after_quit}",
-                yes="Quit",
-                no="Stay",
-            ),
+            ConfirmDialog("Quit afetch?", message, yes="Quit", no="Stay"),
             callback=confirmed,
         )
 
@@ -208,20 +224,69 @@ class AfetchApp(App[None]):
     # -- command palette -------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then each dashboard action once, titled by its tooltip
+        and with its key as the user types it."""
         yield from super().get_system_commands(screen)
-        if not isinstance(screen, DashboardScreen):
+        if screen is not self.dashboard:
             return
+        seen = {"app.quit"}  # Textual's own Quit asks the same question
         for binding in screen.BINDINGS:
-            if isinstance(binding, Binding) and binding.id and binding.action != "app.quit":
-                help_text = f"{binding.description} ({binding.key})"
-                yield SystemCommand(
-                    TITLES.get(binding.id, binding.description),
-                    help_text,
-                    partial(screen.run_action, binding.action),
-                )
-        yield SystemCommand(
-            "Host limit", "Set the selected host's bandwidth limit (l)", screen.edit_host_limit
-        )
+            if not isinstance(binding, Binding) or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.tooltip or binding.description,
+                f"key: {key_label(binding.key)}",
+                partial(screen.run_action, binding.action),
+            )
+
+
+class Summary:
+    """Counts of finished downloads for the running summary toast (reset when it fades)."""
+
+    def __init__(self) -> None:
+        self.completed = 0
+        self.failures: dict[int, str] = {}
+        """Why each download failed (dropped if a retry then completes it)."""
+        self.last: DownloadSnapshot | None = None
+        self.stamp = 0.0
+
+    @property
+    def failed(self) -> Counter[str]:
+        return Counter(self.failures.values())
+
+    def add(self, snaps: list[DownloadSnapshot]) -> None:
+        now = time.monotonic()
+        if now - self.stamp > SUMMARY_SECONDS:
+            self.completed = 0
+            self.failures.clear()
+        self.stamp = now
+        for snap in snaps:
+            if snap.state is State.COMPLETED:
+                self.completed += 1
+                self.failures.pop(snap.id, None)
+            else:
+                self.failures[snap.id] = snap.error or "failed"
+            self.last = snap
+
+    def render(self) -> tuple[str, str, int]:
+        failed = len(self.failures)
+        last = self.last
+        if self.completed + failed == 1 and last is not None:
+            if last.state is State.COMPLETED:
+                return "Download complete", f"✓ {display_name(last)}", 0
+            return "Download failed", f"✗ {display_name(last)}: {last.error or 'failed'}", 1
+        heading = []
+        if self.completed:
+            heading.append(f"✓ {self.completed} completed")
+        if failed:
+            heading.append(f"✗ {failed} failed")
+        lines = [" · ".join(heading)]
+        for reason, count in self.failed.most_common(3):
+            lines.append(f"  {count}x {reason}")
+        if len(self.failed) > 3:
+            lines.append(f"  … {len(self.failed) - 3} other reasons")
+        return "", "\n".join(lines), failed
 
 
 async def run_dashboard(manager: Manager, **options: Any) -> None:

@@ -7,8 +7,10 @@ only those rows. Nothing here imports Textual.
 
 from __future__ import annotations
 
+import bisect
+import enum
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -29,6 +31,7 @@ from afetch_tui.engine.events import (
     StateChanged,
     Updated,
 )
+from afetch_tui.engine.waiting import waiting_reason
 
 SPEED_SAMPLES = 16
 """How many one-second speed samples each row keeps for its sparkline."""
@@ -43,19 +46,88 @@ class DownloadRow:
 
     snap: DownloadSnapshot
     samples: deque[float] = field(default_factory=lambda: deque(maxlen=SPEED_SAMPLES))
+    ticks: int = 0
+    """How many samples were taken (tells a repaint that the sparkline moved)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """How many downloads are in each group, for the status bar."""
+    """How many downloads are in each group, and what is left, for the status bar."""
 
     active: int = 0
     queued: int = 0
+    retrying: int = 0
     paused: int = 0
     completed: int = 0
     failed: int = 0
     cancelled: int = 0
     speed: float = 0.0
+    left: int = 0
+    """Bytes still to fetch for unfinished downloads of known size."""
+    unknown: int = 0
+    """Unfinished downloads whose size is not known yet (not in `left`)."""
+
+    @property
+    def unfinished(self) -> int:
+        return self.active + self.queued + self.retrying + self.paused
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.failed + self.cancelled
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until the queue is done at the current speed (sizes known so far)."""
+        if not self.left or self.speed <= 1 or self.paused == self.unfinished:
+            return None
+        return self.left / self.speed
+
+
+class Sort(enum.Enum):
+    """Orders the table can be shown in (`o` cycles through them)."""
+
+    QUEUE = "queue"
+    NAME = "name"
+    SIZE = "size"
+    PROGRESS = "progress"
+    SPEED = "speed"
+    STATE = "state"
+
+    @property
+    def column(self) -> str:
+        """The column whose header shows the order."""
+        return {"queue": "pos", "progress": "percent"}.get(self.value, self.value)
+
+    @property
+    def moving(self) -> bool:
+        """Orders that change as downloads run (re-sorted at most once a second)."""
+        return self in (Sort.PROGRESS, Sort.SPEED, Sort.STATE)
+
+
+class Show(enum.Enum):
+    """Quick filters by state (`v` cycles through them)."""
+
+    ALL = "all"
+    ACTIVE = "active"
+    QUEUED = "waiting"
+    FAILED = "failed"
+    DONE = "done"
+
+    def admits(self, state: State) -> bool:
+        if self is Show.ALL:
+            return True
+        if self is Show.ACTIVE:
+            return state.is_running
+        if self is Show.QUEUED:
+            return state in (State.QUEUED, State.RETRYING, State.PAUSED)
+        if self is Show.FAILED:
+            return state in (State.FAILED, State.CANCELLED)
+        return state is State.COMPLETED
+
+
+_STATE_RANK = {state: n for n, state in enumerate(State)}
+RESORT_EVERY = 1.0
+"""Seconds between re-sorts of an order that moves (speed, progress, state)."""
 
 
 @dataclass(slots=True)
@@ -69,6 +141,8 @@ class Changes:
     order: bool = False
     hosts: set[str] = field(default_factory=set)
     limits: bool = False
+    view: bool = False
+    """The rows shown (filter, sort, marks) changed."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -79,6 +153,7 @@ class Changes:
             or self.order
             or self.hosts
             or self.limits
+            or self.view
         )
 
 
@@ -100,6 +175,19 @@ class ViewModel:
         self.fetch: Callable[[int], DownloadSnapshot | None] | None = None
         """Reads one download's full snapshot; used on state changes, which carry only
         the state, to pick up retries, finish time and a reset byte count."""
+        self.filter_text = ""
+        self.show = Show.ALL
+        self.sort = Sort.QUEUE
+        self.marks: set[int] = set()
+        self._shown: list[int] | None = None
+        self._shown_at = float("-inf")
+        self._tally: Counter[State] = Counter()
+        self._left = 0
+        self._unknown = 0
+        self._running: set[int] = set()
+        self._trailing: set[int] = set()
+        self._names: list[str] | None = None
+        self._new_names: list[str] = []
 
     # -- loading -------------------------------------------------------------------
 
@@ -112,14 +200,21 @@ class ViewModel:
         """Replace everything with fresh snapshots (start-up and after a `Resync`)."""
         old = self.rows
         self.rows = {}
+        self._tally.clear()
+        self._left = self._unknown = 0
+        self._running.clear()
         for snap in downloads:
             row = old.get(snap.id) or DownloadRow(snap)
             row.snap = snap
             self.rows[snap.id] = row
+            self._account(snap, 1)
         self.order = list(self.rows)
-        self.hosts = {h.host: h for h in hosts}
+        self._names = None
+        self.marks &= self.rows.keys()
+        self.hosts = {h.host: h for h in sorted(hosts, key=lambda h: h.host)}
         self.limits = limits
         self._position = None
+        self._shown = None
         self.changes = Changes(reset=True, hosts=set(self.hosts), limits=True)
 
     def take(self) -> Changes:
@@ -135,13 +230,18 @@ class ViewModel:
             case Progress(id=i):
                 row = self.rows.get(i)
                 if row is not None:
-                    row.snap = replace(
-                        row.snap,
-                        done=event.done,
-                        total=event.total,
-                        speed=event.speed,
-                        speed_now=event.speed_now,
-                        eta=event.eta,
+                    self._set(
+                        row,
+                        replace(
+                            row.snap,
+                            done=event.done,
+                            total=event.total,
+                            speed=event.speed,
+                            speed_now=event.speed_now,
+                            eta=event.eta,
+                            connections=event.connections,
+                            regions=event.regions,
+                        ),
                     )
                     self.changes.dirty.add(i)
             case StateChanged(id=i):
@@ -155,9 +255,13 @@ class ViewModel:
                     row.snap = replace(row.snap, log=log)
                     self.changes.dirty.add(i)
             case Removed(id=i):
-                if self.rows.pop(i, None) is not None:
+                row = self.rows.pop(i, None)
+                if row is not None:
+                    self._account(row.snap, -1)
                     self.order.remove(i)
+                    self.marks.discard(i)
                     self._position = None
+                    self._shown = None
                     self.changes.dirty.discard(i)
                     if i in self.changes.added:
                         self.changes.added.remove(i)
@@ -169,8 +273,12 @@ class ViewModel:
                 if known + rest != self.order:
                     self.order = known + rest
                     self._position = None
+                    self._shown = None
                     self.changes.order = True
             case HostUpdate(host=host):
+                if host.host not in self.hosts:
+                    self.hosts[host.host] = host
+                    self.hosts = dict(sorted(self.hosts.items()))  # stable: by name
                 self.hosts[host.host] = host
                 self.changes.hosts.add(host.host)
             case LimitsChanged(limits=limits):
@@ -184,12 +292,18 @@ class ViewModel:
         row = self.rows.get(snap.id)
         if row is None:
             self.rows[snap.id] = DownloadRow(snap)
+            self._account(snap, 1)
+            self._new_names.append(display_name(snap))
             self.order.append(snap.id)
             self._position = None
+            self._shown = None
             self.changes.added.append(snap.id)
             self.changes.removed.discard(snap.id)
         else:
-            row.snap = snap
+            if snap.name != row.snap.name:
+                self._shown = None  # the filter or a sort by name may place it elsewhere
+                self._new_names.append(display_name(snap))
+            self._set(row, snap)
             self.changes.dirty.add(snap.id)
 
     def _state_changed(self, event: StateChanged) -> None:
@@ -199,9 +313,9 @@ class ViewModel:
         previous = row.snap.state
         fresh = self.fetch(event.id) if self.fetch is not None else None
         if fresh is not None and fresh.state is event.state:
-            row.snap = fresh
+            snap = fresh
         else:
-            row.snap = replace(
+            snap = replace(
                 row.snap,
                 state=event.state,
                 error=event.error,
@@ -210,8 +324,11 @@ class ViewModel:
                 finished_at=event.finished_at,
             )
         if not event.state.is_running:
-            row.snap = replace(row.snap, speed=0.0, speed_now=0.0, eta=None)
+            snap = replace(snap, speed=0.0, speed_now=0.0, eta=None)
+        self._set(row, snap)
         self.changes.dirty.add(event.id)
+        if self.show is not Show.ALL or self.sort is Sort.STATE:
+            self._shown = None
         if (
             event.state is not previous
             and event.state in (State.COMPLETED, State.FAILED)
@@ -233,28 +350,187 @@ class ViewModel:
         if now - self._last_sample < self.sample_every:
             return
         self._last_sample = now
-        for download_id, row in self.rows.items():
-            if row.snap.state.is_running or (row.samples and row.samples[-1] > 0):
-                row.samples.append(row.snap.speed_now if row.snap.state.is_running else 0.0)
-                self.changes.dirty.add(download_id)
+        trailing, self._trailing = self._trailing, set()
+        for download_id in self._running | trailing:
+            row = self.rows.get(download_id)
+            if row is None:
+                continue
+            running = row.snap.state.is_running
+            sample = row.snap.speed_now if running else 0.0
+            row.samples.append(sample)
+            row.ticks += 1
+            if running or any(row.samples):
+                self._trailing.add(download_id)  # until its sparkline has drawn down to 0
+            self.changes.dirty.add(download_id)
 
     def counts(self) -> Counts:
-        """Counts by state and the total speed, for the status bar."""
-        active = queued = paused = completed = failed = cancelled = 0
-        speed = 0.0
-        for row in self.rows.values():
-            state = row.snap.state
-            if state.is_running:
-                active += 1
-                speed += row.snap.speed_now
-            elif state is State.QUEUED or state is State.RETRYING:
-                queued += 1
-            elif state is State.PAUSED:
-                paused += 1
-            elif state is State.COMPLETED:
-                completed += 1
-            elif state is State.FAILED:
-                failed += 1
+        """Counts by state, the total speed and what is left (kept as events arrive)."""
+        tally = self._tally
+        return Counts(
+            active=sum(tally[state] for state in State if state.is_running),
+            queued=tally[State.QUEUED],
+            retrying=tally[State.RETRYING],
+            paused=tally[State.PAUSED],
+            completed=tally[State.COMPLETED],
+            failed=tally[State.FAILED],
+            cancelled=tally[State.CANCELLED],
+            speed=sum(self.rows[i].snap.speed_now for i in self._running),
+            left=self._left,
+            unknown=self._unknown,
+        )
+
+    def _set(self, row: DownloadRow, snap: DownloadSnapshot) -> None:
+        """Replace a row's snapshot, keeping the tallies right."""
+        self._account(row.snap, -1)
+        row.snap = snap
+        self._account(snap, 1)
+
+    def _account(self, snap: DownloadSnapshot, sign: int) -> None:
+        self._tally[snap.state] += sign
+        if snap.state.is_running:
+            if sign > 0:
+                self._running.add(snap.id)
             else:
-                cancelled += 1
-        return Counts(active, queued, paused, completed, failed, cancelled, speed)
+                self._running.discard(snap.id)
+        if not snap.state.is_finished:
+            if snap.total is None:
+                self._unknown += sign
+            else:
+                self._left += sign * max(0, snap.total - snap.done)
+
+    # -- what is shown -------------------------------------------------------------
+
+    def shown(self) -> list[int]:
+        """The ids the table shows, in the order it shows them (filter and sort applied)."""
+        if self._shown is None:
+            self._shown = self._compute_shown()
+            self._shown_at = time.monotonic()
+        return self._shown
+
+    def refresh_view(self, now: float | None = None) -> None:
+        """Re-sort a moving order at most once a second (called on the repaint timer)."""
+        now = time.monotonic() if now is None else now
+        if (
+            self.sort.moving
+            and self._shown is not None
+            and self.changes.dirty
+            and now - self._shown_at >= RESORT_EVERY
+        ):
+            self._shown = None
+        if self._shown is None:
+            self.changes.view = True
+
+    def set_view(
+        self, *, text: str | None = None, show: Show | None = None, sort: Sort | None = None
+    ) -> None:
+        """Change the filter text, the state filter or the order."""
+        if text is not None:
+            self.filter_text = text
+        if show is not None:
+            self.show = show
+        if sort is not None:
+            self.sort = sort
+        self._shown = None
+        self.changes.view = True
+
+    def toggle_mark(self, download_id: int) -> None:
+        if download_id in self.marks:
+            self.marks.discard(download_id)
+        elif download_id in self.rows:
+            self.marks.add(download_id)
+        self.changes.dirty.add(download_id)
+        self.changes.view = True
+
+    def mark_all_shown(self) -> None:
+        """Mark every row shown; if all of them already are, clear the marks instead."""
+        shown = self.shown()
+        if self.marks.issuperset(shown):
+            self.changes.dirty |= self.marks
+            self.marks.clear()
+        else:
+            self.marks.update(shown)
+            self.changes.dirty.update(shown)
+        self.changes.view = True
+
+    def targets(self, selected: int | None) -> list[int]:
+        """What an action applies to: the marked rows in queue order, else the selected."""
+        if self.marks:
+            return [i for i in self.order if i in self.marks]
+        return [selected] if selected is not None and selected in self.rows else []
+
+    def _compute_shown(self) -> list[int]:
+        text = self.filter_text.casefold()
+        show = self.show
+        rows = self.rows
+        if not text and show is Show.ALL:
+            ids = list(self.order)
+        else:
+            ids = [
+                i
+                for i in self.order
+                if show.admits(rows[i].snap.state) and (not text or _matches(rows[i].snap, text))
+            ]
+        sort = self.sort
+        if sort is Sort.NAME:
+            ids.sort(key=lambda i: (rows[i].snap.name or rows[i].snap.url).casefold())
+        elif sort is Sort.SIZE:
+            ids.sort(key=lambda i: -(rows[i].snap.total or 0))
+        elif sort is Sort.PROGRESS:
+            ids.sort(key=lambda i: -(rows[i].snap.fraction or 0.0))
+        elif sort is Sort.SPEED:
+            ids.sort(key=lambda i: -rows[i].snap.speed)
+        elif sort is Sort.STATE:
+            ids.sort(key=lambda i: _STATE_RANK[rows[i].snap.state])
+        return ids
+
+    def waiting(self, snap: DownloadSnapshot, now: float | None = None) -> str | None:
+        """Why a queued or retrying download waits (see `engine.waiting`)."""
+        return waiting_reason(
+            snap,
+            self.hosts.get(snap.host),
+            self.limits,
+            len(self._running),
+            time.time() if now is None else now,
+        )
+
+    def similar_names(self, name: str) -> tuple[str, ...]:
+        """The names just before and after `name` in alphabetical order: the ones it
+        must stay distinguishable from when shortened (see `style.elide_name`)."""
+        names = self._sorted_names()
+        index = bisect.bisect_left(names, name)
+        before = names[index - 1] if index > 0 else None
+        after_index = index + 1 if index < len(names) and names[index] == name else index
+        after = names[after_index] if after_index < len(names) else None
+        return tuple(n for n in (before, after) if n is not None)
+
+    def _sorted_names(self) -> list[str]:
+        """Every name, sorted; rebuilt after a bulk add, else kept by insertion.
+
+        Names of removed rows stay until the next rebuild: a stale neighbour only makes
+        a name keep a little more of itself."""
+        new, self._new_names = self._new_names, []
+        if self._names is None or len(new) > 512:
+            self._names = sorted({display_name(row.snap) for row in self.rows.values()})
+        else:
+            for name in new:
+                index = bisect.bisect_left(self._names, name)
+                if index == len(self._names) or self._names[index] != name:
+                    self._names.insert(index, name)
+        return self._names
+
+
+def display_name(snap: DownloadSnapshot) -> str:
+    """The file name, or the last part of the URL until the name is known."""
+    if snap.name:
+        return snap.name
+    url = snap.shown_url
+    tail = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    return tail or url
+
+
+def _matches(snap: DownloadSnapshot, text: str) -> bool:
+    return (
+        text in (snap.name or "").casefold()
+        or text in snap.shown_url.casefold()
+        or text in snap.host.casefold()
+    )

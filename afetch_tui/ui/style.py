@@ -56,3 +56,47 @@ def truncate_middle(text: str, width: int) -> str:
     head = (width - 1) * 2 // 3
     tail = width - 1 - head
     return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+def common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def elide_name(name: str, width: int, neighbours: tuple[str, ...] = ()) -> str:
+    """Shorten a file name to `width` cells keeping what tells it from its `neighbours`.
+
+    Names in a long queue often share a long prefix (``dataset-part-0001.parquet``,
+    ``…-0002…``) or differ only in the middle (``…-amd64-…``/``…-arm64-…``): plain
+    middle truncation makes them identical. Here the text from just before the first
+    difference is kept, the shared prefix is shortened to its first few characters and
+    the extension stays.
+    """
+    if len(name) <= width:
+        return name
+    if width < 8:
+        return truncate_middle(name, width)
+    head_kept = (width - 1) * 2 // 3
+    splits = [common_prefix(name, other) for other in neighbours if other != name]
+    close = [split for split in splits if split >= head_kept]
+    # the earliest difference from any close neighbour, so it differs from all of them
+    split = min(close) if close else max(splits, default=0)
+    dot = name.rfind(".")
+    ext = name[dot:] if dot > 0 and len(name) - dot <= 8 and dot > split else ""
+    plain = truncate_middle(name, width)
+    if split < head_kept or split >= len(name) - len(ext):
+        if split >= len(name) - len(ext) and ext:  # they differ in the extension
+            return name[: width - len(ext) - 1] + "…" + ext
+        return plain
+    lead = max(2, min(6, (width - len(ext)) // 5))
+    room = width - lead - 1 - len(ext)
+    start = max(lead, min(split - 2, len(name) - len(ext) - room))
+    core = name[start : len(name) - len(ext)]
+    if len(core) > room:
+        core = core[: room - 1] + "…" if ext else core[:room]
+        if not ext:
+            return name[:lead] + "…" + core
+    return name[:lead] + "…" + core + ext

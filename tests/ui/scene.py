@@ -166,6 +166,34 @@ def records(directory: Path) -> list[Record]:
             error="sha256 mismatch: expected 8fde79cfc6b2…, got 0b3e2a1f9d44…",
             finished_at=T0 + 95,
         ),
+        # Long names that differ only late or in the middle: each must stay readable.
+        record(
+            10,
+            "https://cdimage.example.org/ubuntu-24.04.1-desktop-amd64-very-long-release-name.iso",
+            "paused",
+            directory,
+            total=6 * GiB,
+            checkpoint=2 * GiB,
+        ),
+        record(
+            11,
+            "https://cdimage.example.org/ubuntu-24.04.1-desktop-arm64-very-long-release-name.iso",
+            "paused",
+            directory,
+            total=6 * GiB,
+        ),
+        *(
+            record(
+                12 + n,
+                f"https://data.example.net/exports/dataset-partition-2024-{n:04d}-of-0100.parquet",
+                "completed",
+                directory,
+                total=(40 + n) * MiB,
+                checkpoint=(40 + n) * MiB,
+                finished_at=T0 + 60 + n,
+            )
+            for n in range(3)
+        ),
     ]
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from faultserver import FaultServer
 from rich.console import Console
-from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, SelectionList, Static, TextArea
 from textual.widgets._toast import Toast
@@ -48,8 +47,7 @@ def states(manager: DownloadManager) -> list[State]:
 
 def shown_order(table: DownloadsTable) -> list[int]:
     """Download ids in the order the table shows them."""
-    cells = (table.coordinate_to_cell_key(Coordinate(row, 0)) for row in range(table.row_count))
-    return [int(cell.row_key.value or 0) for cell in cells]
+    return table.shown_ids
 
 
 def plain(renderable: object) -> str:
@@ -423,9 +421,8 @@ async def test_checksum_from_the_add_dialog(
             await until(pilot, lambda: not isinstance(app.screen, AddDialog))
         await until(pilot, lambda: states(manager) == [State.COMPLETED, State.FAILED])
         table = app.screen.query_one(DownloadsTable)
-        column = table.get_column_index("state")
-        await until(pilot, lambda: "verified" in table.get_row_at(0)[column].plain)
-        await until(pilot, lambda: "bad checksum" in table.get_row_at(1)[column].plain)
+        await until(pilot, lambda: "verified" in table.cells_at(0)["state"].plain)
+        await until(pilot, lambda: "bad checksum" in table.cells_at(1)["state"].plain)
         await pilot.press("enter")
         body = plain(app.screen.query_one("#details-body", Static).content)
         assert "✓ verified" in body
@@ -492,9 +489,11 @@ async def test_the_selection_stays_on_its_download_when_rows_above_go(
         await until(pilot, lambda: table.row_count == 5)
         await manager.cancel(ids[0])
         await pilot.pause(0.2)
-        table.select_id(ids[2])
+        table.select_key(str(ids[2]))
         await pilot.pause(0.1)
-        await pilot.press("c")  # clears the cancelled row above the cursor
+        await pilot.press("c")  # clears the cancelled row above the cursor, once confirmed
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#yes")
         await until(pilot, lambda: table.row_count == 4)
         assert table.selected_id == ids[2]
         await manager.remove(ids[1])  # and another goes from outside (a script, the CLI)

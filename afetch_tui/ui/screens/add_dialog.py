@@ -222,7 +222,8 @@ class AddDialog(Dialog[AddRequest | None]):
             report.append(f"✓ {count} URL{'s' if count != 1 else ''} ready", style=GOOD)
         elif not self._urls and not self._bad:
             report.append("Paste or type at least one http(s) URL.", style=DIM)
-        problems.update(report.rstrip() or report)
+        report.rstrip()  # in place: Text.rstrip returns None
+        problems.update(report)
         problems.set_class(bool(self._bad or self._error or self._field_errors), "-error")
         add = self.query_one("#add", Button)
         add.disabled = bool(self._bad or self._field_errors) or not self._urls

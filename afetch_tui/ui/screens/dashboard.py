@@ -1,121 +1,307 @@
-"""The main screen: downloads, hosts, details and status, and every action on them."""
+"""The main screen: downloads, hosts, details and status, and every action on them.
+
+Each action that asks something first is one `@work` coroutine that awaits its dialog
+(`push_screen_wait`) and then acts. Actions apply to the marked downloads when there are
+marks, else to the one under the cursor.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, State
-from afetch_tui.ui.format import human_size
-from afetch_tui.ui.model import Changes
+from afetch_tui.ui.format import home_relative, human_size
+from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
-from afetch_tui.ui.screens.harvest_dialog import HarvestDialog, HarvestResult
+from afetch_tui.ui.screens.harvest_dialog import HarvestDialog
 from afetch_tui.ui.screens.help import HelpDialog
 from afetch_tui.ui.screens.prompts import (
     ConfirmDialog,
     RateDialog,
-    RateResult,
     RemoveChoice,
     RemoveDialog,
     UrlDialog,
 )
-from afetch_tui.ui.screens.settings import SettingsDialog, SettingsResult
+from afetch_tui.ui.screens.settings import SettingsDialog
 from afetch_tui.ui.widgets.details_pane import DetailsPane
-from afetch_tui.ui.widgets.downloads_table import DownloadsTable, display_name
+from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel
 from afetch_tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from afetch_tui.ui.app import AfetchApp
+    from afetch_tui.engine.api import Manager
 
 T = TypeVar("T")
 
 NARROW = 120
 """Below this width the details pane replaces the hosts panel instead of sharing the row."""
 
+HOSTS_MAX_ROWS = 10
+"""The hosts panel grows with the hosts up to this many rows, then scrolls."""
 
-TITLES = {
-    "afetch.add": "Add downloads",
-    "afetch.add_from_page": "Add from page (pick links)",
-    "afetch.toggle_pause": "Pause / resume selected",
-    "afetch.cancel": "Cancel selected",
-    "afetch.remove": "Remove selected",
-    "afetch.retry": "Retry selected (or every failed one)",
-    "afetch.move_up": "Move selected up",
-    "afetch.move_down": "Move selected down",
-    "afetch.pause_all": "Pause all",
-    "afetch.resume_all": "Resume all",
-    "afetch.details": "Toggle details pane",
-    "afetch.hosts": "Toggle hosts panel",
-    "afetch.settings": "Settings (limits, on-complete command)",
-    "afetch.replace_url": "Replace URL of selected",
-    "afetch.download_limit": "Rate limit for selected",
-    "afetch.clear_finished": "Clear finished",
-    "afetch.help": "Help (keys)",
-    "afetch.quit": "Quit",
-}
-"""Long names for the command palette and the help dialog (the footer uses the short ones)."""
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def describe(snaps: list[DownloadSnapshot]) -> str:
+    """“name” for one download, “N downloads” for several."""
+    return f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
 
 
 class DashboardScreen(Screen[None]):
     """Downloads table on top; hosts panel and details pane below; status bar."""
 
-    add_draft = ""
-    """What the add dialog held when it was closed with Escape."""
-
     BINDINGS: ClassVar[list[BindingType]] = [
-        # All in the footer, most used first: a narrow terminal shows the first ones.
-        Binding("a", "add", "Add", id="afetch.add"),
-        Binding("f", "add_from_page", "Page", id="afetch.add_from_page"),
-        Binding("space,p", "toggle_pause", "Pause", id="afetch.toggle_pause", key_display="p"),
-        Binding("x", "cancel_download", "Cancel", id="afetch.cancel"),
-        Binding("delete", "remove", "Remove", id="afetch.remove"),
-        Binding("r", "retry", "Retry", id="afetch.retry"),
-        Binding("s", "settings", "Set", id="afetch.settings"),
-        Binding("question_mark", "help", "Help", id="afetch.help"),
-        Binding("q", "app.quit", "Quit", id="afetch.quit"),
-        Binding("enter", "details", "Details", id="afetch.details", priority=True),
-        Binding("plus,shift+up", "move(-1)", "Up", id="afetch.move_up"),
-        Binding("minus,shift+down", "move(1)", "Down", id="afetch.move_down"),
-        Binding("P", "pause_all", "Pause all", id="afetch.pause_all"),
-        Binding("R", "resume_all", "Resume all", id="afetch.resume_all"),
-        Binding("h", "toggle_hosts", "Hosts", id="afetch.hosts"),
-        Binding("u", "replace_url", "URL", id="afetch.replace_url"),
-        Binding("L", "download_limit", "Limit", id="afetch.download_limit"),
-        Binding("c", "clear_finished", "Clear", id="afetch.clear_finished"),
+        # The footer shows the first ones (whole entries, most used first); every one is
+        # in the help and the command palette, titled by its tooltip.
+        Binding("a", "add", "Add", tooltip="Add downloads", id="afetch.add"),
+        Binding("slash", "find", "Find", tooltip="Filter by name, URL or host", id="afetch.find"),
+        Binding(
+            "space,p",
+            "toggle_pause",
+            "Pause",
+            tooltip="Pause / resume the selected or marked downloads",
+            key_display="p",
+            id="afetch.toggle_pause",
+        ),
+        Binding("m", "mark", "Mark", tooltip="Mark / unmark the selected row", id="afetch.mark"),
+        Binding(
+            "r",
+            "retry",
+            "Retry",
+            tooltip="Retry the selected or marked downloads",
+            id="afetch.retry",
+        ),
+        Binding(
+            "delete",
+            "remove",
+            "Del",
+            tooltip="Remove the selected or marked downloads",
+            id="afetch.remove",
+        ),
+        Binding(
+            "x",
+            "cancel_download",
+            "Cancel",
+            tooltip="Cancel the selected or marked downloads",
+            id="afetch.cancel",
+        ),
+        Binding(
+            "v",
+            "cycle_show",
+            "Show",
+            tooltip="Show all / active / waiting / failed / done",
+            id="afetch.show",
+        ),
+        Binding(
+            "o",
+            "cycle_sort",
+            "Sort",
+            tooltip="Sort by queue, name, size, progress, speed, state",
+            id="afetch.sort",
+        ),
+        Binding("question_mark", "help", "Help", tooltip="Every key", id="afetch.help"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit", id="afetch.quit"),
+        Binding(
+            "f",
+            "add_from_page",
+            "Page",
+            tooltip="Add from a web page (pick links)",
+            id="afetch.add_from_page",
+            show=False,
+        ),
+        Binding(
+            "asterisk",
+            "mark_all",
+            "Mark all",
+            tooltip="Mark every row shown (again: none)",
+            id="afetch.mark_all",
+            show=False,
+        ),
+        Binding(
+            "escape",
+            "clear_view",
+            "Clear",
+            tooltip="Clear the filter, then the marks",
+            id="afetch.clear_view",
+            show=False,
+        ),
+        Binding(
+            "enter",
+            "details",
+            "Details",
+            tooltip="Show / hide the details pane",
+            id="afetch.details",
+            priority=True,
+            show=False,
+        ),
+        Binding(
+            "plus,shift+up",
+            "move(-1)",
+            "Up",
+            tooltip="Move up in the queue",
+            id="afetch.move_up",
+            show=False,
+        ),
+        Binding(
+            "minus,shift+down",
+            "move(1)",
+            "Down",
+            tooltip="Move down in the queue",
+            id="afetch.move_down",
+            show=False,
+        ),
+        Binding(
+            "t",
+            "move_to(0)",
+            "Top",
+            tooltip="Move to the top of the queue",
+            id="afetch.move_top",
+            show=False,
+        ),
+        Binding(
+            "b",
+            "move_to(-1)",
+            "Bottom",
+            tooltip="Move to the bottom of the queue",
+            id="afetch.move_bottom",
+            show=False,
+        ),
+        Binding(
+            "P",
+            "pause_all",
+            "Pause all",
+            tooltip="Pause every download",
+            id="afetch.pause_all",
+            show=False,
+        ),
+        Binding(
+            "R",
+            "resume_all",
+            "Resume all",
+            tooltip="Resume every paused download",
+            id="afetch.resume_all",
+            show=False,
+        ),
+        Binding(
+            "c",
+            "clear_finished",
+            "Clear",
+            tooltip="Clear completed and cancelled rows",
+            id="afetch.clear_finished",
+            show=False,
+        ),
+        Binding(
+            "y",
+            "copy('url')",
+            "Copy URL",
+            tooltip="Copy the URL to the clipboard",
+            id="afetch.copy_url",
+            show=False,
+        ),
+        Binding(
+            "Y",
+            "copy('path')",
+            "Copy path",
+            tooltip="Copy the file's path to the clipboard",
+            id="afetch.copy_path",
+            show=False,
+        ),
+        Binding(
+            "u",
+            "replace_url",
+            "URL",
+            tooltip="Replace the URL of the selected download",
+            id="afetch.replace_url",
+            show=False,
+        ),
+        Binding(
+            "L",
+            "download_limit",
+            "Limit",
+            tooltip="Rate limit for the selected download",
+            id="afetch.download_limit",
+            show=False,
+        ),
+        Binding(
+            "l",
+            "host_limit",
+            "Host limit",
+            tooltip="Rate limit for the selected host",
+            id="afetch.host_limit",
+            show=False,
+        ),
+        Binding(
+            "h",
+            "toggle_hosts",
+            "Hosts",
+            tooltip="Show / hide the hosts panel",
+            id="afetch.hosts",
+            show=False,
+        ),
+        Binding(
+            "s",
+            "settings",
+            "Settings",
+            tooltip="Settings: limits, retries, timeout, folder, on-complete",
+            id="afetch.settings",
+            show=False,
+        ),
     ]
 
-    def __init__(self) -> None:
+    show_hosts = reactive(True)
+    show_details = reactive(False)
+
+    def __init__(
+        self,
+        model: ViewModel,
+        manager: Manager,
+        *,
+        show_hosts: bool = True,
+        show_details: bool = False,
+    ) -> None:
         super().__init__(id="dashboard")
-        self.ready = False
-        """True once the widgets exist (ticks before that are skipped)."""
+        self.model = model
+        self.manager = manager
+        self.add_draft = ""
+        """What the add dialog held when it was closed with Escape."""
+        self.set_reactive(DashboardScreen.show_hosts, show_hosts)
+        self.set_reactive(DashboardScreen.show_details, show_details)
 
     @property
-    def afetch(self) -> AfetchApp:
-        return cast("AfetchApp", self.app)
+    def directory(self) -> Path:
+        return Path(self.manager.directory)
 
     # -- composition ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        model = self.afetch.model
         with Vertical(id="downloads-box") as box:
             box.border_title = "Downloads"
-            yield DownloadsTable(model, id="downloads")
+            yield Input(
+                placeholder="filter: name, URL or host · enter keeps it · esc clears",
+                id="filter",
+                compact=True,
+            )
+            yield DownloadsTable(self.model, id="downloads")
             yield Static(
                 "No downloads yet. Press [b]a[/b] to add URLs, [b]?[/b] for help.",
                 id="empty",
             )
         with Horizontal(id="bottom"):
-            hosts = HostsPanel(model, id="hosts")
+            hosts = HostsPanel(self.model, id="hosts")
             hosts.border_title = "Hosts"
             yield hosts
             details = DetailsPane(id="details")
@@ -124,43 +310,73 @@ class DashboardScreen(Screen[None]):
         yield StatusBar(id="status")
         yield Footer(compact=True, show_command_palette=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the filter has the keys, Enter and Escape are the filter's."""
+        if action in ("details", "clear_view") and isinstance(self.focused, Input):
+            return action == "clear_view"
+        return True
+
     def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
         self.query_one(DownloadsTable).focus()
         self._arrange()
-        self.ready = True
 
     def on_resize(self) -> None:
         self._arrange()
 
+    def watch_show_hosts(self) -> None:
+        if self.is_mounted:
+            self._arrange()
+
+    def watch_show_details(self, shown: bool) -> None:
+        if self.is_mounted:
+            self._arrange()
+            if shown:
+                self._show_details(self.table.selected_id)
+
+    @property
+    def table(self) -> DownloadsTable:
+        return self.query_one(DownloadsTable)
+
     def _arrange(self) -> None:
-        """Show hosts and details side by side when wide; one at a time when narrow."""
+        """Show hosts and details side by side when wide; one at a time when narrow.
+
+        The bottom row is only as tall as the hosts need (the details pane, when shown,
+        takes what it is given)."""
         hosts = self.query_one(HostsPanel)
         details = self.query_one(DetailsPane)
         bottom = self.query_one("#bottom")
-        wanted_hosts = self.afetch.show_hosts
-        wanted_details = self.afetch.show_details
         narrow = self.size.width < NARROW
-        hosts.display = wanted_hosts and not (narrow and wanted_details)
-        details.display = wanted_details
-        bottom.display = wanted_hosts or wanted_details
+        hosts.display = self.show_hosts and not (narrow and self.show_details)
+        details.display = self.show_details
+        bottom.display = self.show_hosts or self.show_details
         bottom.set_class(narrow, "-narrow")
-        bottom.set_class(wanted_details, "-details")
+        bottom.set_class(self.show_details, "-details")
+        if not self.show_details:
+            room = max(2, (self.size.height - 8) // 4)  # at 80x24: 4 hosts, then it scrolls
+            rows = min(HOSTS_MAX_ROWS, room, max(1, len(self.model.hosts)))
+            bottom.styles.height = rows + 3  # borders and the header
+        else:
+            bottom.styles.height = None
         if not hosts.display and (hosts.has_focus or self.focused is None):
-            self.query_one(DownloadsTable).focus()  # never leave the keys with nowhere to go
+            self.table.focus()  # never leave the keys with nowhere to go
 
     # -- live updates ----------------------------------------------------------------
 
     def apply(self, changes: Changes) -> None:
         """Repaint whatever `changes` touched (called inside `batch_update`)."""
-        app = self.afetch
-        table = self.query_one(DownloadsTable)
+        model = self.model
+        table = self.table
         table.sync(changes)
-        self.query_one(HostsPanel).sync(changes)
-        self.query_one(StatusBar).show(app.model.counts(), app.model.limits, app.directory)
-        if changes.reset or changes.added or changes.removed:
-            self.query_one("#empty").display = not app.model.rows
-            count = len(app.model.rows)
-            self.query_one("#downloads-box").border_subtitle = f"{count} in queue" if count else ""
+        hosts = self.query_one(HostsPanel)
+        before = hosts.row_count
+        hosts.sync(changes)
+        if hosts.row_count != before:
+            self._arrange()
+        counts = model.counts()
+        self.query_one(StatusBar).show(counts, model.limits, self.directory)
+        self.query_one("#empty").display = not model.rows
+        self._titles(counts.unfinished, counts.finished)
         details = self.query_one(DetailsPane)
         selected = table.selected_id
         if details.display and (
@@ -168,58 +384,151 @@ class DashboardScreen(Screen[None]):
         ):
             self._show_details(selected)
 
+    def _titles(self, unfinished: int, finished: int) -> None:
+        """The box title says what is shown; its subtitle how many and how many marked."""
+        model = self.model
+        box = self.query_one("#downloads-box")
+        title = "Downloads"
+        if model.filter_text:
+            title += f" · “{model.filter_text}”"
+        if model.show is not Show.ALL:
+            title += f" · {model.show.value}"
+        if model.sort is not Sort.QUEUE:
+            title += f" · by {model.sort.value}"
+        box.border_title = title
+        parts = []
+        shown = self.table.row_count
+        if shown != len(model.rows):
+            parts.append(f"{shown} of {len(model.rows)} shown")
+        if model.marks:
+            parts.append(f"{len(model.marks)} marked")
+        if unfinished:
+            parts.append(f"{unfinished} to go")
+        if finished:
+            parts.append(f"{finished} finished")
+        box.border_subtitle = " · ".join(parts)
+
     def _show_details(self, download_id: int | None) -> None:
-        """Show a fresh snapshot (it carries connections and parts that events do not)."""
-        app = self.afetch
-        row = app.model.rows.get(download_id) if download_id is not None else None
-        fresh = app.fetch(row.snap.id) if row is not None else None
-        self.query_one(DetailsPane).show(fresh or (row.snap if row else None))
+        row = self.model.rows.get(download_id) if download_id is not None else None
+        pane = self.query_one(DetailsPane)
+        if row is None:
+            pane.show(None)
+            return
+        pane.show(row.snap, self.model.hosts.get(row.snap.host), self.model.waiting(row.snap))
 
-    @on(DataTable.RowHighlighted, "#downloads")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(DownloadsTable.Highlighted)
+    def _highlighted(self, event: DownloadsTable.Highlighted) -> None:
         if self.query_one(DetailsPane).display:
-            key = event.row_key.value
-            self._show_details(int(key) if key is not None else None)
+            self._show_details(event.download_id)
 
-    @on(DataTable.RowSelected, "#downloads")
+    @on(DownloadsTable.Selected)
     def _selected(self) -> None:
         self.action_details()
 
-    @on(HostsPanel.EditLimit)
-    def _edit_host_limit(self, event: HostsPanel.EditLimit) -> None:
-        self.edit_host_limit(event.host)
+    # -- the filter ------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.model.set_view(text=event.value)
+        self.app_tick()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(event.value)
+        self.table.focus()
+
+    def action_clear_view(self) -> None:
+        """Escape: clear the filter (text and state), else the marks."""
+        box = self.query_one("#filter", Input)
+        model = self.model
+        if box.has_focus or model.filter_text or model.show is not Show.ALL:
+            box.value = ""
+            box.display = False
+            model.set_view(text="", show=Show.ALL)
+            self.table.focus()
+        elif model.marks:
+            model.changes.dirty |= model.marks
+            model.marks.clear()
+            model.changes.view = True
+        self.app_tick()
+
+    def action_cycle_show(self) -> None:
+        options = list(Show)
+        show = options[(options.index(self.model.show) + 1) % len(options)]
+        self.model.set_view(show=show)
+        self.say(f"Showing {show.value}.", timeout=1.5)
+        self.app_tick()
+
+    def action_cycle_sort(self) -> None:
+        options = list(Sort)
+        sort = options[(options.index(self.model.sort) + 1) % len(options)]
+        self.model.set_view(sort=sort)
+        self.app_tick()
+
+    def action_mark(self) -> None:
+        selected = self.table.selected_id
+        if selected is None:
+            return
+        self.model.toggle_mark(selected)
+        self.table.action_cursor(1)
+        self.app_tick()
+
+    def action_mark_all(self) -> None:
+        self.model.mark_all_shown()
+        self.app_tick()
+
+    def app_tick(self) -> None:
+        """Repaint now rather than at the next timer tick (the user is waiting)."""
+        changes = self.model.take()
+        if changes:
+            with self.app.batch_update():
+                self.apply(changes)
 
     # -- helpers -------------------------------------------------------------------
 
     def selected(self) -> DownloadSnapshot | None:
         """The download under the cursor, or `None` (with a notice) if there is none."""
-        download_id = self.query_one(DownloadsTable).selected_id
-        row = self.afetch.model.rows.get(download_id) if download_id is not None else None
+        download_id = self.table.selected_id
+        row = self.model.rows.get(download_id) if download_id is not None else None
         if row is None:
-            self.notify("No download selected.", severity="warning", timeout=2)
+            self.say("No download selected.", severity="warning", timeout=2)
             return None
         return row.snap
+
+    def targets(self) -> list[DownloadSnapshot]:
+        """The marked downloads (queue order), else the selected one."""
+        ids = self.model.targets(self.table.selected_id)
+        if not ids:
+            self.say("No download selected.", severity="warning", timeout=2)
+        return [self.model.rows[i].snap for i in ids]
+
+    def say(self, message: str, **options: Any) -> None:
+        """A toast whose text is never read as markup (names and errors are server text)."""
+        self.notify(message, markup=False, **options)
 
     async def call(self, awaitable: Awaitable[T]) -> T | None:
         """Await a manager command, showing its error (if any) as a notification."""
         try:
             return await awaitable
         except (AfetchError, OSError) as exc:
-            self.notify(str(exc), title="afetch", severity="error", markup=False)
-        except LookupError:
-            self.notify("That download is gone.", severity="warning", timeout=2)
+            self.say(str(exc), title="afetch", severity="error")
         return None
 
-    # -- actions -------------------------------------------------------------------
+    # -- adding --------------------------------------------------------------------
 
     def action_add(self, text: str = "") -> None:
-        manager = self.afetch.manager
         draft, self.add_draft = self.add_draft, ""
-        self.open_add_dialog(
+        self.add_downloads(
             AddDialog(
-                self.afetch.directory,
+                self.directory,
                 text=text or draft,
-                connections=manager.options.connections,
+                connections=self.manager.options.connections,
                 keep_draft=self._keep_draft,
             )
         )
@@ -227,164 +536,227 @@ class DashboardScreen(Screen[None]):
     def _keep_draft(self, text: str) -> None:
         self.add_draft = text
 
-    def open_add_dialog(self, dialog: AddDialog) -> None:
-        self.app.push_screen(dialog, callback=self._added)
-
-    async def _added(self, request: AddRequest | None) -> None:
-        if request is None:
-            return
-        try:
-            await self.afetch.manager.add_many(
-                list(request.urls),
-                directory=request.directory,
-                name=request.name,
-                paused=request.paused,
-                connections=request.connections,
-                checksum=request.checksum,
-            )
-        except (AfetchError, OSError) as exc:
-            self.open_add_dialog(
-                AddDialog(
-                    request.directory,
-                    text="\n".join(request.urls),
-                    name=request.name or "",
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def add_downloads(self, dialog: AddDialog) -> None:
+        """Ask for URLs (again, with the reason, if the manager refuses them)."""
+        while True:
+            request = await self.app.push_screen_wait(dialog)
+            if request is None:
+                return
+            urls = await self._skip_or_repeat(request.urls)
+            if not urls:
+                return
+            try:
+                await self.manager.add_many(
+                    list(urls),
+                    directory=request.directory,
+                    name=request.name,
                     paused=request.paused,
-                    connections=request.connections or 1,
-                    checksum="=".join(request.checksum) if request.checksum else "",
-                    error=str(exc),
+                    connections=request.connections,
+                    checksum=request.checksum,
                 )
+            except (AfetchError, OSError) as exc:
+                dialog = self._again(request, str(exc))
+                continue
+            self.say(
+                f"Queued {plural(len(urls), 'download')}" + (" (paused)" if request.paused else ""),
+                timeout=2,
             )
             return
-        count = len(request.urls)
-        self.notify(
-            f"Queued {count} download{'s' if count != 1 else ''}"
-            + (" (paused)" if request.paused else ""),
-            timeout=2,
+
+    @staticmethod
+    def _again(request: AddRequest, error: str) -> AddDialog:
+        return AddDialog(
+            request.directory,
+            text="\n".join(request.urls),
+            name=request.name or "",
+            paused=request.paused,
+            connections=request.connections or 1,
+            checksum="=".join(request.checksum) if request.checksum else "",
+            error=error,
         )
 
-    def action_add_from_page(self) -> None:
-        self.app.push_screen(HarvestDialog(self.afetch.manager), callback=self._harvested)
+    async def _skip_or_repeat(self, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """URLs already in the list are asked about first: skip them, or download again."""
+        known = {row.snap.url for row in self.model.rows.values()}
+        repeated = [url for url in urls if url in known]
+        if not repeated:
+            return urls
+        fresh = tuple(url for url in urls if url not in known)
+        what = f"“{repeated[0]}” is" if len(repeated) == 1 else f"{len(repeated)} of these URLs are"
+        again = await self.app.push_screen_wait(
+            ConfirmDialog(
+                "Already in the list",
+                f"{what} already in the list (queued or done). Download again?",
+                yes="Download again",
+                no="Skip" if fresh else "Add nothing",
+                danger=False,
+            )
+        )
+        return urls if again else fresh
 
-    async def _harvested(self, result: HarvestResult | None) -> None:
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_add_from_page(self) -> None:
+        result = await self.app.push_screen_wait(HarvestDialog(self.manager))
         if result is None:
             return
-        ids = await self.call(self.afetch.manager.add_many(result.urls, paused=result.paused))
+        urls = await self._skip_or_repeat(result.urls)
+        ids = (
+            await self.call(self.manager.add_many(list(urls), paused=result.paused))
+            if urls
+            else None
+        )
         if ids:
-            count = len(ids)
-            self.notify(
-                f"Queued {count} download{'s' if count != 1 else ''} from the page"
+            self.say(
+                f"Queued {plural(len(ids), 'download')} from the page"
                 + (" (paused)" if result.paused else ""),
                 timeout=2,
             )
 
+    # -- acting on the selection (or the marks) ---------------------------------------
+
     async def action_toggle_pause(self) -> None:
-        snap = self.selected()
-        if snap is None:
+        snaps = self.targets()
+        if not snaps:
             return
-        manager = self.afetch.manager
-        if snap.state is State.PAUSED:
-            await self.call(manager.resume(snap.id))
-        elif snap.state.is_pending:
-            await self.call(manager.pause(snap.id))
+        pending = [s for s in snaps if s.state.is_pending]
+        paused = [s for s in snaps if s.state is State.PAUSED]
+        if pending:
+            for snap in pending:
+                await self.call(self.manager.pause(snap.id))
+        elif paused:
+            for snap in paused:
+                await self.call(self.manager.resume(snap.id))
+        elif len(snaps) == 1:
+            snap = snaps[0]
+            hint = (
+                "press r to retry"
+                if snap.state is not State.COMPLETED
+                else "nothing to pause or resume"
+            )
+            self.say(f"“{display_name(snap)}” is {snap.state.value}: {hint}.", timeout=2)
         else:
-            hint = "press r to retry" if snap.state is not State.COMPLETED else "it is done"
-            self.notify(
-                f"“{display_name(snap)}” is {snap.state.value}: {hint}.", timeout=2, markup=False
-            )
+            self.say("None of the marked downloads can be paused or resumed.", timeout=2)
 
-    def action_cancel_download(self) -> None:
-        snap = self.selected()
-        if snap is None:
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_cancel_download(self) -> None:
+        snaps = [s for s in self.targets() if not s.state.is_finished]
+        if not snaps:
+            self.say("Nothing to cancel: already finished.", timeout=2)
             return
-        if snap.state.is_finished:
-            self.notify(
-                f"“{display_name(snap)}” is already {snap.state.value}.", timeout=2, markup=False
-            )
-            return
-        message = f"Stop “{display_name(snap)}”"
-        if snap.done:
-            message += f" and delete the {human_size(snap.done)} downloaded so far"
-        self.app.push_screen(
-            ConfirmDialog("Cancel download", message + "?", yes="Cancel download", no="Keep"),
-            callback=lambda yes: self._cancel_confirmed(snap.id, yes),
+        kept = sum(s.done for s in snaps)
+        subject = (
+            f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
         )
+        message = f"Stop {subject}"
+        if kept:
+            message += f" and delete the {human_size(kept)} downloaded so far"
+        if await self.app.push_screen_wait(
+            ConfirmDialog("Cancel download", message + "?", yes="Cancel download", no="Keep")
+        ):
+            for snap in snaps:
+                await self.call(self.manager.cancel(snap.id))
 
-    async def _cancel_confirmed(self, download_id: int, yes: bool | None) -> None:
-        if yes:
-            await self.call(self.afetch.manager.cancel(download_id))
-
-    def action_remove(self) -> None:
-        snap = self.selected()
-        if snap is None:
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_remove(self) -> None:
+        snaps = self.targets()
+        if not snaps:
             return
         # An unfinished download's .part always goes (nothing could resume it): the
         # choice to keep or delete a file is offered only for finished ones.
-        finished = snap.state.is_finished
-        self.app.push_screen(
-            RemoveDialog(
-                display_name(snap),
-                has_file=finished and (snap.state is State.COMPLETED or snap.done > 0),
-                partial=not finished and snap.done > 0,
-            ),
-            callback=lambda choice: self._remove_chosen(snap.id, choice),
+        has_file = any(s.state is State.COMPLETED for s in snaps)
+        partial = any(not s.state.is_finished and s.done > 0 for s in snaps)
+        name = display_name(snaps[0]) if len(snaps) == 1 else plural(len(snaps), "download")
+        choice = await self.app.push_screen_wait(
+            RemoveDialog(name, has_file=has_file, partial=partial, quoted=len(snaps) == 1)
         )
-
-    async def _remove_chosen(self, download_id: int, choice: RemoveChoice | None) -> None:
         if choice is None:
             return
         delete = choice is RemoveChoice.DELETE_FILE
-        await self.call(self.afetch.manager.remove(download_id, delete_file=delete))
+        for snap in snaps:
+            await self.call(self.manager.remove(snap.id, delete_file=delete))
 
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
     async def action_retry(self) -> None:
-        download_id = self.query_one(DownloadsTable).selected_id
-        row = self.afetch.model.rows.get(download_id) if download_id is not None else None
-        manager = self.afetch.manager
-        if row is not None and row.snap.state in (State.FAILED, State.CANCELLED):
-            await self.call(manager.retry(row.snap.id))
+        """Retry the marked or selected failed/cancelled downloads; on any other row,
+        offer to retry every failed one (asked: it touches rows you are not on)."""
+        snaps = self.targets() if self.model.marks else []
+        if not snaps:
+            snap = self.selected()
+            snaps = [snap] if snap is not None else []
+        retryable = [s for s in snaps if s.state in (State.FAILED, State.CANCELLED)]
+        if retryable:
+            for snap in retryable:
+                await self.call(self.manager.retry(snap.id))
+            if len(retryable) > 1:
+                self.say(f"Retrying {plural(len(retryable), 'download')}.", timeout=2)
             return
-        rows = self.afetch.model.rows.values()
-        failed = [r.snap.id for r in rows if r.snap.state is State.FAILED]
+        failed = [i for i in self.model.order if self.model.rows[i].snap.state is State.FAILED]
         if not failed:
-            self.notify("Nothing to retry.", timeout=2)
+            self.say("Nothing to retry.", timeout=2)
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(
+                "Retry failed downloads",
+                f"This row has not failed. Retry all {plural(len(failed), 'failed download')}?",
+                yes=f"Retry {len(failed)}",
+                no="Cancel",
+                danger=False,
+            )
+        ):
             return
         for failed_id in failed:
-            await self.call(manager.retry(failed_id))
-        self.notify(f"Retrying {len(failed)} failed download{'s' * (len(failed) != 1)}.")
+            await self.call(self.manager.retry(failed_id))
+        self.say(f"Retrying {plural(len(failed), 'failed download')}.", timeout=2)
 
     async def action_move(self, offset: int) -> None:
         snap = self.selected()
         if snap is not None:
-            await self.call(self.afetch.manager.move(snap.id, offset))
+            await self.call(self.manager.move(snap.id, offset))
+
+    async def action_move_to(self, place: int) -> None:
+        """Move the marked or selected downloads to the top (0) or the bottom (-1),
+        keeping their order among themselves."""
+        snaps = self.targets()
+        count = len(self.model.order)
+        # Top: the last first, so the first ends on top; bottom: the first first.
+        for snap in snaps[::-1] if place == 0 else snaps:
+            await self.call(self.manager.move(snap.id, -count if place == 0 else count))
 
     async def action_pause_all(self) -> None:
-        await self.call(self.afetch.manager.pause_all())
+        await self.call(self.manager.pause_all())
 
     async def action_resume_all(self) -> None:
-        await self.call(self.afetch.manager.resume_all())
+        await self.call(self.manager.resume_all())
+
+    def action_copy(self, what: str) -> None:
+        snap = self.selected()
+        if snap is None:
+            return
+        if what == "url":
+            text, shown = snap.url, snap.shown_url  # the toast never shows a password
+        else:
+            text = str(snap.path or snap.directory)
+            shown = home_relative(text)
+        self.app.copy_to_clipboard(text)
+        self.say(f"Copied {what}: {shown}", timeout=2)
 
     def action_details(self) -> None:
-        app = self.afetch
-        app.show_details = not app.show_details
-        self._arrange()
-        if app.show_details:
-            self._show_details(self.query_one(DownloadsTable).selected_id)
+        self.show_details = not self.show_details
 
     def action_toggle_hosts(self) -> None:
-        app = self.afetch
-        app.show_hosts = not app.show_hosts
-        if app.show_hosts and app.show_details and self.size.width < NARROW:
-            app.show_details = False
-        self._arrange()
+        show = not self.show_hosts
+        if show and self.show_details and self.size.width < NARROW:
+            self.show_details = False
+        self.show_hosts = show
 
-    def action_settings(self) -> None:
-        manager = self.afetch.manager
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_settings(self) -> None:
+        manager = self.manager
         command, _ = manager.on_complete
-        self.app.push_screen(SettingsDialog(manager.limits, command), callback=self._settings)
-
-    async def _settings(self, result: SettingsResult | None) -> None:
+        result = await self.app.push_screen_wait(SettingsDialog(manager.limits, command))
         if result is None:
             return
-        manager = self.afetch.manager
         said = []
         if result.on_complete_changed:
             _, time_limit = manager.on_complete
@@ -392,68 +764,93 @@ class DashboardScreen(Screen[None]):
             said.append(
                 "On-complete command set." if result.on_complete else "No on-complete command."
             )
-        changed = replace(manager.limits, **result.changes)
-        if result.changes and await self.call(manager.set_limits(changed)) is not None:
-            said.insert(0, "Limits updated.")
+        if result.changes:
+            try:
+                changed = replace(manager.limits, **result.changes)  # Limits checks itself
+            except AfetchError as exc:
+                self.say(str(exc), title="afetch", severity="error")
+            else:
+                if await self.call(manager.set_limits(changed)) is not None:
+                    said.insert(0, "Limits updated.")
         if said:
-            self.notify(" ".join(said), timeout=2)
+            self.say(" ".join(said), timeout=2)
 
-    def action_replace_url(self) -> None:
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_replace_url(self) -> None:
         snap = self.selected()
         if snap is None:
             return
         if snap.state is State.COMPLETED:
-            self.notify("That download is complete.", timeout=2)
+            self.say("That download is complete.", timeout=2)
             return
-        self.app.push_screen(
-            UrlDialog(display_name(snap), snap.shown_url),
-            callback=lambda url: self._replace(snap.id, url),
-        )
-
-    async def _replace(self, download_id: int, url: str | None) -> None:
+        url = await self.app.push_screen_wait(UrlDialog(display_name(snap), snap.shown_url))
         if url is not None:
-            await self.call(self.afetch.manager.replace_url(download_id, url))
+            await self.call(self.manager.replace_url(snap.id, url))
 
-    def action_download_limit(self) -> None:
-        snap = self.selected()
-        if snap is None:
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def action_download_limit(self) -> None:
+        snaps = self.targets()
+        if not snaps:
             return
-        self.app.push_screen(
-            RateDialog("Download limit", f"“{display_name(snap)}”", snap.limit_rate),
-            callback=lambda result: self._download_limit(snap.id, result),
+        subject = (
+            f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
         )
-
-    async def _download_limit(self, download_id: int, result: RateResult | None) -> None:
+        result = await self.app.push_screen_wait(
+            RateDialog("Download limit", subject, snaps[0].limit_rate)
+        )
         if result is not None:
-            await self.call(self.afetch.manager.set_download_limit(download_id, result.rate))
+            for snap in snaps:
+                await self.call(self.manager.set_download_limit(snap.id, result.rate))
 
-    def edit_host_limit(self, host: str | None = None) -> None:
-        """Ask for a host's bandwidth limit (the selected host by default)."""
+    def action_host_limit(self) -> None:
+        """`l`: the hosts panel's selected host, or the selected download's host."""
         panel = self.query_one(HostsPanel)
-        host = host or panel.selected_host
-        if host is None:
-            self.notify("No host yet.", timeout=2)
+        if panel.has_focus:
+            self.edit_host_limit(panel.selected_host)
             return
-        snap = self.afetch.model.hosts.get(host)
-        self.app.push_screen(
-            RateDialog("Host limit", host, snap.limit_rate if snap else None),
-            callback=lambda result: self._host_limit(host, result),
+        snap = self.selected()
+        if snap is not None:
+            self.edit_host_limit(snap.host)
+
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    async def edit_host_limit(self, host: str | None = None) -> None:
+        """Ask for a host's bandwidth limit (the selected host by default)."""
+        host = host or self.query_one(HostsPanel).selected_host
+        if host is None:
+            self.say("No host yet.", timeout=2)
+            return
+        snap = self.model.hosts.get(host)
+        result = await self.app.push_screen_wait(
+            RateDialog("Host limit", host, snap.limit_rate if snap else None)
         )
-
-    async def _host_limit(self, host: str, result: RateResult | None) -> None:
         if result is not None:
-            await self.call(self.afetch.manager.set_host_limit(host, result.rate))
+            await self.call(self.manager.set_host_limit(host, result.rate))
 
+    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
     async def action_clear_finished(self) -> None:
-        cleared = await self.call(self.afetch.manager.clear_finished())
+        finished = sum(
+            1
+            for row in self.model.rows.values()
+            if row.snap.state in (State.COMPLETED, State.CANCELLED)
+        )
+        if not finished:
+            self.say("Nothing finished to clear.", timeout=2)
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(
+                "Clear finished",
+                f"Clear {plural(finished, 'completed or cancelled row')} from the list? "
+                "The files stay.",
+                yes="Clear",
+                no="Keep",
+                danger=False,
+            )
+        ):
+            return
+        cleared = await self.call(self.manager.clear_finished())
         if cleared is not None:
-            count = len(cleared)
-            self.notify(f"Cleared {count} finished download{'s' * (count != 1)}.", timeout=2)
+            self.say(f"Cleared {plural(len(cleared), 'finished download')}.", timeout=2)
 
     def action_help(self) -> None:
-        keys = [
-            (b.key, TITLES.get(b.id or "", b.description))
-            for b in self.BINDINGS
-            if isinstance(b, Binding)
-        ]
-        self.app.push_screen(HelpDialog(keys))
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.app.push_screen(HelpDialog(bindings))

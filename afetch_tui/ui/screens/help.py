@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.keys import format_key
 from textual.widgets import Static
 
+from afetch_tui.engine.meter import NOW_WINDOW, SMOOTHING_SECONDS
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, STATE_LOOK
 
@@ -22,27 +23,27 @@ def key_label(keys: str) -> str:
     return " / ".join(_NAMES.get(key, format_key(key)) for key in map(str.strip, keys.split(",")))
 
 
-_NAMES = {"enter": "enter", "delete": "delete", "space": "space"}
+_NAMES = {"enter": "enter", "delete": "del", "space": "space", "escape": "esc"}
 
 
 class HelpDialog(Dialog[None]):
-    """Lists the bindings it is given, and the state icons."""
+    """Lists the bindings it is given (titled by their tooltips), and the state icons."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,q", "cancel", "Close", id="afetch.help.close"),
     ]
 
-    def __init__(self, keys: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, bindings: Iterable[Binding]) -> None:
         super().__init__()
-        self._keys = list(keys)
+        self._bindings = list(bindings)
 
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold #58a6ff", no_wrap=True, justify="right")
         keys.add_column()
-        for key, description in self._keys:
-            keys.add_row(key_label(key), description)
-        keys.add_row(key_label("l"), "Set the selected host's rate limit (hosts panel)")
+        for binding in self._bindings:
+            keys.add_row(key_label(binding.key), binding.tooltip or binding.description)
+        keys.add_row("↑↓ j k", "Move the cursor; home/g, end/G: first, last")
         keys.add_row(key_label("tab"), "Switch between downloads and hosts")
         keys.add_row(key_label("ctrl+p"), "Command palette: every action by name")
         states = Text()
@@ -56,8 +57,10 @@ class HelpDialog(Dialog[None]):
                 yield Static(states)
                 yield Static(
                     Text(
-                        "\nSpeed is smoothed; Now is the last second; Trend is the last "
-                        "16 seconds. Rates accept 2M, 500K, 1.5MiB.",
+                        f"\nSpeed (and a host's Avg) is smoothed over ~{SMOOTHING_SECONDS:.0f} s; "
+                        f"Now is the last {NOW_WINDOW:.0f} s; Trend is the last 16 s. "
+                        "A waiting row says why (host cooling, host cap, n/n running, "
+                        "retry in). Rates accept 2M, 500K, 1.5MiB.",
                         style=DIM,
                     )
                 )

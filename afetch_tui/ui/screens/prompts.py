@@ -20,9 +20,12 @@ from afetch_tui.ui.screens.dialog import Dialog
 class ConfirmDialog(Dialog[bool]):
     """Asks a yes/no question; Escape means no."""
 
-    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(
+        self, title: str, message: str, *, yes: str = "Yes", no: str = "No", danger: bool = True
+    ) -> None:
         super().__init__()
         self._title, self._message, self._yes, self._no = title, message, yes, no
+        self._danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="confirm-dialog") as box:
@@ -30,7 +33,8 @@ class ConfirmDialog(Dialog[bool]):
             yield Static(self._message, classes="message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self._no, id="no", compact=True)
-                yield Button(self._yes, id="yes", variant="error", compact=True)
+                variant = "error" if self._danger else "primary"
+                yield Button(self._yes, id="yes", variant=variant, compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -52,23 +56,25 @@ class RemoveChoice(enum.Enum):
 class RemoveDialog(Dialog[RemoveChoice | None]):
     """Remove a download from the list, optionally deleting its file."""
 
-    def __init__(self, name: str, *, has_file: bool, partial: bool = False) -> None:
+    def __init__(
+        self, name: str, *, has_file: bool, partial: bool = False, quoted: bool = True
+    ) -> None:
         super().__init__()
-        self._name = name
+        self._name = f"“{name}”" if quoted else name
         self._has_file = has_file
         self._partial = partial
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="confirm-dialog") as box:
             box.border_title = "Remove download"
-            yield Static(f"Remove “{self._name}” from the list?", classes="message", markup=False)
+            yield Static(f"Remove {self._name} from the list?", classes="message", markup=False)
             if self._has_file:
                 yield Static(
                     "Deleting the file cannot be undone.", classes="message warning", markup=False
                 )
             elif self._partial:
                 yield Static(
-                    "The partly downloaded file will be deleted.",
+                    "Partly downloaded files will be deleted.",
                     classes="message warning",
                     markup=False,
                 )
@@ -80,7 +86,7 @@ class RemoveDialog(Dialog[RemoveChoice | None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#keep", Button).focus()
+        self.query_one("#cancel", Button).focus()  # the safe choice, as in every dialog
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -105,7 +111,8 @@ class _OneFieldDialog(Dialog[T | None], Generic[T]):
     (`_parse`, raising `ValueError`/`InputError` with a one-line reason shown as the hint).
     """
 
-    _classes = "prompt-dialog"
+    DIALOG_CLASSES = "prompt-dialog"
+    """CSS classes of the dialog box (not `_classes`: that is Textual's own attribute)."""
     _field_id = "field"
 
     def __init__(self, title: str, label: str, value: str, hint: str, ok: str) -> None:
@@ -119,7 +126,7 @@ class _OneFieldDialog(Dialog[T | None], Generic[T]):
         raise NotImplementedError
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes=self._classes) as box:
+        with Vertical(id="dialog", classes=self.DIALOG_CLASSES) as box:
             box.border_title = self._title
             yield Label(self._label, markup=False)
             yield self._input()

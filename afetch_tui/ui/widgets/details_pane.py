@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from afetch_tui.engine.events import DownloadSnapshot, RegionInfo, State
+from afetch_tui.engine.events import DownloadSnapshot, HostSnapshot, RegionInfo, State
 from afetch_tui.ui.format import (
     home_relative,
     human_duration,
@@ -21,8 +21,8 @@ from afetch_tui.ui.format import (
     percent,
     progress_bar,
 )
+from afetch_tui.ui.model import display_name
 from afetch_tui.ui.style import DIM, ERROR, GOOD, STATE_LOOK, TRACK_STYLE, WARN
-from afetch_tui.ui.widgets.downloads_table import display_name
 
 
 class DetailsPane(VerticalScroll):
@@ -31,24 +31,31 @@ class DetailsPane(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._body = Static(id="details-body")
-        self._shown: DownloadSnapshot | None = None
+        self._shown: tuple[object, ...] | None = None
         self.download_id: int | None = None
 
     def compose(self) -> ComposeResult:
         yield self._body
 
-    def show(self, snap: DownloadSnapshot | None) -> None:
-        """Show `snap` (repaints only when it differs from what is shown)."""
-        if snap is self._shown and snap is not None:
+    def show(
+        self,
+        snap: DownloadSnapshot | None,
+        host: HostSnapshot | None = None,
+        waiting: str | None = None,
+    ) -> None:
+        """Show `snap`, its host's state and why it waits (repaints only on a change)."""
+        width = max(20, self.scrollable_content_region.width)
+        key = (snap, host, waiting, width)
+        if key == self._shown and snap is not None:
             return
-        self._shown = snap
+        self._shown = key
         self.download_id = snap.id if snap is not None else None
         if snap is None:
             self.border_title = "Details"
             self._body.update(Text("No download selected.", style=DIM))
             return
         self.border_title = f"Details · #{snap.id}"
-        self._body.update(render_details(snap))
+        self._body.update(render_details(snap, host, waiting, width))
 
 
 def _clock(stamp: float) -> str:
@@ -59,7 +66,12 @@ def _sep(text: Text) -> None:
     text.append(" · ", style=DIM)
 
 
-def render_details(snap: DownloadSnapshot) -> RenderableType:
+def render_details(
+    snap: DownloadSnapshot,
+    host: HostSnapshot | None = None,
+    waiting: str | None = None,
+    width: int = 60,
+) -> RenderableType:
     """A compact key/value grid for `snap` followed by its timestamped log."""
     look = STATE_LOOK[snap.state]
     grid = Table.grid(padding=(0, 1), expand=True)
@@ -72,13 +84,18 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
         _sep(state)
         state.append(snap.error, style=ERROR)
     grid.add_row("", title)
+    if waiting is not None:
+        _sep(state)
+        state.append(f"waiting: {waiting}", style=WARN)
     grid.add_row("state", state)
+    if host is not None:
+        grid.add_row("host", host_state(host))
     size = Text(f"{human_size(snap.done)} of {human_size(snap.total)}")
     if snap.fraction is not None:
         size.append(f" ({percent(snap.fraction)})")
     grid.add_row("size", size)
     if snap.regions and snap.state is not State.COMPLETED:
-        grid.add_row("parts", _regions(snap))
+        grid.add_row("parts", _regions(snap, max(10, width - 10)))
 
     transfer = Text()
     if snap.state.is_running:
@@ -90,7 +107,8 @@ def render_details(snap: DownloadSnapshot) -> RenderableType:
         _sep(transfer)
     transfer.append(f"{snap.connections}/{snap.max_connections} conn")
     _sep(transfer)
-    transfer.append(f"{snap.retries} retries", style=WARN if snap.retries else "")
+    retries = f"{snap.retries} {'retry' if snap.retries == 1 else 'retries'}"
+    transfer.append(retries, style=WARN if snap.retries else "")
     _sep(transfer)
     transfer.append(f"limit {human_rate(snap.limit_rate)}")
     grid.add_row("xfer", transfer)
@@ -147,16 +165,47 @@ def _regions(snap: DownloadSnapshot, width: int = 40) -> Text:
             text.append("│", style=DIM)
         text.append(done, style=_region_style(region, size))
         text.append(rest, style=TRACK_STYLE)
+    # One entry per part, packed into lines so an entry never breaks across two.
+    line = 0
     for n, region in enumerate(regions, 1):
         size = max(1, region.end - region.start)
-        text.append("\n" if n == 1 else "   ")
-        text.append(f"#{n}", style=f"bold {_region_style(region, size)}")
+        entry = Text(f"#{n}", style=f"bold {_region_style(region, size)}")
         if region.done >= size:
-            text.append(" ✓", style=GOOD)
-            continue
-        text.append(f" {region.done * 100 // size}%", style=DIM)
-        if region.active:
-            text.append(f" {human_speed(region.speed) or '0 B/s'}")
+            entry.append(" ✓", style=GOOD)
+        else:
+            entry.append(f" {region.done * 100 // size}%", style=DIM)
+            if region.active:
+                entry.append(f" {human_speed(region.speed) or '0 B/s'}")
+        if n == 1 or line + 3 + entry.cell_len > width:
+            text.append("\n")
+            line = 0
+        else:
+            text.append("   ")
+            line += 3
+        text.append_text(entry)
+        line += entry.cell_len
+    return text
+
+
+def host_state(host: HostSnapshot) -> Text:
+    """The host's condition in one line: cooling, a lowered cap, its pushback history."""
+    text = Text(host.host, style="bold")
+    _sep(text)
+    text.append(f"{host.active} running, {host.connections}/{host.connection_cap} conn")
+    if host.cooldown_remaining > 0:
+        _sep(text)
+        text.append(f"cooling down {human_duration(host.cooldown_remaining)}", style=WARN)
+    pushback = host.status_429 + host.status_5xx
+    if pushback:
+        _sep(text)
+        text.append(
+            f"pushed back {host.status_429}x 429, {host.status_5xx}x 5xx; "
+            "its connection cap halves on each and grows back with time and successes",
+            style=WARN,
+        )
+    if host.limit_rate is not None:
+        _sep(text)
+        text.append(f"limit {human_rate(host.limit_rate)}")
     return text
 
 

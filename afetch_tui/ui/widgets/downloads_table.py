@@ -1,153 +1,390 @@
-"""The downloads table: one row per download, in queue order."""
+"""The downloads table: one line per download shown, painted only where it is visible.
+
+A `DataTable` keeps a row object per row and `remove_row` costs O(rows): with 100,000
+downloads building it takes many seconds and every removal stalls. This table keeps no
+rows of its own. It reads the view model's list of shown ids and renders the lines on
+screen (Textual's Line API), caching each line until what it shows changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from afetch_tui.engine.events import DownloadSnapshot, State
 from afetch_tui.ui.format import human_duration, human_size, human_speed, percent, progress_bar
 from afetch_tui.ui.format import sparkline as draw_sparkline
-from afetch_tui.ui.model import Changes, DownloadRow, ViewModel
+from afetch_tui.ui.model import Changes, DownloadRow, ViewModel, display_name
 from afetch_tui.ui.style import (
     BAR_STYLE,
     DIM,
+    ERROR,
     SPARK_STYLE,
     STATE_LOOK,
     TRACK_STYLE,
     WARN,
+    elide_name,
     truncate_middle,
 )
-from afetch_tui.ui.widgets.columns import ColumnSpec, Layout
-from afetch_tui.ui.widgets.live_table import Cells, LiveTable, same_cell
+from afetch_tui.ui.widgets.columns import ColumnSpec, Layout, choose_layout
 
-REBUILD_THRESHOLD = 64
-"""Removing more rows than this at once rebuilds the table (remove_row is O(rows))."""
+PADDING = 1
+"""Cells of padding on each side of a column."""
 
-
-def row_key(download_id: int) -> str:
-    return str(download_id)
+MARK = "●"
 
 
-class DownloadsTable(LiveTable):
-    """Every download with its progress, speed, trend, ETA and state."""
+class DownloadsTable(ScrollView, can_focus=True):
+    """Every shown download with its progress, speed, trend, ETA and state (or why it waits)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "downloads--header",
+        "downloads--cursor",
+        "downloads--marked",
+    }
+
+    DEFAULT_CSS = """
+    DownloadsTable {
+        background: transparent;
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
+    }
+    DownloadsTable > .downloads--header { color: $text-muted; text-style: bold; }
+    DownloadsTable > .downloads--cursor { background: $primary 18%; }
+    DownloadsTable:focus > .downloads--cursor { background: $primary 45%; }
+    DownloadsTable > .downloads--marked { background: $accent 15%; }
+    """
 
     SPECS: ClassVar[tuple[ColumnSpec, ...]] = (
+        ColumnSpec("mark", "", 1),
         ColumnSpec("pos", "#", 3, priority=6, right=True),
-        ColumnSpec("name", "Name", 16, flex=4, max_width=56),
-        ColumnSpec("host", "Host", 16, priority=3, flex=1, max_width=24),
+        ColumnSpec("name", "Name", 24, flex=6, max_width=72),
+        ColumnSpec("host", "Host", 14, priority=4, flex=1, max_width=24),
         ColumnSpec("size", "Size", 9, priority=2, right=True),
-        ColumnSpec("progress", "Progress", 10, priority=1, flex=2, max_width=30),
-        ColumnSpec("percent", "%", 6, right=True),
-        ColumnSpec("speed", "Speed", 10, right=True),
-        ColumnSpec("now", "Now", 10, priority=5, right=True),
-        ColumnSpec("trend", "Trend", 10, priority=4),
-        ColumnSpec("eta", "ETA", 6, priority=1, right=True),
-        ColumnSpec("state", "State", 13),
-        ColumnSpec("retries", "Retry", 5, priority=3, right=True),
+        ColumnSpec("progress", "Progress", 10, priority=3, flex=2, max_width=30),
+        ColumnSpec("percent", "%", 5, right=True),
+        ColumnSpec("speed", "Speed", 9, right=True),
+        ColumnSpec("now", "Now", 9, priority=7, right=True),
+        ColumnSpec("trend", "Trend", 10, priority=5),
+        ColumnSpec("eta", "ETA", 5, priority=2, right=True),
+        ColumnSpec("state", "State", 18, flex=1, max_width=30),
+        ColumnSpec("retries", "Retry", 5, priority=4, right=True),
     )
+
+    cursor = reactive(0, always_update=True, init=False)
+    """The index (into the shown rows) of the highlighted row."""
+
+    class Highlighted(Message):
+        """The cursor moved to another download (or to none)."""
+
+        def __init__(self, download_id: int | None) -> None:
+            super().__init__()
+            self.download_id = download_id
+
+    class Selected(Message):
+        """Enter or a click on the highlighted row."""
+
+        def __init__(self, download_id: int | None) -> None:
+            super().__init__()
+            self.download_id = download_id
 
     def __init__(self, model: ViewModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
+        self.layout_: Layout | None = None
+        self._ids: list[int] = []
+        self._index: dict[int, int] | None = None
+        self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}
+        self._header: tuple[tuple[object, ...], Strip] | None = None
+        self._selected: int | None = None
+
+    # -- what is shown ---------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._ids)
+
+    @property
+    def cursor_row(self) -> int:
+        return self.cursor
+
+    @property
+    def shown_ids(self) -> list[int]:
+        return list(self._ids)
 
     @property
     def selected_id(self) -> int | None:
         """The id of the download under the cursor."""
-        key = self.selected_key
-        return int(key) if key is not None else None
+        if 0 <= self.cursor < len(self._ids):
+            return self._ids[self.cursor]
+        return None
+
+    def cells_at(self, index: int) -> dict[str, Text]:
+        """What the shown row at `index` says, by column (for tests and tools)."""
+        layout = self.layout_
+        row = self.model.rows[self._ids[index]] if layout and index < len(self._ids) else None
+        if row is None or layout is None:
+            return {}
+        cells = download_cells(
+            row,
+            self.model.position(row.snap.id),
+            layout,
+            self._neighbour_names(index),
+            self.model.waiting(row.snap),
+            row.snap.id in self.model.marks,
+        )
+        return {key: value for key, value in cells.items() if isinstance(value, Text)}
 
     def select_id(self, download_id: int) -> None:
-        self.select_key(row_key(download_id))
+        """Move the cursor to this download, if it is shown."""
+        index = self._index_of(download_id)
+        if index is not None:
+            self.cursor = index
 
-    def row_keys(self) -> Iterable[str]:
-        return (row_key(i) for i in self.model.order)
+    def select_key(self, key: str) -> None:
+        self.select_id(int(key))
 
-    def row_cells(self, key: str, layout: Layout) -> Cells:
-        download_id = int(key)
-        return download_cells(
-            self.model.rows[download_id],
-            self.model.position(download_id),
-            layout,
-        )
+    def move_cursor(self, *, row: int) -> None:
+        self.cursor = row
+
+    def _index_of(self, download_id: int) -> int | None:
+        if self._index is None:
+            self._index = {i: n for n, i in enumerate(self._ids)}
+        return self._index.get(download_id)
 
     def sync(self, changes: Changes) -> None:
-        """Apply one batch of view-model changes, touching only what changed."""
-        if self.layout_ is None:
-            return
-        if changes.reset or len(changes.removed) > REBUILD_THRESHOLD:
-            self.rebuild()
-            return
-        # Removing a row keeps the cursor's row *number*, which then points at another
-        # download: remember which download was selected, and select it again.
-        selected = self.selected_key
-        for download_id in changes.removed:
-            self.drop(row_key(download_id))
-        for download_id in changes.added:
-            self.upsert(row_key(download_id))
-        for download_id in changes.dirty:
-            if download_id in self.model.rows:
-                self.upsert(row_key(download_id))
-        if changes.order or changes.removed:
-            self._reorder(selected)
-        elif selected in self._shown:
-            self.select_key(selected)
+        """Follow one batch of view-model changes; repaint only the lines they touch."""
+        if changes.reset or changes.added or changes.removed or changes.order or changes.view:
+            self._reload()
+        if changes.reset:
+            self._lines.clear()
+        self.refresh()
 
-    def _reorder(self, selected: str | None) -> None:
-        """Refresh the position column, sort rows into queue order, keep the selection."""
+    def _reload(self) -> None:
+        """Take the shown ids from the model, keeping the cursor on its download."""
+        selected = self._selected
+        self._ids = self.model.shown()
+        self._index = None
+        self.virtual_size = Size(self.size.width, len(self._ids) + 1)
+        index = self._index_of(selected) if selected is not None else None
+        if index is None:
+            # the selected download left the view: stay at the same place in the list
+            index = min(self.cursor, len(self._ids) - 1)
+        self._set_cursor(max(0, index))
+        self._lines.clear()  # positions and neighbours moved
+
+    # -- cursor and scrolling --------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self._ids) - 1)) if self._ids else 0
+
+    def watch_cursor(self, value: int) -> None:
+        self._set_cursor(value)
+
+    def _set_cursor(self, value: int) -> None:
+        value = self.validate_cursor(value)
+        if self.cursor != value:
+            self.set_reactive(DownloadsTable.cursor, value)
+        self._scroll_to_cursor()
+        selected = self.selected_id
+        if selected != self._selected:
+            self._selected = selected
+            self.post_message(self.Highlighted(selected))
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor += step
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.scrollable_content_region.height - 2)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self._ids) - 1
+
+    def action_select(self) -> None:
+        self.post_message(self.Selected(self.selected_id))
+
+    def _on_click(self, event: events.Click) -> None:
+        row = round(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= row < len(self._ids):
+            if row == self.cursor and event.chain > 1:
+                self.post_message(self.Selected(self.selected_id))
+            self.cursor = row
+
+    # -- layout ----------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Choose the columns for the current width."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        layout = choose_layout(self.SPECS, width, PADDING)
+        if layout != self.layout_:
+            self.layout_ = layout
+            self._lines.clear()
+            self._header = None
+        self._reload()
+        self.refresh()
+
+    # -- rendering -------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
         layout = self.layout_
-        assert layout is not None
-        if "pos" in layout.keys:
-            for download_id in self.model.order:
-                self.upsert_cell(row_key(download_id), "pos", _pos(self.model, download_id))
-        # The name cells are unique objects, so their identity tells the row apart.
-        rank = {
-            id(self._shown[row_key(i)]["name"]): n
-            for n, i in enumerate(self.model.order)
-            if row_key(i) in self._shown
-        }
-        self.sort("name", key=lambda cell: rank.get(id(cell), len(rank)))
-        if selected is not None and selected in self._shown:
-            self.select_key(selected)
+        if layout is None:
+            return Strip.blank(width, base)
+        if y == 0:
+            return self._header_strip(layout, width)
+        index = round(self.scroll_y) + y - 1
+        if not 0 <= index < len(self._ids):
+            return Strip.blank(width, base)
+        download_id = self._ids[index]
+        row = self.model.rows.get(download_id)
+        if row is None:
+            return Strip.blank(width, base)
+        cursor = index == self.cursor
+        marked = download_id in self.model.marks
+        neighbours = self._neighbour_names(index)
+        now = time.time()
+        reason = self.model.waiting(row.snap, now)
+        key = (
+            row.snap,
+            row.ticks,
+            reason,
+            marked,
+            cursor,
+            self.has_focus,
+            neighbours,
+            layout,
+            self.model.position(download_id) if "pos" in layout.keys else 0,
+        )
+        cached = self._lines.get(download_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cells = download_cells(
+            row, self.model.position(download_id), layout, neighbours, reason, marked
+        )
+        if cursor:
+            style = self.get_component_rich_style("downloads--cursor")
+        elif marked:
+            style = self.get_component_rich_style("downloads--marked")
+        else:
+            style = Style()
+        strip = self._strip(cells, layout, width, base + style)
+        self._lines[download_id] = (key, strip)
+        return strip
 
-    def upsert_cell(self, key: str, column: str, value: object) -> None:
-        shown = self._shown.get(key)
-        if shown is not None and not same_cell(shown.get(column), value):
-            shown[column] = value
-            self.update_cell(key, column, value, update_width=False)
+    def _neighbour_names(self, index: int) -> tuple[str, ...]:
+        """The names this row's name must stay distinguishable from."""
+        row = self.model.rows.get(self._ids[index])
+        return self.model.similar_names(display_name(row.snap)) if row else ()
+
+    def _header_strip(self, layout: Layout, width: int) -> Strip:
+        key = (layout, width, self.model.sort)
+        if self._header is not None and self._header[0] == key:
+            return self._header[1]
+        sorted_column = self.model.sort.column
+        cells: dict[str, object] = {}
+        for spec, _ in layout.columns:
+            label = spec.label
+            if spec.key == sorted_column:
+                label += "▼" if spec.key in ("size", "percent", "speed") else "▲"
+            cells[spec.key] = Text(label, justify="right" if spec.right else "left")
+        style = self.rich_style + self.get_component_rich_style("downloads--header")
+        strip = self._strip(cells, layout, width, style)
+        self._header = (key, strip)
+        return strip
+
+    def _strip(self, cells: dict[str, object], layout: Layout, width: int, style: Style) -> Strip:
+        line = Text(no_wrap=True, overflow="crop")
+        pad = " " * PADDING
+        for spec, column_width in layout.columns:
+            cell = cells.get(spec.key)
+            text = cell if isinstance(cell, Text) else Text(str(cell or ""))
+            text = text.copy()
+            text.truncate(column_width, overflow="ellipsis")
+            gap = column_width - text.cell_len
+            line.append(pad)
+            if spec.right or text.justify == "right":
+                line.append(" " * gap)
+                line.append_text(text)
+            else:
+                line.append_text(text)
+                line.append(" " * gap)
+            line.append(pad)
+        segments = list(line.render(self.app.console))
+        strip = Strip(segments).crop_extend(0, width, None)
+        return strip.apply_style(style)
+
+    def refresh_lines_for(self, ids: set[int]) -> None:
+        """Repaint the lines of these downloads if they are on screen."""
+        top = round(self.scroll_y)
+        height = self.scrollable_content_region.height
+        for download_id in ids:
+            index = self._index_of(download_id)
+            if index is not None and top <= index < top + height:
+                self.refresh(Region(0, index - top + 1, self.size.width, 1))
 
 
-def _pos(model: ViewModel, download_id: int) -> Text:
-    return Text(str(model.position(download_id) + 1), style=DIM, justify="right")
-
-
-def display_name(snap: DownloadSnapshot) -> str:
-    """The file name, or the last part of the URL until the name is known."""
-    if snap.name:
-        return snap.name
-    url = snap.shown_url
-    tail = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
-    return tail or url
-
-
-def download_cells(row: DownloadRow, position: int, layout: Layout) -> dict[str, object]:
+def download_cells(
+    row: DownloadRow,
+    position: int,
+    layout: Layout,
+    neighbours: tuple[str, ...] = (),
+    reason: str | None = None,
+    marked: bool = False,
+) -> dict[str, object]:
     """Every cell of one download row, for the columns in `layout`."""
     snap = row.snap
     state = snap.state
-    look = STATE_LOOK[state]
     running = state.is_running
     cells: dict[str, object] = {}
     for key in layout.keys:
         width = layout.width_of(key)
-        if key == "pos":
-            value: object = Text(str(position + 1), style=DIM, justify="right")
+        if key == "mark":
+            value: object = Text(MARK if marked else "", style="bold #bc8cff")
+        elif key == "pos":
+            value = Text(str(position + 1), style=DIM, justify="right")
         elif key == "name":
             style = "" if snap.name else "italic"
             if state is State.CANCELLED:
                 style += " strike"
-            value = Text(truncate_middle(display_name(snap), width), style=style.strip())
+            name = elide_name(display_name(snap), width, neighbours)
+            value = Text(name, style=style.strip())
         elif key == "host":
             value = Text(truncate_middle(snap.host, width), style=DIM)
         elif key == "size":
@@ -165,17 +402,28 @@ def download_cells(row: DownloadRow, position: int, layout: Layout) -> dict[str,
         elif key == "eta":
             value = Text(human_duration(snap.eta) if running else "", justify="right")
         elif key == "state":
-            value = Text(f"{look.icon} {_state_word(snap)}", style=look.style)
+            value = state_cell(snap, reason)
         elif key == "retries":
-            value = Text(
-                str(snap.retries) if snap.retries else "",
-                style=WARN,
-                justify="right",
-            )
+            value = Text(str(snap.retries) if snap.retries else "", style=WARN, justify="right")
         else:
             continue
         cells[key] = value
     return cells
+
+
+def state_cell(snap: DownloadSnapshot, reason: str | None = None) -> Text:
+    """The state word, why a download waits, or a failure's short reason."""
+    look = STATE_LOOK[snap.state]
+    if reason is not None:
+        icon = look.icon
+        if reason.startswith("retry in"):
+            return Text(f"{icon} {reason}", style=WARN)
+        return Text(f"{icon} {reason}", style=look.style)
+    if snap.state is State.FAILED and snap.error and snap.checksum_ok is not False:
+        text = Text(f"{look.icon} ", style=look.style)
+        text.append(snap.error, style=ERROR)
+        return text
+    return Text(f"{look.icon} {_state_word(snap)}", style=look.style)
 
 
 def _state_word(snap: DownloadSnapshot) -> str:

@@ -6,47 +6,34 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
-from textual.message import Message
 
-from afetch_tui.engine.events import HostSnapshot
+from afetch_tui.engine.events import HostSnapshot, Limits
 from afetch_tui.ui.format import human_duration, human_rate, human_size, human_speed
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, ViewModel
-from afetch_tui.ui.style import DIM, ERROR, GOOD, SPARK_STYLE, WARN, truncate_middle
+from afetch_tui.ui.style import DIM, ERROR, GOOD, SPARK_STYLE, WARN, elide_name
 from afetch_tui.ui.widgets.columns import ColumnSpec, Layout
 from afetch_tui.ui.widgets.live_table import Cells, LiveTable
 
 
 class HostsPanel(LiveTable):
-    """One row per host; `l` edits the selected host's bandwidth limit."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "edit_limit", "Host limit", id="afetch.host_limit"),
-    ]
+    """One row per host, in name order (the screen's `l` edits the selected host's limit)."""
 
     SPECS: ClassVar[tuple[ColumnSpec, ...]] = (
-        ColumnSpec("host", "Host", 14, flex=1, max_width=28),
+        ColumnSpec("host", "Host", 16, flex=2, max_width=28),
         ColumnSpec("actq", "Act/Q", 7, priority=1, right=True),
-        ColumnSpec("conns", "Conn", 5, priority=2, right=True),
+        ColumnSpec("conns", "Conn", 5, right=True),
         ColumnSpec("now", "Now", 10, right=True),
-        ColumnSpec("history", "Last 60 s", 12, priority=1, flex=3, max_width=60),
-        ColumnSpec("avg", "Avg", 10, priority=4, right=True),
+        ColumnSpec("history", "Last 60 s", 10, priority=1, flex=3, max_width=60),
+        ColumnSpec("avg", "Avg", 9, priority=4, right=True),
         ColumnSpec("bytes", "Bytes", 9, priority=3, right=True),
         ColumnSpec("ok", "Done/Fail", 9, priority=3, right=True),
         ColumnSpec("retries", "Retry", 5, priority=4, right=True),
         ColumnSpec("errors", "429/5xx", 7, priority=2, right=True),
-        ColumnSpec("cooldown", "Cool", 6, priority=2, right=True),
+        ColumnSpec("cooldown", "Cool", 5, right=True),
         ColumnSpec("ttfb", "TTFB", 7, priority=5, right=True),
-        ColumnSpec("limit", "Limit", 10, right=True),
+        ColumnSpec("limit", "Limit", 9, right=True),
     )
-
-    class EditLimit(Message):
-        """The user asked to edit a host's rate limit."""
-
-        def __init__(self, host: str) -> None:
-            super().__init__()
-            self.host = host
 
     def __init__(self, model: ViewModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -60,7 +47,7 @@ class HostsPanel(LiveTable):
         return iter(self.model.hosts)
 
     def row_cells(self, key: str, layout: Layout) -> Cells:
-        return host_cells(self.model.hosts[key], layout)
+        return host_cells(self.model.hosts[key], layout, self.model.limits, tuple(self.model.hosts))
 
     def sync(self, changes: Changes) -> None:
         """Apply host changes from one batch."""
@@ -69,30 +56,33 @@ class HostsPanel(LiveTable):
         if changes.reset:
             self.rebuild()
             return
+        if len(self._shown) != len(self.model.hosts):  # a new host: keep them in name order
+            self.rebuild()
+            return
         for host in changes.hosts:
             if host in self.model.hosts:
                 self.upsert(host)
 
-    def action_edit_limit(self) -> None:
-        host = self.selected_host
-        if host is not None:
-            self.post_message(self.EditLimit(host))
 
-
-def host_cells(host: HostSnapshot, layout: Layout) -> dict[str, object]:
-    """Every cell of one host row, for the columns in `layout`."""
+def host_cells(
+    host: HostSnapshot, layout: Layout, limits: Limits, others: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """Every cell of one host row, for the columns in `layout` (`others`: the host names
+    it must stay distinguishable from)."""
     cells: dict[str, object] = {}
     for key in layout.keys:
         width = layout.width_of(key)
         if key == "host":
-            value: object = Text(truncate_middle(host.host, width), style="bold")
+            value: object = Text(elide_name(host.host, width, others), style="bold")
         elif key == "actq":
             value = Text(f"{host.active}/{host.queued}", justify="right")
         elif key == "conns":
+            # A cap lowered after 429/503 shows with a down arrow until it recovers.
+            lowered = host.connection_cap < limits.max_per_host
             full = host.connections >= host.connection_cap > 0
             value = Text(
-                f"{host.connections}/{host.connection_cap}",
-                style=WARN if full else "",
+                f"{host.connections}/{host.connection_cap}{'↓' if lowered else ''}",
+                style=WARN if full or lowered else "",
                 justify="right",
             )
         elif key == "now":
@@ -100,7 +90,7 @@ def host_cells(host: HostSnapshot, layout: Layout) -> dict[str, object]:
         elif key == "history":
             value = Text(draw_sparkline(host.history[-60:], width), style=SPARK_STYLE)
         elif key == "avg":
-            value = Text(human_speed(host.speed_avg), style=DIM, justify="right")
+            value = Text(human_speed(host.speed), style=DIM, justify="right")
         elif key == "bytes":
             value = Text(human_size(host.bytes) if host.bytes else "", justify="right")
         elif key == "ok":
