@@ -187,6 +187,9 @@ async def scene(out: Path) -> None:
                     await pilot.resize_terminal(80, 24)
                     await pilot.pause(0.5)
                     await shoot(app, pilot, out, "narrow-80x24")
+                    await pilot.press("slash", *"parquet", "enter", "m", "m")
+                    await shoot(app, pilot, out, "narrow-filter-marks")
+                    await pilot.press("escape", "escape")
                     states = {d.state for d in manager.downloads()}
                     print("  states shown:", ", ".join(sorted(s.value for s in states)))
                     assert State.DOWNLOADING in states

@@ -43,6 +43,8 @@ class Download:
     error: str | None = None
     rank: float = 0.0
     """Place in the queue (lower first); only the scheduler changes it."""
+    retry_at: float | None = None
+    """Wall-clock time a retry may start (shown as why it waits)."""
     restart: bool = False
     max_connections: int = 1
     segmentable: bool = True
@@ -155,12 +157,8 @@ class Download:
             checksum_ok=self.checksum_ok,
             max_connections=self.max_connections,
             regions=self.region_infos(),
-            retry_at=self._retry_at(),
+            retry_at=self.retry_at if self.state is State.RETRYING else None,
         )
-
-    def _retry_at(self) -> float | None:
-        wait = self.not_before - time.monotonic()
-        return time.time() + wait if wait > 0 and not self.state.is_finished else None
 
     def region_infos(self) -> tuple[RegionInfo, ...]:
         if not self.regions:

@@ -648,7 +648,9 @@ class DownloadManager:
             self._idle.clear()
 
     def _requeue(self, d: Download, *, not_before: float = 0.0, retrying: bool = False) -> None:
-        self._scheduler.enqueue(d, not_before=not_before, now=time.monotonic())
+        now = time.monotonic()
+        self._scheduler.enqueue(d, not_before=not_before, now=now)
+        d.retry_at = time.time() + (not_before - now) if not_before > now else None
         self._set_state(
             d, State.RETRYING if retrying else State.QUEUED, d.error if retrying else None
         )

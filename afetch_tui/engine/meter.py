@@ -36,8 +36,8 @@ class RateMeter:
         self.history: deque[float] | None = deque(maxlen=HISTORY_SECONDS) if keep_history else None
         self._second_start = now
         self._second_total = 0
-        self.changed_at = now
-        """When the last tick saw new bytes (the start, before any)."""
+        self.changed_at = float("-inf")
+        """When the last tick saw new bytes (never, before any)."""
 
     def add(self, amount: int) -> None:
         self.total += amount

@@ -7,6 +7,7 @@ conftest, cursors do not blink, and files live under a fake home.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from scene import restored_app
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from afetch_tui.engine.events import HostUpdate, State, StateChanged
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 
@@ -102,3 +104,30 @@ def test_help_dialog(snap_compare, home: Path) -> None:
 
 def test_empty_state(snap_compare, home: Path) -> None:
     assert snap_compare(restored_app(home, empty=True), terminal_size=NARROW, run_before=settle)
+
+
+async def cooling_filtered_marked(pilot: Pilot) -> None:
+    """The scene with a host cooling down after 503s (so its paused file, resumed, waits
+    for it), a filter on `dataset` and two marked rows."""
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, AfetchApp)
+    host = next(h for h in app.manager.hosts() if h.host == "data.example.net")
+    cooling = replace(host, cooldown_remaining=12.0, status_5xx=3, connection_cap=1)
+    app.model.apply(HostUpdate(cooling))
+    app.model.apply(StateChanged(5, State.QUEUED))  # the view only: nothing starts
+    await pilot.press("slash", *"dataset", "enter")
+    await pilot.press("down", "m")
+    await pilot.press("m")
+    app.tick()
+    await pilot.pause()
+
+
+def test_filter_marks_and_a_cooling_host_narrow(snap_compare, home: Path) -> None:
+    app = restored_app(home)
+    assert snap_compare(app, terminal_size=NARROW, run_before=cooling_filtered_marked)
+
+
+def test_filter_marks_and_a_cooling_host_wide(snap_compare, home: Path) -> None:
+    app = restored_app(home)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=cooling_filtered_marked)
