@@ -220,11 +220,13 @@ async def queue_entries(
     *,
     skip: Collection[tuple[str, Path]] = (),
 ) -> None:
-    """Queue every entry not in ``skip``; entries without options of their own in one batch."""
+    """Queue every entry not in ``skip``; entries without options of their own in batches
+    (between them, a lossless subscriber such as ``--json`` catches up: `manager.room`)."""
     plain: list[str] = []
     for entry in config.entries:
         if (entry.url, target_directory(config, entry)) in skip:
             continue
+        await manager.room()
         if (
             entry.out
             or entry.dir
@@ -243,8 +245,13 @@ async def queue_entries(
             )
         else:
             plain.append(entry.url)
-    if plain:
-        await manager.add_many(plain)
+    for start in range(0, len(plain), QUEUE_BATCH):
+        await manager.room()
+        await manager.add_many(plain[start : start + QUEUE_BATCH])
+
+
+QUEUE_BATCH = 1000
+"""URLs queued at once (each batch is one write to the state file, and one burst of events)."""
 
 
 TERMINATION_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}

@@ -112,7 +112,7 @@ async def _run(config: Config) -> int:
         store=store,
         restore_only=_resumable(config),
     )
-    subscription = manager.subscribe()
+    subscription = manager.subscribe(lossless=True)  # every line and --json event, in order
     reporter = Reporter(
         manager, sys.stderr, json_out=sys.stdout if config.json else None, quiet=config.quiet
     )

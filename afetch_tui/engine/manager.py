@@ -212,10 +212,18 @@ class DownloadManager:
     def speed(self) -> float:
         return self._meter.now
 
-    def subscribe(self, maxsize: int = 10_000) -> Subscription:
-        sub = Subscription(maxsize, self._subscribers.remove)
+    def subscribe(self, maxsize: int = 10_000, *, lossless: bool = False) -> Subscription:
+        """Events from now on; ``lossless``: every one, in order (see `Subscription`)."""
+        sub = Subscription(maxsize, self._subscribers.remove, lossless=lossless)
         self._subscribers.append(sub)
         return sub
+
+    async def room(self) -> None:
+        """Wait until every lossless subscriber has room for more events: what a caller
+        queueing thousands of URLs awaits between batches, so none of them is dropped."""
+        for sub in list(self._subscribers):
+            if sub.lossless:
+                await sub.room()
 
     # -- commands -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""A subscriber's bounded, coalescing event queue."""
+"""A subscriber's bounded event queue: coalescing, or lossless with back-pressure."""
 
 from __future__ import annotations
 
@@ -18,21 +18,39 @@ class Subscription:
     downloads. Other events are never coalesced; if more than ``maxsize`` of them pile up
     unread, they are dropped and the reader gets one ``Resync`` telling it to re-read the
     manager's snapshots. Either way the engine never buffers without bound.
+
+    A ``lossless`` subscription (``afetch get``, whose ``--json`` is a contract for
+    scripts) coalesces and drops nothing; whoever queues in bulk awaits `room` between
+    batches, so it is bounded by back-pressure instead.
     """
 
-    def __init__(self, maxsize: int, on_close: Callable[[Subscription], None]) -> None:
+    def __init__(
+        self, maxsize: int, on_close: Callable[[Subscription], None], *, lossless: bool = False
+    ) -> None:
+        """``lossless`` (``--json``, a contract for scripts): no event is coalesced or
+        dropped; a producer of many events at once (queueing thousands of URLs) waits for
+        `room` instead, so memory stays bounded by back-pressure."""
         self._maxsize = maxsize
         self._pending: OrderedDict[Hashable, Event] = OrderedDict()
         self._sequence = count()
         self._wakeup = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
         self._closed = False
         self._on_close = on_close
+        self.lossless = lossless
         self.dropped = 0
 
     def push(self, event: Event) -> None:
         if self._closed:
             return
         key: Hashable
+        if self.lossless:  # every event, in order; the producer of a burst waits for room
+            self._pending[next(self._sequence)] = event
+            if len(self._pending) >= self._maxsize:
+                self._room.clear()
+            self._wakeup.set()
+            return
         if isinstance(event, Progress):
             key = ("progress", event.id)
         elif isinstance(event, HostUpdate):
@@ -54,13 +72,20 @@ class Subscription:
         events = list(self._pending.values())
         self._pending.clear()
         self._wakeup.clear()
+        self._room.set()
         return events
+
+    async def room(self) -> None:
+        """Return once fewer than ``maxsize`` events wait unread (or the reader is gone)."""
+        while not self._room.is_set() and not self._closed:
+            await self._room.wait()
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._on_close(self)
             self._wakeup.set()
+            self._room.set()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -71,7 +96,10 @@ class Subscription:
                 raise StopAsyncIteration
             self._wakeup.clear()
             await self._wakeup.wait()
-        return self._pending.popitem(last=False)[1]
+        event = self._pending.popitem(last=False)[1]
+        if len(self._pending) < self._maxsize:
+            self._room.set()
+        return event
 
     def __enter__(self) -> Subscription:
         return self
