@@ -277,7 +277,10 @@ def to_running(args: argparse.Namespace) -> int | None:
 
     None when no afetch runs for it (then this process becomes the one).
     """
-    if not socket_exists(args):
+    try:
+        if not socket_exists(args):
+            return None
+    except ControlError:  # no usable runtime dir: nothing can listen there (the dashboard says so)
         return None
     try:
         return asyncio.run(_to_running(args))

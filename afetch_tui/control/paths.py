@@ -21,7 +21,10 @@ def runtime_dir() -> Path:
     """``$XDG_RUNTIME_DIR/afetch`` (platformdirs' fallback when it is unset)."""
     with warnings.catch_warnings():  # "XDG_RUNTIME_DIR is not set": the fallback is fine
         warnings.simplefilter("ignore")
-        return Path(platformdirs.user_runtime_dir("afetch", appauthor=False))
+        try:
+            return Path(platformdirs.user_runtime_dir("afetch", appauthor=False))
+        except PermissionError as exc:  # the fallback in /tmp is someone else's
+            raise ControlError(str(exc)) from None
 
 
 def socket_path(state: Path) -> Path:
@@ -37,7 +40,9 @@ def private_dir(path: Path) -> Path:
     socket there could be replaced under us.
     """
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.parent.exists():  # the runtime dir itself: private too, or it is not used
+            path.parent.mkdir(mode=0o700, parents=True)
+        path.mkdir(mode=0o700, exist_ok=True)
         info = path.lstat()
     except OSError as exc:
         raise ControlError(f"cannot create {path}: {exc.strerror or exc}") from None

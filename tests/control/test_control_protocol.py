@@ -245,3 +245,22 @@ async def test_remote_manager_mirrors_the_manager(
 async def _until(predicate: Callable[[], object]) -> None:
     while not predicate():  # noqa: ASYNC110 - polls a plain condition
         await asyncio.sleep(0.02)
+
+
+async def test_a_missing_runtime_dir_is_created_private(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Else platformdirs refuses it afterwards, and clients look elsewhere."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir / "missing"))
+    state = tmp_path / "state.db"
+    async with DownloadManager(tmp_path / "out") as manager:
+        control = ControlServer(manager, socket_path(state), role="test", state=state)
+        await control.start()
+        try:
+            assert stat.S_IMODE((runtime_dir / "missing").stat().st_mode) == 0o700
+            assert socket_path(state) == control.path
+            connection = await Connection.find(state)
+            assert connection is not None
+            await connection.close()
+        finally:
+            await control.close()
