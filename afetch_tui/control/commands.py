@@ -1,5 +1,8 @@
 """The command-line verbs that talk to the running afetch: add, ls, pause ... limit, watch.
 
+They load no aiohttp (nor the engine's manager): a hand-off costs Python's start-up, asyncio
+and one round trip.
+
 Each takes the parsed arguments and returns the exit code: 0 when all went through, 1 when
 anything was refused or no afetch is running, 2 for usage errors (found before sending).
 """
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from afetch_tui import format as fmt
-from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from afetch_tui.control import codec
 from afetch_tui.control.client import Connection
 from afetch_tui.control.ops import AddItem
@@ -24,8 +26,8 @@ from afetch_tui.engine.display import inert, json_line
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import DownloadSnapshot, Event, LimitsChanged, State, StateChanged
 from afetch_tui.engine.limits import parse_size
-from afetch_tui.engine.manager import MAX_CONNECTIONS
 from afetch_tui.engine.store import default_path
+from afetch_tui.usage import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 Verb = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 EACH = {"pause": "paused", "resume": "resumed", "retry": "retried", "cancel": "cancelled"}
@@ -75,8 +77,11 @@ def add_items(args: argparse.Namespace, entries: list[Any] | None = None) -> lis
     headers = dict(getattr(args, "headers", None) or {})
     paused = getattr(args, "paused", False)
     connections = args.connections
-    if connections is not None and not 1 <= connections <= MAX_CONNECTIONS:
-        raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
+    if connections is not None:
+        from afetch_tui.engine.manager import MAX_CONNECTIONS  # only then: it loads aiohttp
+
+        if not 1 <= connections <= MAX_CONNECTIONS:
+            raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
     items = [AddItem(url, directory, name, headers, paused, None, connections) for url in args.urls]
     for entry in entries or ():
         items.append(
@@ -116,10 +121,16 @@ async def hand_off(connection: Connection, items: list[AddItem], source: str) ->
     return EXIT_FAILED if result["refused"] else EXIT_OK
 
 
-async def _add(args: argparse.Namespace) -> int:
-    from afetch_tui.config import read_input_file
+def _input_file(path: str | None) -> list[Any]:
+    if not path:
+        return []
+    from afetch_tui.config import read_input_file  # the engine too: only when there is one
 
-    entries = read_input_file(args.input_file) if args.input_file else []
+    return read_input_file(path)
+
+
+async def _add(args: argparse.Namespace) -> int:
+    entries = _input_file(args.input_file)
     items = add_items(args, entries)  # usage errors before connecting
     async with await _running(args) as connection:
         return await hand_off(connection, items, "afetch add")
@@ -295,7 +306,6 @@ def to_running(args: argparse.Namespace) -> int | None:
 
 
 async def _to_running(args: argparse.Namespace) -> int | None:
-    from afetch_tui.config import read_input_file
     from afetch_tui.engine.inputfile import parse_header
 
     connection = await Connection.find(state_path(args))
@@ -307,7 +317,7 @@ async def _to_running(args: argparse.Namespace) -> int | None:
         return await run_attached(connection)
     async with connection:
         args.headers = dict(parse_header(h) for h in args.header)
-        entries = read_input_file(args.input_file) if args.input_file else []
+        entries = _input_file(args.input_file)
         ignored = [
             "--" + key.replace("_", "-")
             for key, default in _NOT_HANDED_OFF.items()

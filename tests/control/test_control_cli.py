@@ -198,3 +198,13 @@ def test_a_second_serve_on_the_same_state_is_refused(
     assert f"another afetch (pid {running.pid})" in second.stderr
     assert running.proc.poll() is None
     assert os.path.exists(socket_path(state))
+
+
+def test_the_control_commands_load_no_aiohttp_and_no_ui() -> None:
+    """A hand-off costs Python's start-up and a round trip, not the engine's imports."""
+    probe = (
+        "import sys, afetch_tui.control.commands, afetch_tui.control.client\n"
+        "print(sorted(m for m in ('aiohttp', 'textual', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
