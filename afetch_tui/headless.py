@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from afetch_tui import format as fmt
 from afetch_tui.config import (
@@ -181,25 +182,49 @@ def _filters(config: Config) -> str:
 def _resumable(config: Config) -> Callable[[Record], bool]:
     """Which stored downloads this run takes up: the same URL into the same directory,
     unfinished, and asked for with the same name and checksum (else it starts afresh,
-    under a new name, rather than skip what the command line now asks for)."""
-    expected = {
-        (entry.url, str(target_directory(config, entry))): (
-            config.name or entry.out,
-            checksum.format_checksum(config.checksum),
-        )
-        for entry in config.entries
-    }
+    under a new name, rather than skip what the command line now asks for).
+
+    A stored download whose URL differs only in its query (an expiring CDN signature:
+    ``f.iso?sig=1`` then ``?sig=2``) and that has a name on disk is taken up too, once,
+    pointed at the new URL: its ``.part`` is revalidated with If-Range like any resume.
+    """
+    expected: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    by_path: dict[tuple[str, str, str, str], str] = {}
+    for entry in config.entries:
+        directory = str(target_directory(config, entry))
+        wanted = (config.name or entry.out, checksum.format_checksum(config.checksum))
+        expected[(entry.url, directory)] = wanted
+        by_path.setdefault((*_without_query(entry.url), directory), entry.url)
+    taken_up: set[tuple[str, str]] = set()  # by a stored download of another query
 
     def accept(record: Record) -> bool:
-        wanted = expected.get((record.url, record.directory))
-        return (
+        key = (record.url, record.directory)
+        if key not in expected:
+            url = by_path.get((*_without_query(record.url), record.directory))
+            if url is None or record.name is None:
+                return False
+            key = (url, record.directory)
+        wanted = expected.get(key)
+        taken = (
             wanted is not None
+            and key not in taken_up
             and record.state != State.COMPLETED.value
             and wanted == (record.requested_name, record.checksum)
             and not (config.options.checksums and record.checksum is None)
         )
+        if taken and record.url != key[0]:
+            taken_up.add(key)  # one stored download per URL given
+            record.log.append((time.time(), "URL replaced: the same path with a new query"))
+            record.url = key[0]
+        return taken
 
     return accept
+
+
+def _without_query(url: str) -> tuple[str, str, str]:
+    """Scheme, host (with port) and path: a URL without its query and fragment."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.netloc.rpartition("@")[2]).lower(), parts.path
 
 
 async def _open_store(config: Config) -> Store | None:
