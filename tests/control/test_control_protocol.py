@@ -10,6 +10,7 @@ import shutil
 import socket
 import stat
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -228,7 +229,7 @@ async def test_remote_manager_mirrors_the_manager(
         with pytest.raises(InputError, match="no download with id 99"):
             await remote.pause(99)
         await asyncio.wait_for(manager.wait(), 10)
-        await remote.set_limits(rate=1_000_000)
+        await remote.set_limits(replace(remote.limits, rate=1_000_000))
         await asyncio.wait_for(_until(lambda: remote.limits.rate == 1_000_000), 5)
         await asyncio.wait_for(_until(lambda: remote.download(download_id).regions == ()), 5)
         await asyncio.sleep(0.3)  # the last host statistics
