@@ -48,6 +48,7 @@ def main() -> int:
     )
     parser.add_argument("--profiler", default="cprofile", choices=("cprofile", "pyinstrument"))
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--save", type=Path, help="also write cProfile's stats to this file")
     parser.add_argument("--workdir", type=Path, default=bench.default_workdir())
     parser.add_argument("--latency-ms", type=float, default=bench.LATENCY_MS)
     parser.add_argument("extra", nargs="*", help="more afetch get options")
@@ -81,6 +82,8 @@ def main() -> int:
         shutil.rmtree(out, ignore_errors=True)
     print(f"{scenario.description}: exit {code}, {wall:.2f} s wall, {cpu:.2f} s CPU (profiled)")
     if args.profiler == "cprofile":
+        if args.save:
+            profile.dump_stats(args.save)
         for key in ("tottime", "cumulative"):
             text = io.StringIO()
             pstats.Stats(profile, stream=text).sort_stats(key).print_stats(args.top)
