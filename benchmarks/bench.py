@@ -26,6 +26,9 @@ or by an aiohttp static server in a subprocess when nginx is not installed. The 
 scenario uses 10,000 distinct URLs /q/<n>/q<n>.bin that the server maps onto one file.
 The throttled scenario fetches the 100 MiB file from /slow/, where nginx sends at most
 10 MiB/s per connection (limit_rate), so that several connections pay off; it needs nginx.
+The scale scenario runs benchmarks/scale.py (1k, 10k and 100k URLs of 1 KiB on one host,
+at the default limits and at -j16; its own server) with the same afetch, and reports its
+seconds per 1000 downloads and peak RSS in a table of their own.
 The latency scenario fetches the 1000 small files from a second server,
 benchmarks/latency_server.py, which holds every response back by --latency-ms (default
 20 ms) and keeps connections alive; its ideal time (count x delay / 16) is printed beside.
@@ -101,8 +104,11 @@ DATA_VERSION = 3
 
 LATENCY_MS = 20.0
 
-ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k", "latency")
+ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k", "latency", "scale")
 QUICK_SCENARIOS = ("small", "medium", "queue10k", "latency")
+SCALE_QUICK_SIZES = "200,1000"  # --quick --scenarios scale: a smoke run of scale.py
+SCALE_RATIO = 1.2  # issue 14: s/1000 at 100k within 1.2x that at 1k
+SCALE_RSS_MB = 250  # issue 12: 100,000 URLs with <= 250 MB RSS
 QUICK_COUNTS = {"small": 200, "medium": 20, "queue10k": 1000, "latency": 200}
 NGINX_ONLY = ("throttled",)
 ALL_TOOLS = ("afetch", "bare", "aria2c", "curl", "wget", "parfive", "pypdl")
@@ -1230,7 +1236,9 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def write_json(path: Path, info: dict[str, str], results: list[Measurement]) -> None:
+def write_json(
+    path: Path, info: dict[str, str], results: list[Measurement], scale: list[ScaleRun]
+) -> None:
     rows = []
     for m in results:
         row = asdict(m)
@@ -1239,8 +1247,119 @@ def write_json(path: Path, info: dict[str, str], results: list[Measurement]) -> 
             row["median_s"] = m.median_s
             row["peak_rss_kib"] = m.peak_rss_kib
         rows.append(row)
-    path.write_text(json.dumps({"machine": info, "results": rows}, indent=2))
+    data = {"machine": info, "results": rows, "scale": [asdict(r) for r in scale]}
+    path.write_text(json.dumps(data, indent=2))
     print(f"\nRaw results written to {path}")
+
+
+# --------------------------------------------------------------------------- scale
+
+
+@dataclass
+class ScaleRun:
+    """One run of benchmarks/scale.py: a limits variant at one queue size."""
+
+    variant: str
+    size: int
+    seconds: float
+    per_thousand: float
+    rss_mib: float
+    ok: bool
+    note: str = ""
+
+
+def run_scale(
+    afetch: Tool, server: str, workdir: Path, out_root: Path, quick: bool, timeout: float
+) -> tuple[list[ScaleRun], str]:
+    """Run benchmarks/scale.py with this afetch; (its runs, "" or why it gave none)."""
+    print("\n[scale] benchmarks/scale.py: 1k/10k/100k URLs, defaults and -j16", flush=True)
+    if not afetch.available:
+        return [], afetch.note
+    report = workdir / "scale.json"
+    report.unlink(missing_ok=True)
+    out_root.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, str(HERE / "scale.py"),
+        "--afetch", shlex.join(afetch.argv),
+        "--server", server,
+        "--workdir", str(workdir / "scale"),
+        "--out-dir", str(out_root),
+        "--json", str(report),
+    ]  # fmt: skip
+    if quick:
+        cmd += ["--sizes", SCALE_QUICK_SIZES]
+    try:
+        out = subprocess.run(cmd, text=True, timeout=timeout * 6, check=False)
+    except subprocess.TimeoutExpired:
+        return [], f"scale.py timed out after {timeout * 6:.0f} s"
+    if not report.is_file():
+        return [], f"scale.py exited with code {out.returncode} and wrote no results"
+    return [ScaleRun(**row) for row in json.loads(report.read_text())], ""
+
+
+def scale_checks(runs: list[ScaleRun]) -> list[tuple[str, str, bool | None]]:
+    """Issue 14's flat cost per download and issue 12's RSS bound, per variant."""
+    checks: list[tuple[str, str, bool | None]] = []
+    for variant in dict.fromkeys(r.variant for r in runs):
+        mine = [r for r in runs if r.variant == variant]
+        first, last = mine[0], mine[-1]
+        ok = all(r.ok for r in mine)
+        ratio = last.per_thousand / first.per_thousand if ok and first.per_thousand else None
+        checks.append(
+            (
+                f"scale {variant}: s/1000 at {last.size:,} <= {SCALE_RATIO:g}x at {first.size:,}",
+                f"{ratio:.2f}x" if ratio is not None else "n/a",
+                None if ratio is None else ratio <= SCALE_RATIO,
+            )
+        )
+        mb = last.rss_mib * MIB / 1e6
+        checks.append(
+            (
+                f"scale {variant}: peak RSS with {last.size:,} <= {SCALE_RSS_MB} MB",
+                f"{mb:.0f} MB" if last.ok else "n/a",
+                mb <= SCALE_RSS_MB if last.ok else None,
+            )
+        )
+    return checks
+
+
+def print_scale(runs: list[ScaleRun], why: str) -> None:
+    if why:
+        print(f"\nScale (benchmarks/scale.py): not measured: {why}")
+        return
+    if not runs:
+        return
+    print("\nScale (benchmarks/scale.py; one run each, 1 KiB bodies)")
+    print(f"{'variant':<34} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}  status")
+    for r in runs:
+        status = "ok" if r.ok else f"FAILED: {r.note}"
+        print(
+            f"{r.variant:<34} {r.size:>8,} {r.seconds:>9.2f} {r.per_thousand:>8.3f}"
+            f" {r.rss_mib:>6.1f} MiB  {status}"
+        )
+    for text, value, ok in scale_checks(runs):
+        print(f"  {fmt_pass(ok):<4}  {text:<62} {value:>7}")
+
+
+def scale_markdown(runs: list[ScaleRun], why: str) -> str:
+    if why:
+        return f"\nScale (benchmarks/scale.py): not measured: {why}\n"
+    if not runs:
+        return ""
+    lines = [
+        "",
+        "Queue scale (benchmarks/scale.py in the same run; one run each, 1 KiB bodies on one"
+        " host):",
+        "",
+        "| Limits | URLs | Seconds | s/1000 | Peak RSS MiB |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        shown = f"{r.seconds:.2f} | {r.per_thousand:.3f}" if r.ok else "**failed** |"
+        lines.append(f"| {r.variant} | {r.size:,} | {shown} | {r.rss_mib:.1f} |")
+    lines += ["", "| Target | Measured | |", "|---|--:|---|"]
+    lines += [f"| {text} | {value} | {fmt_pass(ok)} |" for text, value, ok in scale_checks(runs)]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- main
@@ -1366,7 +1485,8 @@ def main(argv: list[str] | None = None) -> int:
     info["output"] = f"{out_root} ({fs_type(out_root)})"
     print_header(info)
 
-    data = ensure_data(workdir / "data", parts_for(args.scenarios))
+    list_scenarios = [name for name in args.scenarios if name != "scale"]
+    data = ensure_data(workdir / "data", parts_for(list_scenarios))
     scenarios = build_scenarios(data, args.latency_ms, QUICK_COUNTS if args.quick else None)
     print("Warming the page cache ...", flush=True)
     warm_page_cache(data)
@@ -1378,12 +1498,12 @@ def main(argv: list[str] | None = None) -> int:
             base = servers.enter_context(serve(server, data, workdir))
             print(f"Serving {data.root} at {base} ({server})")
             ctx = RunContext(data, base, out_dir, workdir / "lists", args.timeout)
-            if "latency" in args.scenarios:
+            if "latency" in list_scenarios:
                 ctx.latency_url = servers.enter_context(
                     serve_latency(data, workdir, args.latency_ms)
                 )
                 print(f"Serving {data.root} at {ctx.latency_url} ({args.latency_ms:g} ms delay)")
-            for name in args.scenarios:
+            for name in list_scenarios:
                 if name in NGINX_ONLY and server != "nginx":
                     print(f"\n[{name}] skipped: needs nginx (limit_rate)")
                     continue
@@ -1394,18 +1514,30 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             out_root.rmdir()  # only when empty: never a user's files
 
+    scale_runs: list[ScaleRun] = []
+    scale_why = ""
+    if "scale" in args.scenarios:
+        afetch = tools.get("afetch") or Tool("afetch", [], False, "not picked with --tools")
+        scale_runs, scale_why = run_scale(
+            afetch, server, workdir, out_root, args.quick, args.timeout
+        )
+    with contextlib.suppress(OSError):
+        out_root.rmdir()  # only when empty: never a user's files
+
     print_results(results, scenarios)
+    print_scale(scale_runs, scale_why)
     if args.json:
-        write_json(args.json, info, results)
+        write_json(args.json, info, results, scale_runs)
     if args.markdown:
-        text = markdown(info, results, scenarios, args.runs)
+        text = markdown(info, results, scenarios, args.runs) + scale_markdown(scale_runs, scale_why)
         if args.markdown == "-":
             print("\nMarkdown (for the README's performance section)\n")
             print(text, end="")
         else:
             Path(args.markdown).write_text(text)
             print(f"\nMarkdown written to {args.markdown}")
-    return 0 if all(m.ok or m.skipped for m in results) else 1
+    scale_ok = all(r.ok for r in scale_runs)
+    return 0 if all(m.ok or m.skipped for m in results) and scale_ok else 1
 
 
 if __name__ == "__main__":

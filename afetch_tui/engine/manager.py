@@ -59,6 +59,11 @@ from afetch_tui.engine.urls import checked_url, host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
 _DEFAULT_LIMITS = Limits()
+_RESTORED_AS_QUEUED = frozenset(
+    {State.QUEUED, State.CONNECTING, State.DOWNLOADING, State.VERIFYING}
+)
+"""States a stored download comes back from as queued, with no error: a step between two of
+them leaves its stored row as it is (for 1000 small files, 3000 rows fewer to write)."""
 MAX_CONNECTIONS = 16
 
 
@@ -643,7 +648,8 @@ class DownloadManager:
             d.finished_at = time.time()
         if not quiet:
             self._emit(StateChanged(d.id, state, error, d.retries, d.done, d.finished_at))
-            self._persist(d)
+            if not (old in _RESTORED_AS_QUEUED and state in _RESTORED_AS_QUEUED and error is None):
+                self._persist(d)
         self._update_idle()
 
     def _is_idle(self) -> bool:

@@ -198,6 +198,7 @@ class Transfer:
             await SegmentedCopy(self).run(response)
         else:
             await self._stream(response, start, overlap)
+            ctx.slots.network_done()  # the next download need not wait for the rename
         await self._finish()
 
     def _may_split(self, response: aiohttp.ClientResponse) -> bool:

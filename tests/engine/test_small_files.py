@@ -1,0 +1,97 @@
+"""Many small files: afetch's own bookkeeping must not hold the next request back.
+
+A small body is saved (named, written, flushed, renamed) in a thread hop; meanwhile its
+slot already belongs to the next download, so a connection never idles on our disk work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fast_options
+from faultserver import FaultServer
+
+from afetch_tui.engine import files
+from afetch_tui.engine.events import Limits, State, StateChanged
+from afetch_tui.engine.manager import DownloadManager
+
+KIB = 1024
+SLOW_SAVE = 0.4
+
+
+def slow_down(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """``files.<name>`` takes SLOW_SAVE seconds longer (in its thread, like a slow disk)."""
+    real = getattr(files, name)
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(SLOW_SAVE)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files, name, slow)
+
+
+@pytest.fixture
+def slow_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every small-file save (name, write, flush, rename in one hop) is slow."""
+    slow_down(monkeypatch, "save_whole")
+
+
+@pytest.mark.parametrize(
+    ("size", "slow_call"),
+    [(16 * KIB, "save_whole"), (2 * 1024 * KIB, "publish")],
+    ids=["small body saved whole", "streamed body renamed"],
+)
+async def test_the_next_download_starts_while_a_received_body_is_saved(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, slow_call: str
+) -> None:
+    slow_down(monkeypatch, slow_call)
+    data = [bytes([i]) * size for i in range(2)]
+    urls = [server.add_file(f"/s{i}.bin", body) for i, body in enumerate(data)]
+    manager = DownloadManager(tmp_path, options=fast_options(), limits=Limits(max_concurrent=1))
+    await manager.start()
+    try:
+        completed: dict[int, float] = {}
+        with manager.subscribe() as events:
+
+            async def watch() -> None:
+                async for event in events:
+                    if isinstance(event, StateChanged) and event.state is State.COMPLETED:
+                        completed[event.id] = time.monotonic()
+
+            watcher = asyncio.create_task(watch())
+            first, _ = await manager.add_many(urls)
+            await asyncio.wait_for(manager.wait(), 10)
+            await asyncio.sleep(0.05)
+            watcher.cancel()
+        gets = sorted(r.started for r in server.requests if r.method == "GET")
+        assert len(gets) == 2
+        # The second request went out while the first file was still being saved.
+        assert gets[1] < completed[first] - SLOW_SAVE / 2
+        assert [(tmp_path / f"s{i}.bin").read_bytes() for i in range(2)] == data
+        assert {d.state for d in manager.downloads()} == {State.COMPLETED}
+    finally:
+        await manager.close()
+
+
+async def test_saves_waiting_on_a_slow_disk_are_bounded_by_the_concurrency_limit(
+    server: FaultServer, tmp_path: Path, slow_disk: None
+) -> None:
+    """A disk slower than the network does not let bodies pile up in memory."""
+    urls = [server.add_file(f"/b{i}.bin", bytes([i]) * 16 * KIB) for i in range(6)]
+    manager = DownloadManager(tmp_path, options=fast_options(), limits=Limits(max_concurrent=2))
+    await manager.start()
+    try:
+        await manager.add_many(urls)
+        await asyncio.sleep(SLOW_SAVE / 2)  # the first bodies are in, their saves are slow
+        busy = [d for d in manager.downloads() if d.state.is_running]
+        fetched = [r for r in server.requests if r.method == "GET"]
+        # 2 being saved and 2 on the network at most: never the whole queue at once.
+        assert len(busy) <= 4 and len(fetched) <= 4
+        await asyncio.wait_for(manager.wait(), 10)
+        assert {d.state for d in manager.downloads()} == {State.COMPLETED}
+    finally:
+        await manager.close()
