@@ -357,10 +357,10 @@ class Reporter:
                 self.err.flush()
 
     def _status_line(self) -> str:
-        downloads = self.manager.downloads()
-        running = [d for d in downloads if d.state.is_running]
-        waiting = sum(1 for d in downloads if d.state in (State.QUEUED, State.RETRYING))
-        done = sum(d.done for d in downloads)
+        summary = self.manager.summary()
+        running = self.manager.running()
+        waiting = summary.counts[State.QUEUED] + summary.counts[State.RETRYING]
+        done = summary.done
         parts = [
             f"[{fmt.rate(self.manager.speed):>12}]",
             f"{len(running)} active, {waiting} waiting,",
@@ -375,7 +375,7 @@ class Reporter:
 
     def _paint_live(self) -> None:
         width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
-        rows = [d for d in self.manager.downloads() if d.state.is_running][:LIVE_ROWS]
+        rows = self.manager.running()[:LIVE_ROWS]
         lines = [_bar_line(d, width) for d in rows]
         lines.append(inert(self._status_line())[:width])
         self.clear_live()
@@ -390,12 +390,12 @@ class Reporter:
 
     def finish(self) -> int:
         """Print the summary; return the exit code."""
-        downloads = self.manager.downloads()
-        failed = [d for d in downloads if d.state is State.FAILED]
-        stopped = [d for d in downloads if d.state is State.PAUSED and d.error]
-        completed = sum(1 for d in downloads if d.state is State.COMPLETED)
+        tally = self.manager.summary()  # not a snapshot of each of 100,000 downloads
+        failed = self.manager.downloads_in(State.FAILED)
+        stopped = [d for d in self.manager.downloads_in(State.PAUSED) if d.error]
+        completed = tally.counts[State.COMPLETED]
         elapsed = time.monotonic() - self.started
-        total = sum(d.done for d in downloads if d.state is State.COMPLETED)
+        total = tally.completed_bytes
         hook_failures = self.manager.hook_failures
         if self.json_out is not None:
             summary = {
@@ -417,7 +417,7 @@ class Reporter:
         )
         for d in failed:
             self._say(f"  failed: {d.url}: {d.error}")
-        for d in downloads:
+        for d in self.manager.downloads_in(State.COMPLETED) if hook_failures else ():
             if d.id in hook_failures:
                 self._say(f"  on-complete failed for {d.path}")
         return EXIT_FAILED if failed or stopped or hook_failures else EXIT_OK

@@ -160,6 +160,18 @@ class DownloadSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """How many downloads are in each state, and the bytes they hold: what a status line
+    needs, read in O(1) however long the queue."""
+
+    counts: dict[State, int]
+    done: int
+    """Bytes downloaded, summed over every download."""
+    completed_bytes: int
+    """Bytes of the completed downloads."""
+
+
+@dataclass(frozen=True, slots=True)
 class HostSnapshot:
     """Per-host rate statistics and limits."""
 

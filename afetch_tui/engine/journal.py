@@ -22,6 +22,8 @@ FLUSH_DELAY = 0.02
 """Changes wait this long to be written together (a checkpoint's lag after a kill -9)."""
 RETRY_DELAY = 2.0
 LOG_KEPT = 50
+SAVE_BATCH = 2_000
+"""Downloads written per transaction (a long queue is written in several)."""
 _STORE_FAILURES = (OSError, sqlite3.OperationalError, sqlite3.DatabaseError, StoreError)
 """The store itself failing (a full disk, a lost file): the whole batch is tried again."""
 
@@ -192,8 +194,15 @@ class Journal:
         return True
 
     async def _save(self, dirty: dict[int, Download], deleted: set[int]) -> None:
+        """Write in slices of `SAVE_BATCH`: 100,000 records built at once cost ~100 MB."""
+        pending = list(dirty.values())
+        for start in range(0, max(1, len(pending)), SAVE_BATCH):
+            await self._save_slice(pending[start : start + SAVE_BATCH], deleted)
+            deleted = set()
+
+    async def _save_slice(self, dirty: list[Download], deleted: set[int]) -> None:
         records = []
-        for d in dirty.values():
+        for d in dirty:
             try:
                 records.append(to_record(d))
             except Exception as exc:  # one bad download must not stop the rest

@@ -35,6 +35,7 @@ from afetch_tui.engine.events import (
     LogEntry,
     Logged,
     Progress,
+    QueueSummary,
     Removed,
     Reordered,
     State,
@@ -122,6 +123,10 @@ class DownloadManager:
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(self._limits, self._downloads)
         self._running: dict[int, Download] = {}
+        self._counts: dict[State, int] = dict.fromkeys(State, 0)
+        self._bytes: dict[State, int] = dict.fromkeys(State, 0)
+        """``done`` summed by state over the downloads not running (running ones are
+        summed live)."""
         self._hosts: dict[str, Host] = self._scheduler.hosts
         self._host_overrides: dict[str, float | None] = {}
         self._subscribers: list[Subscription] = []
@@ -208,6 +213,22 @@ class DownloadManager:
 
     def download(self, download_id: int) -> DownloadSnapshot:
         return self._get(download_id).snapshot()
+
+    def running(self) -> list[DownloadSnapshot]:
+        """The downloads started and not yet finished, in queue order."""
+        return [d.snapshot() for d in sorted(self._running.values(), key=lambda d: d.rank)]
+
+    def summary(self) -> QueueSummary:
+        """Counts and bytes by state, without a snapshot of every download."""
+        done = sum(self._bytes.values()) + sum(d.done for d in self._running.values())
+        return QueueSummary(dict(self._counts), done, self._bytes[State.COMPLETED])
+
+    def downloads_in(self, *states: State) -> list[DownloadSnapshot]:
+        """The downloads in these states, in queue order (a snapshot of those only)."""
+        wanted = frozenset(states)
+        downloads = self._downloads
+        ids = self._scheduler.ids()
+        return [downloads[i].snapshot() for i in ids if downloads[i].state in wanted]
 
     def hosts(self) -> list[HostSnapshot]:
         now = time.monotonic()
@@ -309,6 +330,7 @@ class DownloadManager:
                 d.bucket.rate = limit_rate
             self._next_id += 1
             self._downloads[d.id] = d
+            self._tally(d, 1)
             self._scheduler.add(d, self._host(d.host), waiting=not paused)
             ids.append(d.id)
             self._emit(Added(d.snapshot()))
@@ -372,6 +394,7 @@ class DownloadManager:
         self._set_state(d, State.CANCELLED, quiet=True)
         self._names.release(d)
         self._scheduler.forget(d)
+        self._tally(d, -1)
         del self._downloads[d.id]
         if self._journal:
             self._journal.deleted(d.id)
@@ -618,9 +641,11 @@ class DownloadManager:
             host = self._host(d.host)
             host.completed += d.state is State.COMPLETED  # the panel's Done/Fail survive a restart
             host.failed += d.state is State.FAILED
+            self._tally(d, 1)
             self._scheduler.add(d, host, waiting=d.state is State.QUEUED)
             if not d.state.is_finished:
                 self._names.hold(d)
+        self._restore_only = None  # what it holds (a key per URL asked for) is no longer needed
         self._update_idle()
 
     def _store_problem(self, message: str) -> None:
@@ -642,6 +667,11 @@ class DownloadManager:
         old = d.state
         if old == state and error == d.error:
             return
+        self._counts[old] -= 1
+        self._counts[state] += 1
+        if d.id not in self._running:
+            self._bytes[old] -= d.done
+            self._bytes[state] += d.done
         d.state = state
         d.error = error
         if state.is_finished:
@@ -651,6 +681,12 @@ class DownloadManager:
             if not (old in _RESTORED_AS_QUEUED and state in _RESTORED_AS_QUEUED and error is None):
                 self._persist(d)
         self._update_idle()
+
+    def _tally(self, d: Download, sign: int) -> None:
+        """Count a download in (``sign`` 1) or out (-1) of the summary."""
+        self._counts[d.state] += sign
+        if d.id not in self._running:
+            self._bytes[d.state] += sign * d.done
 
     def _is_idle(self) -> bool:
         return not self._running and not self._scheduler.waiting and not self._hooks.running
@@ -684,6 +720,8 @@ class DownloadManager:
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
             await asyncio.to_thread(files.unlink, d.part_path)
+        if d.id not in self._running:
+            self._bytes[d.state] -= d.done
         d.done = d.checkpoint = d.synced = 0
         d.restart = True
 
@@ -745,6 +783,7 @@ class DownloadManager:
     def _start(self, d: Download, host: Host) -> None:
         """Run a download the scheduler has just counted as running on ``host``."""
         self._running[d.id] = d
+        self._bytes[d.state] -= d.done
         d.meter.restart(time.monotonic())
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
 
@@ -790,6 +829,7 @@ class DownloadManager:
         ran never reaches its own cleanup, so `_stop` calls this too)."""
         if self._running.pop(d.id, None) is None:
             return
+        self._bytes[d.state] += d.done
         self._scheduler.finished(d)
         d.task = None
         self._emit_progress(d)

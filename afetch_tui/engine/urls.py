@@ -42,7 +42,8 @@ def checked_url(text: str) -> tuple[str, str]:
         raise InputError(f"URL has an invalid port: {raw}") from None
     if port is not None and not 0 < port < 65536:
         raise InputError(f"URL has an invalid port: {raw}")
-    return str(url.with_fragment(None)), _host_key(url)
+    checked = str(url.with_fragment(None))
+    return raw if checked == raw else checked, _host_key(url)  # the caller's string if equal
 
 
 def host_of(url: str) -> str:

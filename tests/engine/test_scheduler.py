@@ -246,3 +246,49 @@ async def test_the_cost_of_starting_a_download_does_not_grow_with_the_queue(
     small = await work_per_download(2_000, tmp_path, limits)
     large = await work_per_download(20_000, tmp_path, limits)
     assert large <= 1.5 * small, (small, large)
+
+
+# ------------------------------------------------------------------ the summary
+
+
+def summed(m: DownloadManager) -> tuple[dict[State, int], int, int]:
+    """What `summary` must say, the slow way."""
+    counts = dict.fromkeys(State, 0)
+    for snap in m.downloads():
+        counts[snap.state] += 1
+    completed = sum(s.done for s in m.downloads() if s.state is State.COMPLETED)
+    return counts, sum(snap.done for snap in m.downloads()), completed
+
+
+async def test_the_summary_matches_the_downloads_through_every_command(
+    server: Any, tmp_path: Path
+) -> None:
+    slow = server.add_file("/slow.bin", b"s" * 200_000, rate=100_000)
+    files = [server.add_file(f"/f{i}.bin", bytes([i]) * (1000 + i)) for i in range(6)]
+    missing = server.url("/missing.bin")
+    options = ManagerOptions(trust_env=False, retries=0, progress_interval=0.05)
+    async with DownloadManager(tmp_path, options=options) as m:
+        ids = await m.add_many([slow, *files, missing])
+        paused = await m.add(files[0], paused=True, directory=tmp_path / "p")
+        await asyncio.sleep(0.3)
+        counts, done, _ = summed(m)
+        summary = m.summary()
+        assert summary.counts == counts and summary.done >= done  # running ones move on
+        assert [s.id for s in m.running()] == [
+            s.id for s in m.downloads() if s.id in {r.id for r in m.running()}
+        ]
+        await m.cancel(ids[0])
+        await asyncio.wait_for(m.wait(), 15)
+        await m.remove(ids[1])
+        await m.retry(ids[-1])
+        await asyncio.wait_for(m.wait(), 15)
+        await m.resume(paused)
+        await asyncio.wait_for(m.wait(), 15)
+        summary = m.summary()
+        assert (summary.counts, summary.done, summary.completed_bytes) == summed(m)
+        assert [s.id for s in m.downloads_in(State.FAILED)] == [ids[-1]]
+        await m.remove(ids[2], delete_file=True)
+        await m.clear_finished()
+        summary = m.summary()
+        assert (summary.counts, summary.done, summary.completed_bytes) == summed(m)
+        assert summary.counts[State.FAILED] == 1 and m.running() == []
