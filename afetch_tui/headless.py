@@ -364,7 +364,7 @@ class Reporter:
         parts = [
             f"[{fmt.rate(self.manager.speed):>12}]",
             f"{len(running)} active, {waiting} waiting,",
-            f"{self.counts[State.COMPLETED]} done, {self.counts[State.FAILED]} failed,",
+            f"{summary.counts[State.COMPLETED]} done, {summary.counts[State.FAILED]} failed,",
             f"{fmt.size(done)} in {fmt.duration(time.monotonic() - self.started)}",
         ]
         if len(running) == 1:
