@@ -33,12 +33,19 @@ class RawServer:
     last_modified: bytes | None = None
     requests: list[dict[bytes, bytes]] = field(default_factory=list)
     port: int = 0
+    refusals: list[bytes] = field(default_factory=list)
+    """Status lines (``503 Serv\xe9ce``) answered, one each, before the body is served."""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")[1:]
         headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(b":") for x in lines)}
         self.requests.append(headers)
+        if self.refusals:
+            writer.write(b"HTTP/1.1 " + self.refusals.pop(0) + b"\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+            return
         validators = b"ETag: " + self.etag + b"\r\n"
         if self.last_modified:
             validators += b"Last-Modified: " + self.last_modified + b"\r\n"
@@ -68,7 +75,7 @@ class RawServer:
             + validators
             + b"Connection: close\r\n\r\n"
         )
-        cut = len(self.requests) == 1
+        cut = not start and not any(b"range" in r for r in self.requests[:-1])
         writer.write(rest[: len(rest) // 2] if cut else rest)
         await writer.drain()
         if cut:
@@ -173,3 +180,18 @@ async def test_a_checkpoint_with_such_bytes_is_stored_mid_download(tmp_path):
         finally:
             await manager.close()
             await store.close()
+
+
+async def test_a_reason_phrase_that_is_not_utf8_is_logged_and_stored(tmp_path):
+    body = bytes(range(256)) * 4096
+    raw = RawServer(body, etag=b'"e"', refusals=[b"503 Serv\xe9ce Unavailable"])
+    async with serving(raw):
+        manager, download_id, events = await _download(raw, tmp_path)
+    assert manager.download(download_id).state is State.COMPLETED
+    assert not [e for e in events if isinstance(e, StoreProblem)]
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        (record,), _ = await store.load()
+    finally:
+        await store.close()
+    assert any("503 Serv\\xe9ce Unavailable" in message for _, message in record.log)
