@@ -195,3 +195,23 @@ def _fill(path: Path) -> None:
         while True:
             out.write(b"\0" * 4096)
             out.flush()
+
+
+async def test_a_download_that_cannot_be_stored_does_not_stop_the_others(tmp_path):
+    from afetch_tui.engine.download import Download
+    from afetch_tui.engine.journal import Journal
+
+    store = await Store.open(tmp_path / "s.db")
+    reports: list[str] = []
+    journal = Journal(store, reports.append)
+    good = Download(id=1, url="http://127.0.0.1:9/a", host="127.0.0.1:9", directory=tmp_path)
+    bad = Download(id=2, url="http://127.0.0.1:9/b", host="127.0.0.1:9", directory=tmp_path)
+    bad.etag = '"\ud800"'  # a lone surrogate no encoding can store
+    for _ in range(3):
+        journal.changed(good)
+        journal.changed(bad)
+        await journal.flush()
+    records, _ = await store.load()
+    await store.close()
+    assert [r.id for r in records] == [1]
+    assert len(reports) == 1 and "download 2 cannot be saved" in reports[0]
