@@ -12,7 +12,8 @@ by the server) is fetched with ``afetch get`` at each size, once with the defaul
 (``-j 5 --max-per-host 4``) and once with ``-j 16 --max-per-host 16``. For each run it
 prints the wall time, the seconds per 1,000 downloads and the peak RSS of afetch alone
 (``ru_maxrss`` from ``os.wait4``), then the ratio of s/1000 at the largest size to that at
-the smallest, against the target of 1.2.
+the smallest, against the target of 1.2, and the marginal s/1000 between sizes (the
+start-up, a second or so, weighs on the smallest size only).
 
 The server is a private nginx on 127.0.0.1 (its own config, pid and logs under the work
 dir), or an aiohttp server in a subprocess when nginx is not installed. Downloads go to
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shlex
@@ -236,6 +238,12 @@ def main() -> int:
             f" (target <= {TARGET_RATIO}): {verdict}; peak RSS at {last.size:,}:"
             f" {last.rss_mib:.0f} MiB"
         )
+        for before, after in itertools.pairwise(mine):
+            marginal = (after.seconds - before.seconds) / (after.size - before.size) * 1000
+            print(
+                f"  marginal s/1000 from {before.size:,} to {after.size:,}: {marginal:.3f}"
+                " (start-up left out)"
+            )
     if args.json:
         args.json.write_text(json.dumps([asdict(run) for run in runs], indent=2))
     return 1 if failed else 0
