@@ -729,7 +729,12 @@ class DownloadManager:
 
     async def _reserve_name(self, d: Download, candidate: str, data: bytes = b"") -> None:
         self._expect_checksum(d, candidate)
-        await self._names.claim(d, candidate, data)
+        try:
+            await self._names.claim(d, candidate, data)
+        except asyncio.CancelledError:
+            if d.name is not None:  # a quit cancelled us, the .part is ours: record it
+                self._changed(d)
+            raise
 
     async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
         self._expect_checksum(d, candidate)

@@ -33,12 +33,17 @@ class Names:
             self.held_in(d.directory).discard(d.name)
 
     async def claim(self, d: Download, candidate: str, data: bytes = b"") -> None:
-        """Pick a free name like ``candidate`` and create its ``.part`` (holding ``data``)."""
+        """Pick a free name like ``candidate`` and create its ``.part`` (holding ``data``).
+
+        Once the thread has created the ``.part`` it is this download's: a pause or quit
+        arriving meanwhile waits for the name, so a resume continues into that ``.part``
+        instead of leaving it behind and saving ``name (1)``.
+        """
         names = self.held_in(d.directory)
         taken = set(names)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
-        try:
-            d.name = await asyncio.to_thread(
+        hop = asyncio.ensure_future(
+            asyncio.to_thread(
                 files.claim,
                 d.directory,
                 candidate,
@@ -47,10 +52,15 @@ class Names:
                 data=data,
                 fsync=self._options.fsync,
             )
+        )
+        try:
+            d.name, cancelled = await _outlast_cancel(hop)
         finally:
             if candidate not in taken:
                 names.discard(candidate)
         names.add(d.name)
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def save_small(self, d: Download, candidate: str, data: bytes) -> None:
         """Name, write, flush and publish a small body, batched with others (one hop)."""
@@ -89,3 +99,15 @@ class Names:
         d.name = final
         self.hold(d)
         return wanted
+
+
+async def _outlast_cancel(hop: asyncio.Future[str]) -> tuple[str, bool]:
+    """The thread hop's result, however often we are cancelled meanwhile, and whether we were."""
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(hop), cancelled
+        except asyncio.CancelledError:
+            if hop.cancelled():
+                raise
+            cancelled = True

@@ -165,14 +165,19 @@ class SegmentedCopy:
 
 
 async def _all_or_first_error(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for every task; on the first failure cancel the rest and raise it."""
+    """Wait for every task; on the first failure cancel the rest and raise it.
+
+    Several may have failed by the time the wait returns: each one's exception is read
+    (so none is logged as never retrieved) and the first in task order is raised.
+    """
     pending = set(tasks)
     try:
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            failures = [t.exception() for t in tasks if t in done and not t.cancelled()]
+            for failure in failures:
+                if failure is not None:
+                    raise failure
     finally:
         for task in pending:
             task.cancel()
