@@ -122,6 +122,7 @@ class Store:
         """One-line messages for the user about what opening had to repair."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="afetch-store")
         self._conn: sqlite3.Connection | None = None
+        self._opened: list[Record] | None = None
         self._lock_file: Any = None
 
     @classmethod
@@ -173,12 +174,13 @@ class Store:
 
     def _set_aside_bad_rows(self, conn: sqlite3.Connection) -> None:
         """Move rows that are not downloads to ``set_aside``, with one message each."""
-        bad = []
-        for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads"):
+        bad, good = [], []
+        for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank"):
             try:
-                Record.from_row(row)
+                good.append(Record.from_row(row))
             except BadRow as exc:
                 bad.append((row, str(exc)))
+        self._opened = good  # what the first load returns: every row is read once
         if not bad:
             return
         placeholders = ", ".join("?" for _ in range(len(COLUMNS) + 2))
@@ -259,8 +261,10 @@ class Store:
 
     def _load(self) -> tuple[list[Record], dict[str, Any]]:
         conn = self._db()
-        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank")
-        records = [Record.from_row(row) for row in rows]  # bad rows were set aside at open
+        records, self._opened = self._opened, None
+        if records is None:  # bad rows were set aside at open
+            rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM downloads ORDER BY rank")
+            records = [Record.from_row(row) for row in rows]
         settings = {}
         for key, value in conn.execute("SELECT key, value FROM settings"):
             try:
@@ -275,6 +279,7 @@ class Store:
 
     def _save(self, rows: list[tuple[Any, ...]], deleted: list[int]) -> None:
         conn = self._db()
+        self._opened = None  # the rows read at open are stale now
         placeholders = ", ".join("?" for _ in COLUMNS)
         with _transaction(conn):
             conn.executemany(
