@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import GUARD, Fetch, MakeManager, Settle, WaitUntil, fast_options
 
 from afetch_tui.engine.events import DownloadSnapshot
 from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.options import ManagerOptions
-
-GUARD = 15.0
-"""Seconds any single wait may take before the test fails instead of hanging."""
-
-MakeManager = Callable[..., Awaitable[DownloadManager]]
-
-
-def fast_options(**overrides: Any) -> ManagerOptions:
-    """Options that keep retries and timeouts short enough for tests."""
-    values: dict[str, Any] = {
-        "trust_env": False,
-        "retry_base": 0.02,
-        "retry_cap": 0.1,
-        "timeout": 5.0,
-        "progress_interval": 0.05,
-    }
-    values.update(overrides)
-    return ManagerOptions(**values)
 
 
 @pytest.fixture
@@ -59,11 +41,6 @@ async def make_manager(tmp_path: Path) -> AsyncIterator[MakeManager]:
 async def manager(make_manager: MakeManager) -> DownloadManager:
     """A started manager writing to ``tmp_path`` with fast retries (closed at teardown)."""
     return await make_manager()
-
-
-Settle = Callable[..., Awaitable[None]]
-Fetch = Callable[..., Awaitable[DownloadSnapshot]]
-WaitUntil = Callable[..., Awaitable[None]]
 
 
 async def _settle(manager: DownloadManager, limit: float = GUARD) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import GUARD, Fetch, MakeManager, WaitUntil, fast_options
+from engine_helpers import GUARD, Fetch, MakeManager, WaitUntil, fast_options
 from faultserver import FaultServer
 
 from afetch_tui.engine.checksum import parse_checksum, parse_checksums

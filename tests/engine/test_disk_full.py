@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GUARD, fast_options
+from engine_helpers import GUARD, fast_options
 
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager

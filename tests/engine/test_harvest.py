@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import MakeManager
+from engine_helpers import MakeManager
 from faultserver import FaultServer
 
 from afetch_tui.engine.errors import InputError, PageError

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import GUARD, fast_options
+from engine_helpers import GUARD, fast_options
 
 from afetch_tui.engine.events import State, StoreProblem
 from afetch_tui.engine.manager import DownloadManager

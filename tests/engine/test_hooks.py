@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import GUARD, MakeManager
+from engine_helpers import GUARD, MakeManager
 from faultserver import FaultServer
 
 from afetch_tui.engine.errors import InputError

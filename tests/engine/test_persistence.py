@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import GUARD, fast_options
+from engine_helpers import GUARD, fast_options
 
 from afetch_tui.engine.errors import StoreError
 from afetch_tui.engine.events import Limits, State

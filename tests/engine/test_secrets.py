@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 
-from conftest import GUARD
+from engine_helpers import GUARD
 from faultserver import FaultServer
 
 from afetch_tui.engine.events import Added

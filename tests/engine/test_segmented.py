@@ -10,7 +10,7 @@ from afetch_tui.engine.events import Limits, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.regions import MIN_STEAL, Region, complete, safe_prefix, take_work
 
-from conftest import GUARD, fast_options  # isort: skip
+from engine_helpers import GUARD, fast_options  # isort: skip
 
 MIB = 1024 * 1024
 
