@@ -17,10 +17,11 @@ a page of any shape gives its links or a clear error in time, and a cancelled pa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
+import os
 import resource
+import signal
 import sys
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -198,14 +199,30 @@ async def parse_page(
     except (OSError, ValueError):  # the child died (a broken pipe) or said nothing usable
         answer = None
     finally:
-        if child.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-        await asyncio.shield(child.wait())
+        _kill_unreaped(child)
+        await asyncio.shield(child.wait())  # asyncio's child watcher reaps it
     if not isinstance(answer, list):
         reason = answer.get("error") if isinstance(answer, dict) else None
         raise PageError(f"cannot parse the page {page_url}: {reason or 'the parser failed'}")
     return [Link(url, tag, text) for url, tag, text in answer]
+
+
+def _kill_unreaped(child: asyncio.subprocess.Process) -> None:
+    """Kill ``child`` if it is still running, leaving it for asyncio's watcher to reap.
+
+    Not ``child.kill()``: that calls ``Popen.poll()``, whose ``waitpid`` reaps a child that
+    has just exited (as it does once it has answered) if the watcher's thread has not yet
+    (under load it runs late); the watcher then logs "Unknown child process pid N, will
+    report returncode 255" to the user's terminal. ``WNOWAIT`` looks without reaping, and
+    ``os.kill`` right after it is as safe from a reused pid as ``Popen.send_signal`` is.
+    """
+    if child.returncode is not None:
+        return
+    try:
+        if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            os.kill(child.pid, signal.SIGKILL)  # None: still running
+    except (ChildProcessError, ProcessLookupError):  # reaped by the watcher, report on its way
+        pass
 
 
 _PARSED = b"parsed\n"
