@@ -100,3 +100,51 @@ def test_the_dashboard_quits_cleanly_on_sigterm(server, payload, tmp_path):
     checkpoint = _checkpoint(state, "dash.bin")
     assert 0 < checkpoint <= _size(part)
     assert _size(part) - checkpoint < 64 * 1024
+
+
+def test_the_dashboard_starts_on_a_state_file_with_a_bad_row(server, tmp_path):
+    """Before: `headers='not json'` crashed the dashboard with a traceback."""
+    import asyncio
+
+    from afetch_tui.engine.manager import DownloadManager
+    from afetch_tui.engine.options import ManagerOptions
+    from afetch_tui.engine.store import Store
+
+    state, out = tmp_path / "state.db", tmp_path / "out"
+
+    async def queue() -> None:
+        store = await Store.open(state)
+        manager = DownloadManager(out, options=ManagerOptions(trust_env=False), store=store)
+        await manager.start()
+        await manager.add(server.url("/kept.bin"), paused=True)
+        await manager.add(server.url("/spoilt.bin"), paused=True)
+        await manager.close()
+        await store.close()
+
+    asyncio.run(queue())
+    with contextlib.closing(sqlite3.connect(state)) as conn:
+        conn.execute("UPDATE downloads SET headers = 'not json' WHERE id = 2")
+        conn.commit()
+    proc, master = _dashboard(["--state", str(state), "-d", str(out)])
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"kept.bin" not in seen:
+            assert time.monotonic() < deadline and proc.poll() is None, seen[-2000:]
+            with contextlib.suppress(BlockingIOError, OSError):
+                seen += os.read(master, 65536)
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            _pump(master)
+            time.sleep(0.02)
+        assert proc.returncode == 143
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert b"Traceback" not in seen
+    assert b"download 2 in" in seen and b"set aside" in seen
+    with contextlib.closing(sqlite3.connect(state)) as conn:
+        assert conn.execute("SELECT id FROM downloads").fetchall() == [(1,)]
