@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fast_options
+from engine_helpers import fast_options
 from faultserver import FaultServer
 
 from afetch_tui.engine import files
