@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from yarl import URL
@@ -52,7 +53,20 @@ def host_of(url: str) -> str:
     An international name stays in its ASCII form (``xn--80ak6aa92e.com``): decoded, it
     could pass for another (its Cyrillic letters read as apple.com).
     """
-    return _host_key(URL(url))
+    origin = _ORIGIN.match(url)
+    if origin is None:
+        return _host_key(URL(url))
+    return _origin_host_key(origin.group(0))
+
+
+_ORIGIN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*")
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_host_key(origin: str) -> str:
+    """The host key depends on the scheme and authority only: parsed once per origin, not
+    once per URL (restoring 100,000 downloads of one host parsed 100,000 URLs)."""
+    return _host_key(URL(origin))
 
 
 def _host_key(parsed: URL) -> str:

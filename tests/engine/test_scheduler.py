@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from afetch_tui.engine import manager as manager_module
+from afetch_tui.engine import urls
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.events import Limits, State
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.scheduler import Scheduler
+from afetch_tui.engine.urls import host_of
 
 
 class Queue:
@@ -292,3 +295,23 @@ async def test_the_summary_matches_the_downloads_through_every_command(
         summary = m.summary()
         assert (summary.counts, summary.done, summary.completed_bytes) == summed(m)
         assert summary.counts[State.FAILED] == 1 and m.running() == []
+
+
+# ------------------------------------------------------------------ restoring many
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/a/b?c#d",
+        "https://Example.COM:443/x",
+        "http://example.com:8080",
+        "http://bob:s3cret@example.com:81/f",
+        "http://[::1]:8080/f?x=/y",
+        "http://127.0.0.1/",
+        "https://xn--80ak6aa92e.com/f",
+        "HTTP://EXAMPLE.com:80/f",
+    ],
+)
+def test_the_host_key_from_the_origin_is_the_host_key_from_the_whole_url(url: str) -> None:
+    assert host_of(url) == urls._host_key(URL(url))
