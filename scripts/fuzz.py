@@ -1,8 +1,8 @@
 """Run the download property test (tests/engine/test_properties.py) long, to hunt for bugs.
 
-    python scripts/fuzz.py                      # 500 examples each, one and four connections
+    python scripts/fuzz.py                      # 500 examples of each property test
     python scripts/fuzz.py -n 5000 --seed 7     # more, reproducibly
-    python scripts/fuzz.py -k four              # only the -x 4 test
+    python scripts/fuzz.py -k four              # only the -x 4 test (or: one, two_downloads)
 
 CI runs a fixed set of a few dozen examples; this runs random ones. A failure prints the
 shrunk scenario (a plan of server misbehaviour per request) and a @reproduce_failure blob.

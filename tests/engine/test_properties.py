@@ -4,7 +4,10 @@ Hypothesis draws a plan of misbehaviour for each GET (see ``tests/faultscript.py
 at any offset (FIN or RST), resets, Range ignored, the entity replaced (with and without
 validators), Content-Range wrong or missing, lengths that lie, other framings, 408/429/5xx
 with any Retry-After, pauses. A real `DownloadManager` fetches the file from the loopback
-FaultServer, with one connection or ``-x 4``, and whatever happens:
+FaultServer, with one connection or ``-x 4``, sometimes paused and resumed, quit and
+started again from the state file, or started from a snapshot of that file taken while it
+ran (what ``kill -9`` leaves); a third test runs two downloads at once into one directory,
+their names drawn to collide. Whatever happens:
 
 * a download ends *completed* only with exactly the bytes of one version of the file, under
   its final name, inside the directory, with the size it reports;
@@ -52,8 +55,8 @@ from afetch_tui.engine.store import Store
 KIB = 1024
 MIB = 1024 * KIB
 FUZZ_EXAMPLES = int(os.environ.get("AFETCH_FUZZ_EXAMPLES", "0"))
-CI_EXAMPLES = {1: 40, 4: 25}
-"""Examples per connection count in CI (derandomized: the same ones every run)."""
+CI_EXAMPLES = {1: 30, 4: 25, 2: 20}
+"""Examples per test in CI (derandomized: the same ones every run); 2 is the pair test."""
 GUARD = 15.0
 RUN_GUARD = 60.0
 """Seconds one example may take before it counts as a hang."""
@@ -461,6 +464,112 @@ def test_one_connection_never_lies(scripted_server: FaultServer, scenario: Scena
 @given(scenario=scenarios(connections=4))
 def test_four_connections_never_lie(scripted_server: FaultServer, scenario: Scenario) -> None:
     check(scenario, scripted_server)
+
+
+# ---------------------------------------------------- two downloads, one directory
+
+COLLIDING = [None, 'attachment; filename="f.bin"', 'attachment; filename="f.bin.part"']
+COLLIDING += ['attachment; filename="f (1).bin"', 'attachment; filename="f.bin.part.part"']
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two downloads at once into one directory, their names drawn to collide."""
+
+    sizes: tuple[int, int]
+    dispositions: tuple[str | None, str | None]
+    plans: tuple[list[Step], list[Step]]
+    existing: bool
+    overwrite: bool
+
+
+pairs = st.builds(
+    Pair,
+    sizes=st.tuples(*[st.sampled_from([0, 5000, 600 * KIB])] * 2),
+    dispositions=st.tuples(*[st.sampled_from(COLLIDING)] * 2),
+    plans=st.tuples(*[st.lists(steps(), max_size=3)] * 2),
+    existing=st.booleans(),
+    # Not yet with --overwrite: two downloads of one run named alike then both end
+    # "completed" under one name, the second having replaced the first's file (a completed
+    # download's name is no longer held). Repro: Pair(sizes=(0, 0), dispositions=(None,
+    # 'attachment; filename="f.bin"'), plans=([], []), existing=True, overwrite=True).
+    # Reported in issue 9's --overwrite item; st.booleans() here once it is fixed.
+    overwrite=st.just(False),
+)
+
+
+async def _download_pair(urls: list[str], pair: Pair, directory: Path) -> list[Outcome]:
+    options = ManagerOptions(
+        trust_env=False,
+        retries=8,
+        timeout=3.0,
+        fsync=False,
+        overwrite=pair.overwrite,
+        retry_base=0.001,
+        retry_cap=0.01,
+        max_retry_after=0.02,
+    )
+    async with DownloadManager(directory, options=options) as manager:
+        ids = await manager.add_many(urls)
+        await asyncio.wait_for(manager.wait(), RUN_GUARD)
+        snaps = [manager.download(i) for i in ids]
+    return [
+        Outcome(s.state, s.error, s.name, s.total, s.done, [e.message for e in s.log])
+        for s in snaps
+    ]
+
+
+def check_pair(pair: Pair, server: FaultServer) -> None:
+    """Each download holds its own bytes under its own name; neither touches the other's
+    ``.part`` or file, nor a file that was there first (unless ``--overwrite`` replaced it
+    with a completed download)."""
+    paths = [f"/s{next(_serial)}/f.bin" for _ in range(2)]
+    urls = [
+        server.add_scripted(
+            path,
+            random.Random(i).randbytes(size),
+            plan,
+            ScriptOptions(content_disposition=disposition),
+        )
+        for i, (path, size, plan, disposition) in enumerate(
+            zip(paths, pair.sizes, pair.plans, pair.dispositions, strict=True)
+        )
+    ]
+    sentinel = b"a file that was here first\n"
+    with tempfile.TemporaryDirectory(prefix="afetch-pair-") as tmp:
+        directory = Path(tmp)
+        if pair.existing:
+            (directory / "f.bin").write_bytes(sentinel)
+        outcomes = asyncio.run(_download_pair(urls, pair, directory))
+        files = _listing(directory)
+    versions = [server.versions(path) for path in paths]
+    context = f"{outcomes}\nfiles: {sorted(files)}"
+    completed = [o.name for o in outcomes if o.state is State.COMPLETED]
+    assert len(set(completed)) == len(completed), f"two downloads, one name\n{context}"
+    rest = dict(files)
+    for outcome, own in zip(outcomes, versions, strict=True):
+        bad = [m for m in [outcome.error, *outcome.log] if m and "internal error" in m]
+        assert not bad, f"internal errors: {bad}\n{context}"
+        if outcome.state is State.COMPLETED:
+            assert outcome.name is not None
+            body = rest.pop(outcome.name, None)
+            assert body is not None and any(body == v for v in own), (
+                f"{outcome.name} does not hold a version of its own file\n{context}"
+            )
+        elif outcome.name is not None:
+            assert outcome.state is State.FAILED, context
+            rest.pop(outcome.name + PART_SUFFIX, None)
+    if pair.existing and not (pair.overwrite and "f.bin" in completed):
+        assert rest.pop("f.bin", None) == sentinel, f"f.bin changed\n{context}"
+    assert not rest, f"files left that are not ours to leave: {sorted(rest)}\n{context}"
+
+
+@_settings(2)
+@given(pair=pairs)
+def test_two_downloads_never_take_each_others_bytes(
+    scripted_server: FaultServer, pair: Pair
+) -> None:
+    check_pair(pair, scripted_server)
 
 
 # --------------------------------------------------- regressions the property test found
