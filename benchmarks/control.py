@@ -105,18 +105,29 @@ def _shown(app: AfetchApp, rows: int) -> bool:
     return app.screen.query_one(DownloadsTable).row_count >= rows
 
 
-async def in_process(url: str, out: Path) -> float:
+Timing = tuple[float, float, float]
+"""Wall-clock seconds, CPU seconds of every afetch process involved, and of the dashboard's."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def in_process(url: str, out: Path) -> Timing:
     async with (
         DownloadManager(out, options=OPTIONS) as manager,
         AfetchApp(manager).run_test(size=(200, 50)),
     ):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await manager.add(url)
         await manager.wait()
-        return time.perf_counter() - started
+        used = time.process_time() - cpu
+        return time.perf_counter() - started, used, used
 
 
-async def over_socket(url: str, out: Path, state: Path, *, dashboard: bool) -> float:
+async def over_socket(url: str, out: Path, state: Path, *, dashboard: bool) -> Timing:
     serve = subprocess.Popen(  # noqa: ASYNC220 - started once, before the timing
         [*AFETCH, "serve", "--state", str(state), "-d", str(out), "--no-fsync"],
         stdin=subprocess.DEVNULL,
@@ -131,9 +142,9 @@ async def over_socket(url: str, out: Path, state: Path, *, dashboard: bool) -> f
         remote = await RemoteManager.attach(connection)
         try:
             if not dashboard:
-                return await _timed(remote, url)
+                return await _timed(remote, url, serve.pid)
             async with AfetchApp(remote).run_test(size=(200, 50)):
-                return await _timed(remote, url)
+                return await _timed(remote, url, serve.pid)
         finally:
             await remote.close()
     finally:
@@ -141,35 +152,43 @@ async def over_socket(url: str, out: Path, state: Path, *, dashboard: bool) -> f
         serve.wait()
 
 
-async def _timed(remote: RemoteManager, url: str) -> float:
-    started = time.perf_counter()
+async def _timed(remote: RemoteManager, url: str, serve: int) -> Timing:
+    started, cpu, served = time.perf_counter(), time.process_time(), cpu_seconds(serve)
     (download_id,) = await remote.add_many([url])
     await until(lambda: remote.download(download_id).state is State.COMPLETED, 0.005)
-    return time.perf_counter() - started
+    here = time.process_time() - cpu
+    return time.perf_counter() - started, here + cpu_seconds(serve) - served, here
 
 
 async def throughput(url: str, runs: int, work: Path) -> None:
     out = Path(tempfile.mkdtemp(prefix="afetch-ctl-", dir="/dev/shm"))
-    times: dict[str, list[float]] = {"in-process": [], "attached": [], "serve alone": []}
+    runs_of: dict[str, list[Timing]] = {"in-process": [], "attached": [], "serve alone": []}
     try:
         for run in range(runs):
-            for label in times:
+            for label, timings in runs_of.items():
                 shutil.rmtree(out, ignore_errors=True)
                 state = work / f"tp-{label.replace(' ', '-')}-{run}.db"
                 if label == "in-process":
-                    seconds = await in_process(url, out)
+                    timings.append(await in_process(url, out))
                 else:
-                    seconds = await over_socket(url, out, state, dashboard=label == "attached")
-                times[label].append(seconds)
+                    attached = label == "attached"
+                    timings.append(await over_socket(url, out, state, dashboard=attached))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    medians = {label: statistics.median(values) for label, values in times.items()}
-    for label, values in times.items():
-        print(f"{label:>12}: " + " ".join(f"{t:.2f}" for t in values) + " s")
     size = 1024**3
-    for label, median in medians.items():
-        print(f"{label:>12}: median {median:.3f} s, {size / median / 2**20:.0f} MiB/s")
-    print(f"attached keeps {medians['in-process'] / medians['attached']:.1%} of in-process")
+    wall = {label: statistics.median(t[0] for t in ts) for label, ts in runs_of.items()}
+    cpu = {label: statistics.median(t[1] for t in ts) for label, ts in runs_of.items()}
+    ui = {label: statistics.median(t[2] for t in ts) for label, ts in runs_of.items()}
+    for label, timings in runs_of.items():
+        each = " ".join(f"{w:.2f}/{c:.2f}" for w, c, _ in timings)
+        print(
+            f"{label:>12}: median {wall[label]:.2f} s ({size / wall[label] / 2**20:.0f} MiB/s), "
+            f"CPU {cpu[label]:.2f} s (this process {ui[label]:.2f}); runs (wall/CPU s): {each}"
+        )
+    print(
+        f"attached keeps {wall['in-process'] / wall['attached']:.1%} of the in-process "
+        f"throughput, for {cpu['attached'] / cpu['in-process']:.1%} of its CPU time"
+    )
 
 
 def main() -> None:

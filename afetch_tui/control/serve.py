@@ -1,7 +1,8 @@
 """``afetch serve``: the manager and its control socket, no UI, in the foreground.
 
 For a terminal multiplexer or a service manager: one line per finished or failed download
-on stdout, until SIGINT or SIGTERM (downloads then stop and resume at the next start).
+on stdout, until SIGINT, SIGTERM or SIGHUP (downloads then stop and resume at the next
+start; exit 0, a stop being the normal end of a service).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from pathlib import Path
 from typing import TextIO
 
 from afetch_tui import format as fmt
-from afetch_tui.config import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Config, queue_entries
+from afetch_tui.config import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Config,
+    on_termination,
+    queue_entries,
+)
 from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.server import ControlServer
 from afetch_tui.engine.display import inert
@@ -51,8 +59,7 @@ def run_serve(config: Config) -> int:
 async def _serve(config: Config) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
     store = await Store.open(config.state)
     if store.notice:
         print(f"afetch: {store.notice}", file=sys.stderr)
@@ -72,7 +79,8 @@ async def _serve(config: Config) -> int:
                 flush=True,
             )
             announcer = asyncio.create_task(_announce(manager, subscription, sys.stdout))
-            await stop.wait()
+            with on_termination(lambda signum: stop.set()):
+                await stop.wait()
             announcer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await announcer
