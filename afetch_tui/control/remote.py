@@ -8,6 +8,7 @@ subscribers get the same bounded, merging `Subscription` as in-process ones.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -36,6 +37,11 @@ from afetch_tui.engine.events import (
 from afetch_tui.engine.harvest import MAX_PAGE_BYTES, Link
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.subscription import Subscription
+
+
+def _absolute(directory: Path | str) -> str:
+    """A directory the user typed here, as this process (not the other one) reads it."""
+    return os.path.abspath(os.path.expanduser(directory))
 
 
 class RemoteManager:
@@ -142,7 +148,7 @@ class RemoteManager:
         items = [
             ops.AddItem(
                 url,
-                directory=str(directory) if directory is not None else str(self.directory),
+                directory=_absolute(directory) if directory else str(self.directory),
                 name=name,
                 headers=dict(headers or {}),
                 paused=paused,

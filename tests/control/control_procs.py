@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import time
@@ -87,3 +88,53 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+class Terminal:
+    """The real dashboard on a pseudo-terminal, as a user's terminal would run it."""
+
+    def __init__(self, *args: str) -> None:
+        master, slave = pty.openpty()
+        env = environment()
+        env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+        self.proc = subprocess.Popen(
+            [*AFETCH, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        os.set_blocking(master, False)
+        self.master = master
+        self.output = b""
+
+    def read(self) -> bytes:
+        """Everything it wrote so far (read, so it never blocks on a full terminal)."""
+        try:
+            while chunk := os.read(self.master, 65536):
+                self.output += chunk
+        except (BlockingIOError, OSError):
+            pass
+        return self.output
+
+    def wait_for(self, text: bytes, timeout: float = 20) -> None:
+        wait_for(lambda: text in self.read(), self.proc, timeout=timeout, what=repr(text))
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def exit_code(self, timeout: float = 15) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.read()
+            time.sleep(0.02)
+        self.read()
+        return self.proc.wait(timeout=1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from control_procs import AFETCH, Serve, environment
+from control_procs import AFETCH, Serve, Terminal, afetch, environment, wait_for
 from faultserver import FaultServer
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -148,3 +148,36 @@ async def test_the_dashboard_is_told_when_serve_goes_away(
     running.kill()
     assert await asyncio.wait_for(attached, 10) == 1
     assert connection.lost_reason == f"afetch serve (pid {running.pid}) has quit"
+
+
+def test_the_real_dashboard_listens_and_a_second_afetch_attaches(
+    serve: Callable[..., Serve], server: FaultServer, state: Path, tmp_path: Path
+) -> None:
+    """`afetch` in a terminal owns the state; `afetch add` hands it a URL; then, with `afetch
+    serve` owning it instead, a second `afetch` attaches and quits leaving it running."""
+    first = server.add_file("/first.bin", b"1" * 1000)
+    out = tmp_path / "out"
+    owner = Terminal("--state", str(state), "-d", str(out))
+    try:
+        wait_for(lambda: socket_path(state).exists(), owner.proc, what="the dashboard's socket")
+        added = afetch("add", "--state", str(state), first, cwd=tmp_path)
+        assert added.stdout.strip() == f"queued 1 in the running afetch (pid {owner.proc.pid})"
+        wait_for((out / "first.bin").exists, owner.proc, what="the handed-off download")
+        owner.press(b"q")  # nothing left running: it quits at once
+        assert owner.exit_code() == 0
+    finally:
+        owner.close()
+    assert not socket_path(state).exists()
+
+    running = serve()
+    attached = Terminal("--state", str(state))
+    try:
+        attached.wait_for(b"first.bin")
+        attached.press(b"q")
+        assert attached.exit_code() == 0
+        assert f"the downloads go on in afetch serve (pid {running.pid})".encode() in (
+            attached.output
+        )
+    finally:
+        attached.close()
+    assert running.proc.poll() is None
