@@ -54,6 +54,12 @@ class Connection:
             await connection.close()
             raise
         connection.pid, connection.role = hello.get("pid"), hello.get("role", "afetch")
+        if hello.get("version") != wire.VERSION:
+            await connection.close()
+            raise ControlError(
+                f"{connection.owner} speaks control protocol version {hello.get('version')}, "
+                f"this afetch version {wire.VERSION}: use the same afetch for both"
+            )
         return connection
 
     @classmethod

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from faultserver import FaultServer
 
-from afetch_tui.control import wire
+from afetch_tui.control import ops, wire
 from afetch_tui.control.client import Connection
 from afetch_tui.control.codec import encode_download
-from afetch_tui.control.paths import socket_path
+from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.remote import RemoteManager
 from afetch_tui.control.server import ControlServer, peer_uid
 from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import State
+from afetch_tui.engine.events import Resync, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 
@@ -265,3 +265,34 @@ async def test_a_missing_runtime_dir_is_created_private(
             await connection.close()
         finally:
             await control.close()
+
+
+async def test_a_remote_manager_that_fell_behind_resyncs_from_a_fresh_snapshot(
+    served: Served,
+) -> None:
+    manager, control = served
+    async with await Connection.connect(control.path) as connection:
+        remote = await RemoteManager.attach(connection)
+        local = remote.subscribe()
+        (session,) = control._sessions
+        assert session.subscription is not None
+        session.subscription._maxsize = 5  # 100 events in one go overflow it
+        await manager.add_many([f"http://127.0.0.1:9/{n}" for n in range(100)], paused=True)
+        await asyncio.wait_for(_until(lambda: len(remote.downloads()) == 100), 5)
+        events = local.drain()
+        assert any(isinstance(e, Resync) for e in events)
+        assert [d.id for d in remote.downloads()] == [d.id for d in manager.downloads()]
+
+
+async def test_a_server_of_another_protocol_version_is_refused(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, control = served
+    newer = ops.hello
+
+    def hello(role: str, state: str) -> dict[str, object]:
+        return {**newer(role, state), "version": 2}
+
+    monkeypatch.setattr(ops, "hello", hello)  # the server's side of it
+    with pytest.raises(ControlError, match="speaks control protocol version 2"):
+        await Connection.connect(control.path)
