@@ -3,11 +3,17 @@
 A name is claimed by creating ``<name>.part`` exclusively (O_EXCL), so two downloads,
 even in two processes, can never write the same ``.part``; a finished file is published
 with a hard link, which fails rather than replace a file that appeared meanwhile.
+
+``overwrite`` replaces only a plain finished file: never a ``.part`` (any download's,
+in this process or another: a final name ending in ``.part`` is never put in place of
+an existing file), never a name reserved by another download of this run (nor that
+name's ``.part``), never a directory (that is an error, said before anything is written).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Collection
 from pathlib import Path
@@ -19,6 +25,27 @@ _EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 def part_of(directory: Path, name: str) -> Path:
     return directory / (name + PART_SUFFIX)
+
+
+def may_replace(directory: Path, name: str, taken: Collection[str]) -> bool:
+    """Whether ``overwrite`` may put a finished file in place of ``directory/name``."""
+    if name in taken:
+        return False
+    if name.endswith(PART_SUFFIX):
+        stem = name[: -len(PART_SUFFIX)]
+        if stem in taken or os.path.lexists(directory / name):
+            return False  # another download's .part, or the .part of a reserved name
+    return not (directory / name).is_dir()
+
+
+def _refuse_directory(directory: Path, name: str) -> None:
+    target = directory / name
+    if target.is_dir() and not target.is_symlink():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            "a directory of that name is in the way (--overwrite replaces only files)",
+            str(target),
+        )
 
 
 def claim(
@@ -37,6 +64,9 @@ def claim(
     """
     taken = set(taken)
     directory.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        _refuse_directory(directory, candidate)
+        overwrite = may_replace(directory, candidate, taken)
     while True:
         name = unique_name(directory, candidate, taken=taken, overwrite=overwrite)
         try:
@@ -61,7 +91,7 @@ def claim(
 def publish(directory: Path, name: str, taken: Collection[str], overwrite: bool) -> str:
     """Rename ``name.part`` to ``name``, or to the next free name; return the name used."""
     part = part_of(directory, name)
-    if overwrite:
+    if overwrite and may_replace(directory, name, taken):
         os.replace(part, directory / name)
         return name
     candidate = name

@@ -137,7 +137,8 @@ class Transfer:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 name = d.name or exc.filename or d.part_path  # a small file's failed save
                 raise DownloadError(f"disk full writing {name}", pause=True) from None
-            raise DownloadError(f"cannot write {d.part_path}: {exc.strerror or exc}") from None
+            where = exc.filename or d.part_path
+            raise DownloadError(f"cannot write {where}: {exc.strerror or exc}") from None
 
     def truncated(self, arrived: int | None = None) -> DownloadError:
         """The body ended early; ``arrived`` is what came, if not all of it was counted."""
