@@ -13,6 +13,7 @@ from afetch_tui.engine.events import State
 from afetch_tui.engine.http import ContentRange, parse_content_range
 from afetch_tui.engine.naming import PART_SUFFIX
 from afetch_tui.engine.retry import parse_retry_after
+from afetch_tui.format import size
 
 MIB = 1024 * 1024
 SIZE = MIB  # above SMALL_BODY: streamed, so a cut leaves bytes to resume from
@@ -205,3 +206,14 @@ async def test_non_ascii_retry_after_is_not_an_internal_error(server, make_manag
     assert snap.error is not None
     assert snap.error.startswith("503 Service Unavailable from ")
     assert snap.retries == 1
+
+
+async def test_a_truncated_small_body_says_how_much_arrived(server, payload, manager, fetch):
+    data = payload(100 * 1024, seed=14)  # read whole (SMALL_BODY), never streamed
+    url = server.add_file("/small.bin", data, drop_after=30_000, drop_times=1)
+
+    snap = await fetch(manager, url)
+
+    assert snap.state is State.COMPLETED, snap.error
+    cut = next(e.message for e in snap.log if "closed early" in e.message)
+    assert f"after {size(30_000)} of {size(len(data))}" in cut
