@@ -16,7 +16,7 @@ from typing import Any
 from afetch_tui.engine import checksum, harvest, hooks, naming
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
-from afetch_tui.engine.limits import parse_size
+from afetch_tui.engine.limits import MIN_REQUEST_RATE, parse_size
 from afetch_tui.engine.manager import (
     MAX_CONNECTIONS,
     DownloadManager,
@@ -85,8 +85,8 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         raise UsageError("--retries must be 0 or more")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.host_request_rate is not None and args.host_request_rate <= 0:
-        raise UsageError("--host-request-rate must be positive")
+    if args.host_request_rate is not None and args.host_request_rate < MIN_REQUEST_RATE:
+        raise UsageError(f"--host-request-rate must be at least {MIN_REQUEST_RATE:g} per second")
     given: dict[str, Any] = {
         "max_concurrent": args.max_concurrent,
         "max_per_host": args.max_per_host,
