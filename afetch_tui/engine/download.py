@@ -40,6 +40,8 @@ class Download:
     etag: str | None = None
     last_modified: str | None = None
     retries: int = 0
+    backoff_step: int = 0
+    """Failed attempts in a row that brought no byte: the retry backoff's exponent."""
     error: str | None = None
     rank: float = 0.0
     """Place in the queue (lower first); only the scheduler changes it."""

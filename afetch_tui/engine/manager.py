@@ -811,10 +811,11 @@ class DownloadManager:
             slots=HostSlots(self._scheduler, d, host, self._schedule),
         )
         outcome: DownloadError | None = None
+        transfer = Transfer(d, context)
         try:
             await self._verifier.prepare(d)
             self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
-            await Transfer(d, context).run()
+            await transfer.run()
         except DownloadError as exc:
             outcome = exc
         except asyncio.CancelledError:
@@ -823,6 +824,8 @@ class DownloadManager:
         except Exception as exc:  # a bug must fail one download, not the manager
             outcome = DownloadError(f"internal error: {type(exc).__name__}: {exc}")
         self._finish_run(d, host)
+        if transfer.received:
+            d.backoff_step = 0  # progress: the next wait starts short again
         if outcome is None:
             self._succeeded(d, host)
         else:
@@ -863,7 +866,7 @@ class DownloadManager:
         if error.host_pushback:
             delay = error.retry_after
             if delay is None:
-                delay = self._backoff(d.retries + 1)
+                delay = self._backoff(d.backoff_step + 1)
             delay = min(delay, self.options.max_retry_after)
             host.pushback(delay, now, self._limits)
             self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
@@ -880,13 +883,14 @@ class DownloadManager:
             self._set_state(d, State.FAILED, message)
             return
         d.retries += 1
+        d.backoff_step += 1
         host.retries += 1
         if error.retry_after is not None:
             delay = min(error.retry_after, self.options.max_retry_after)
         elif error.restart and not error.status:
             delay = 0.0
         else:
-            delay = self._backoff(d.retries)
+            delay = self._backoff(d.backoff_step)
         self._log(d, f"{error.message}; retry {d.retries}/{self.options.retries} in {delay:.1f} s")
         d.error = error.message
         self._requeue(d, not_before=now + delay, retrying=True)

@@ -74,6 +74,8 @@ class Transfer:
     def __init__(self, download: Download, ctx: TransferContext) -> None:
         self.d = download
         self.ctx = ctx
+        self.received = 0
+        """Body bytes this attempt got (its progress, whatever the outcome)."""
         self._synced_at = time.monotonic()
 
     def headers(self) -> dict[str, str]:
@@ -373,6 +375,7 @@ class Transfer:
         if region is not None:
             size = max(0, min(size, region.end - region.position))  # a taken-over tail
             region.done += size
+        self.received += size
         self.d.done += size
         self.d.meter.add(size)
         self.ctx.host.meter.add(size)
@@ -428,6 +431,7 @@ class Transfer:
             raise self.truncated(arrived) from None
         body = b"".join(pieces)
         size = len(body)
+        self.received += size
         d.done = size
         d.meter.add(size)
         ctx.host.meter.add(size)
