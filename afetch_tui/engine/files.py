@@ -129,6 +129,25 @@ def save_whole(
     return publish(directory, name, taken, overwrite)
 
 
+def raise_open_file_limit() -> int | None:
+    """Raise the soft limit on open files to the hard one; return the soft limit now.
+
+    Each running download holds a socket and a file (more with ``-x``): a default soft
+    limit of 1024 is too few for ``-j 1500``. None where there is no such limit.
+    """
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    with contextlib.suppress(ValueError, OSError):  # some systems cap below the hard limit
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def size_or_none(path: Path) -> int | None:
     try:
         return path.stat().st_size

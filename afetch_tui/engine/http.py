@@ -133,7 +133,13 @@ async def request(
             if host is not None:
                 host.record_ttfb(time.monotonic() - started)
                 host.record_status(response.status)
-            yield response
+            try:
+                yield response
+            except BaseException:
+                # A failed exchange never goes back to the pool: its socket is freed now
+                # (out of descriptors, idle pooled sockets would hold them all).
+                response.close()
+                raise
     finally:
         if closed is not None:
             closed()

@@ -152,6 +152,7 @@ class DownloadManager:
     async def start(self) -> None:
         if self._session is not None:
             return
+        files.raise_open_file_limit()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -809,13 +810,13 @@ class DownloadManager:
             checkpointed=self._persist,
             verify=self._verifier.verify,
             slots=HostSlots(self._scheduler, d, host, self._schedule),
+            short_of_descriptors=lambda: self._scheduler.ceiling is not None,
         )
         outcome: DownloadError | None = None
-        transfer = Transfer(d, context)
         try:
             await self._verifier.prepare(d)
             self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
-            await transfer.run()
+            await Transfer(d, context).run()
         except DownloadError as exc:
             outcome = exc
         except asyncio.CancelledError:
@@ -824,8 +825,6 @@ class DownloadManager:
         except Exception as exc:  # a bug must fail one download, not the manager
             outcome = DownloadError(f"internal error: {type(exc).__name__}: {exc}")
         self._finish_run(d, host)
-        if transfer.received:
-            d.backoff_step = 0  # progress: the next wait starts short again
         if outcome is None:
             self._succeeded(d, host)
         else:
@@ -845,6 +844,10 @@ class DownloadManager:
 
     def _succeeded(self, d: Download, host: Host) -> None:
         now = time.monotonic()
+        if self._scheduler.ceiling is not None:  # descriptors came back: grow again
+            self._scheduler.ceiling += 1
+            if self._scheduler.ceiling >= self._limits.max_concurrent:
+                self._scheduler.ceiling = None
         host.completed += 1
         host.succeeded(now, self._limits)
         self._names.release(d)
@@ -870,6 +873,9 @@ class DownloadManager:
             delay = min(delay, self.options.max_retry_after)
             host.pushback(delay, now, self._limits)
             self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
+        if error.backpressure:
+            self._back_off_descriptors(d, error, now)
+            return
         if error.pause:
             self._log(d, f"paused: {error.message}")
             self._set_state(d, State.PAUSED, error.message)
@@ -894,6 +900,21 @@ class DownloadManager:
         self._log(d, f"{error.message}; retry {d.retries}/{self.options.retries} in {delay:.1f} s")
         d.error = error.message
         self._requeue(d, not_before=now + delay, retrying=True)
+
+    def _back_off_descriptors(self, d: Download, error: DownloadError, now: float) -> None:
+        """Out of file descriptors: run no more at once than are running now, and try
+        ``d`` again later, without spending its retries (the machine ran short, not it).
+
+        Meanwhile connections close after each answer (no idle pooled sockets); each
+        success lets one more run at once, until the limit is back where it was.
+        """
+        ceiling = max(1, self._scheduler.active)
+        if self._scheduler.ceiling is None or ceiling < self._scheduler.ceiling:
+            self._scheduler.ceiling = ceiling
+            self._log(d, f"{error.message} (at most {ceiling} at once for now)")
+        d.backoff_step += 1
+        d.error = error.message
+        self._requeue(d, not_before=now + self._backoff(d.backoff_step), retrying=True)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)

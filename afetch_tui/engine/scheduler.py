@@ -61,6 +61,9 @@ class Scheduler:
         """Heap steps taken so far (for complexity tests)."""
         self._holding: set[int] = set()
         """Started downloads that hold a slot (count against ``max_concurrent``)."""
+        self.ceiling: int | None = None
+        """Fewer than ``max_concurrent`` at once while the machine runs short (file
+        descriptors); the manager lowers and raises it."""
         self._finishing: set[int] = set()
         """Started downloads whose bytes are all in, saving or verifying without a slot."""
         self._order: SortedList[_Key] = SortedList()
@@ -195,7 +198,7 @@ class Scheduler:
         Each one is counted as running (and no longer queued) on its host at once. Also
         returns when something that cannot start now may start (monotonic), if ever.
         """
-        free = self.limits.max_concurrent - len(self._holding)
+        free = self._most() - len(self._holding)
         if free <= 0 or not self._waiting:
             return [], None
         self._release_due(now)
@@ -238,11 +241,17 @@ class Scheduler:
         """``d`` has every byte and only saves or verifies them now: its slot may go to the
         next download. Only as many may finish this way as may run at once, so that a slow
         disk holds the queue back instead of piling bodies up in memory."""
-        if d.id not in self._holding or len(self._finishing) >= self.limits.max_concurrent:
+        if d.id not in self._holding or len(self._finishing) >= self._most():
             return False
         self._finishing.add(d.id)
         self._release(d)
         return True
+
+    def _most(self) -> int:
+        """How many may run (and, apart, finish) at once now."""
+        if self.ceiling is None:
+            return self.limits.max_concurrent
+        return min(self.limits.max_concurrent, self.ceiling)
 
     def _release(self, d: Download) -> None:
         if d.id not in self._holding:

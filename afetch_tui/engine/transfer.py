@@ -68,20 +68,23 @@ class TransferContext:
     """Extra connections to this host, and the count of open ones."""
     verify: Callable[[Download], Awaitable[None]]
     """Check the finished ``.part`` (a checksum); raises `DownloadError` if it is wrong."""
+    short_of_descriptors: Callable[[], bool] = lambda: False
+    """While true, connections are closed after each answer: idle pooled sockets would
+    hold the file descriptors the running downloads need."""
 
 
 class Transfer:
     def __init__(self, download: Download, ctx: TransferContext) -> None:
         self.d = download
         self.ctx = ctx
-        self.received = 0
-        """Body bytes this attempt got (its progress, whatever the outcome)."""
         self._synced_at = time.monotonic()
 
     def headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity", "User-Agent": self.ctx.options.user_agent}
         headers.update(self.ctx.options.headers)
         headers.update(self.d.headers)
+        if self.ctx.short_of_descriptors():
+            headers["Connection"] = "close"
         return headers
 
     async def run(self) -> None:
@@ -220,7 +223,8 @@ class Transfer:
         """416: done if we already hold every byte, else the bytes on disk are suspect."""
         d = self.d
         total = http.unsatisfiable_total(response)
-        if offset and d.total is not None and offset == d.total and total in (None, d.total):
+        whole = d.part_path is not None and offset == d.total and total in (None, d.total)
+        if offset and whole:
             self.ctx.log(d, "server says nothing is left to fetch")
             await self._finish()
             return
@@ -375,7 +379,7 @@ class Transfer:
         if region is not None:
             size = max(0, min(size, region.end - region.position))  # a taken-over tail
             region.done += size
-        self.received += size
+        self.d.backoff_step = 0  # progress: a failure now waits the shortest time again
         self.d.done += size
         self.d.meter.add(size)
         self.ctx.host.meter.add(size)
@@ -431,14 +435,18 @@ class Transfer:
             raise self.truncated(arrived) from None
         body = b"".join(pieces)
         size = len(body)
-        self.received += size
+        d.backoff_step = 0
         d.done = size
         d.meter.add(size)
         ctx.host.meter.add(size)
         self._check_complete()
         ctx.slots.network_done()
         ctx.set_state(d, State.VERIFYING)
-        await _finish_anyway(ctx.save_small(d, candidate, body))
+        try:
+            await _finish_anyway(ctx.save_small(d, candidate, body))
+        except BaseException:
+            d.done = d.checkpoint = 0  # the body is not on disk: the next attempt starts at 0
+            raise
         ctx.changed(d)
 
     def _check_complete(self) -> None:
