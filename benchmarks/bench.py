@@ -237,9 +237,10 @@ def _make_part(data: DataSet, part: str) -> None:
 def ensure_data(root: Path, parts: list[str] | None = None) -> DataSet:
     """Create the parts of the test data the run needs once; reuse complete parts afterwards.
 
-    The manifest lists the parts made with this DATA_VERSION (and the big file's sha256).
+    The small files are always made (the servers are probed with one). The manifest lists
+    the parts made with this DATA_VERSION (and the big file's sha256).
     """
-    wanted = list(DATA_PARTS) if parts is None else parts
+    wanted = list(DATA_PARTS) if parts is None else list(dict.fromkeys(["small", *parts]))
     manifest = root / "manifest.json"
     meta: dict[str, object] = {}
     if manifest.is_file():

@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=bench.default_workdir())
     parser.add_argument("--server", default="auto", choices=("auto", "nginx", "aiohttp"))
     args = parser.parse_args()
-    data = bench.ensure_data(args.workdir)
+    data = bench.ensure_data(args.workdir / "data", ["big"])
     bench.warm_page_cache(data)
     work = Path(tempfile.mkdtemp(prefix="afetch-ctl-"))
     if "XDG_RUNTIME_DIR" not in os.environ:
