@@ -26,6 +26,8 @@ SAVE_BATCH = 2_000
 """Downloads written per transaction (a long queue is written in several)."""
 _STORE_FAILURES = (OSError, sqlite3.OperationalError, sqlite3.DatabaseError, StoreError)
 """The store itself failing (a full disk, a lost file): the whole batch is tried again."""
+_RECORD_FAULTS = (sqlite3.InterfaceError, sqlite3.ProgrammingError, sqlite3.DataError)
+"""A value SQLite cannot take (these are `sqlite3.DatabaseError` too): that record's fault."""
 
 _RESUMED_AS_QUEUED = frozenset(
     {State.QUEUED, State.CONNECTING, State.DOWNLOADING, State.VERIFYING, State.RETRYING}
@@ -125,6 +127,11 @@ def from_record(record: Record) -> Download:
     return d
 
 
+def _record_fault(exc: Exception) -> bool:
+    """Whether a failed save is down to a record (not to the store, which is retried)."""
+    return isinstance(exc, _RECORD_FAULTS) or not isinstance(exc, _STORE_FAILURES)
+
+
 class Journal:
     """Collects changed downloads and writes them in batches, a moment after they change.
 
@@ -215,17 +222,18 @@ class Journal:
                 self._unsaved(d.id, exc)
         try:
             await self.store.save(records, deleted)
-        except _STORE_FAILURES:
-            raise
-        except Exception:  # find the record at fault, save the others
-            await self.store.save([], deleted)
-            for record in records:
-                try:
-                    await self.store.save([record])
-                except _STORE_FAILURES:
+            return
+        except Exception as exc:
+            if not _record_fault(exc):
+                raise
+        await self.store.save([], deleted)  # find the record at fault, save the others
+        for record in records:
+            try:
+                await self.store.save([record])
+            except Exception as exc:
+                if not _record_fault(exc):
                     raise
-                except Exception as exc:
-                    self._unsaved(record.id, exc)
+                self._unsaved(record.id, exc)
 
     def _failed(self, message: str) -> None:
         if self.error is None:
