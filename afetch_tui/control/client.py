@@ -98,7 +98,10 @@ class Connection:
         except (ConnectionError, RuntimeError):
             self._pending.pop(request_id, None)
             raise ControlError(self.lost_reason) from None
-        return await future
+        try:
+            return await future
+        finally:  # a caller that gave up leaves no future behind
+            self._pending.pop(request_id, None)
 
     async def close(self) -> None:
         self._writer.close()

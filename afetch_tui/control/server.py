@@ -115,6 +115,9 @@ class ControlServer:
                 await self._request(session, line)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception as exc:  # a bug must cost this peer its session, never the server
+            with contextlib.suppress(Exception):
+                await session.send(wire.error(None, "internal", f"{type(exc).__name__}: {exc}"))
         finally:
             self._end(session)
 
@@ -134,7 +137,7 @@ class ControlServer:
             return
         try:
             request = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
             await session.send(wire.error(None, "malformed", "not a JSON line"))
             return
         if not isinstance(request, dict):

@@ -81,6 +81,7 @@ async def test_garbage_gets_error_replies_and_the_server_goes_on(
         b'{"id": 4, "op": "hello", "args": {}, "v": 99}\n',
         b'{"id": 5, "op": "add", "args": {"items": [{"url": 7}]}}\n',
         b'{"id": [6], "op": "hello", "args": []}\n',
+        b"[" * 100_000 + b"\n",
     ]
     writer.write(b"".join(bad_lines))
     replies = [await reply(reader) for _ in bad_lines]
@@ -94,8 +95,9 @@ async def test_garbage_gets_error_replies_and_the_server_goes_on(
         "version",
         "bad-args",
         "malformed",
+        "malformed",
     ]
-    assert [r["id"] for r in replies] == [None, None, None, 1, 2, 3, 4, 5, None]
+    assert [r["id"] for r in replies] == [None, None, None, 1, 2, 3, 4, 5, None, None]
 
     writer.write(b"x" * (wire.MAX_REQUEST + 10) + b'\n{"id": 9, "op": "hello", "args": {}}\n')
     assert code(await reply(reader)) == "too-large"
