@@ -13,16 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from afetch_tui.engine import checksum, harvest, hooks, naming
+from afetch_tui.engine import checksum, harvest, hooks
+from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
 from afetch_tui.engine.limits import MIN_REQUEST_RATE, parse_size
-from afetch_tui.engine.manager import (
-    MAX_CONNECTIONS,
-    DownloadManager,
-    check_directory,
-)
+from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import MAX_CONNECTIONS, DownloadSpec, check_directory
 from afetch_tui.engine.urls import validate_url
 from afetch_tui.usage import (  # re-exported: the front ends take them from here
     EXIT_FAILED,
@@ -70,6 +68,17 @@ class Config:
     max_page_bytes: int = harvest.MAX_PAGE_BYTES
     checksum: tuple[str, str] | None = None
     """``--checksum`` for the single URL given."""
+
+    def has_own_options(self, entry: InputEntry) -> bool:
+        """Whether ``entry`` needs a spec of its own (else it joins the one plain batch)."""
+        return bool(
+            entry.out
+            or entry.dir
+            or entry.headers
+            or entry.limit_rate
+            or self.name
+            or self.checksum
+        )
 
 
 def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
@@ -121,14 +130,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     page_options = _page_options(args, pages)
     after = _after_download(args, entries, pages)
     directory = check_directory(args.dir or ".")
-    for entry in entries:
-        if entry.out is not None and naming.safe_basename(entry.out) != entry.out.strip():
-            raise UsageError(f"line {entry.line}: not a usable file name: out={entry.out!r}")
-        if entry.dir:
-            check_directory(directory / entry.dir)
-        if entry.limit_rate:
-            parse_size(entry.limit_rate, what="max-download-limit")
-    return Config(
+    config = Config(
         directory=directory,
         entries=entries,
         name=name,
@@ -154,6 +156,12 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         checksum=after.pop("checksum"),
         **page_options,
     )
+    for entry in filter(config.has_own_options, entries):
+        try:
+            entry_spec(config, entry)  # checked now: nothing is queued before all are good
+        except InputError as exc:
+            raise UsageError(f"line {entry.line}: {exc}" if entry.line else str(exc)) from None
+    return config
 
 
 def _page_options(args: argparse.Namespace, pages: list[str]) -> dict[str, Any]:
@@ -210,6 +218,20 @@ def read_input_file(path: str) -> list[InputEntry]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def entry_spec(config: Config, entry: InputEntry) -> DownloadSpec:
+    """What queues ``entry`` with the command line's options (`InputError` if unusable)."""
+    return DownloadSpec(
+        (entry.url,),
+        name=config.name or entry.out,
+        directory=target_directory(config, entry),
+        headers=entry.headers,
+        limit_rate=parse_size(entry.limit_rate, what="max-download-limit")
+        if entry.limit_rate
+        else None,
+        checksum=config.checksum,
+    )
+
+
 def target_directory(config: Config, entry: InputEntry) -> Path:
     return config.directory / entry.dir if entry.dir else config.directory
 
@@ -227,27 +249,13 @@ async def queue_entries(
         if (entry.url, target_directory(config, entry)) in skip:
             continue
         await manager.room()
-        if (
-            entry.out
-            or entry.dir
-            or entry.headers
-            or entry.limit_rate
-            or config.name
-            or config.checksum
-        ):
-            await manager.add(
-                entry.url,
-                name=config.name or entry.out,
-                directory=target_directory(config, entry),
-                headers=entry.headers,
-                limit_rate=parse_size(entry.limit_rate) if entry.limit_rate else None,
-                checksum=config.checksum,
-            )
+        if config.has_own_options(entry):
+            await manager.add_many(entry_spec(config, entry))
         else:
             plain.append(entry.url)
     for start in range(0, len(plain), QUEUE_BATCH):
         await manager.room()
-        await manager.add_many(plain[start : start + QUEUE_BATCH])
+        await manager.add_many(DownloadSpec(plain[start : start + QUEUE_BATCH]))
 
 
 QUEUE_BATCH = 1000

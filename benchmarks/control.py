@@ -38,6 +38,7 @@ from afetch_tui.control.serve import listen
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.app import AfetchApp
 
 AFETCH = (sys.executable, "-m", "afetch_tui")
@@ -154,7 +155,7 @@ async def over_socket(url: str, out: Path, state: Path, *, dashboard: bool) -> T
 
 async def _timed(remote: RemoteManager, url: str, serve: int) -> Timing:
     started, cpu, served = time.perf_counter(), time.process_time(), cpu_seconds(serve)
-    (download_id,) = await remote.add_many([url])
+    (download_id,) = await remote.add_many(DownloadSpec([url]))
     await until(lambda: remote.download(download_id).state is State.COMPLETED, 0.005)
     here = time.process_time() - cpu
     return time.perf_counter() - started, here + cpu_seconds(serve) - served, here

@@ -24,6 +24,7 @@ from textual.widgets import Input, SelectionList, TextArea  # noqa: E402
 from afetch_tui.engine.events import Limits, State  # noqa: E402
 from afetch_tui.engine.manager import DownloadManager  # noqa: E402
 from afetch_tui.engine.options import ManagerOptions  # noqa: E402
+from afetch_tui.engine.spec import DownloadSpec  # noqa: E402
 from afetch_tui.ui.app import AfetchApp  # noqa: E402
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable  # noqa: E402
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel  # noqa: E402
@@ -126,7 +127,7 @@ async def scene(out: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="afetch-shots-") as tmp:
             async with DownloadManager(Path(tmp), limits=limits, options=options) as manager:
                 await manager.set_host_limit(f"127.0.0.1:{a.port}", 3 * MiB)
-                ids = await manager.add_many(urls)
+                ids = await manager.add_many(DownloadSpec(urls))
                 app = AfetchApp(manager, cursor_blink=False)
                 async with app.run_test(size=SIZE) as pilot:
                     await pilot.pause(1.0)

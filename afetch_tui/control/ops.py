@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from afetch_tui.control import codec, wire
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, HostUpdate, Limits, LimitsChanged
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.urls import validate_url
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ async def add_all(
             refused.append({"url": item.url, "error": str(exc)})
     for (directory, headers, paused, limit_rate, connections), urls in batches.items():
         try:
-            ids += await manager.add_many(
+            spec = DownloadSpec(
                 urls,
                 directory=directory,
                 headers=dict(headers),
@@ -185,6 +186,7 @@ async def add_all(
                 limit_rate=limit_rate,
                 connections=connections,
             )
+            ids += await manager.add_many(spec)
         except AfetchError as exc:
             refused += [{"url": url, "error": str(exc)} for url in urls]
     return ids, refused
@@ -197,7 +199,7 @@ async def add_atomic(manager: DownloadManager, items: Sequence[AddItem]) -> list
     options = _options(items[0])
     if any(_options(item) != options for item in items):
         raise BadArgs("an all-or-nothing add takes items with the same options")
-    return await manager.add_many([item.url for item in items], **options)
+    return await manager.add_many(DownloadSpec([item.url for item in items], **options))
 
 
 def _options(item: AddItem) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from afetch_tui.engine.events import (
 )
 from afetch_tui.engine.harvest import MAX_PAGE_BYTES, Link
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.subscription import Subscription
 
 
@@ -129,34 +130,20 @@ class RemoteManager:
 
     # -- commands ------------------------------------------------------------------------
 
-    async def add_many(
-        self,
-        urls: Iterable[str],
-        *,
-        directory: Path | str | None = None,
-        name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        paused: bool = False,
-        limit_rate: float | None = None,
-        connections: int | None = None,
-        checksum: tuple[str, str] | None = None,
-    ) -> list[int]:
+    async def add_many(self, spec: DownloadSpec) -> list[int]:
         """All or nothing, like the in-process manager: one refused URL refuses the batch."""
-        urls = list(urls)
-        if (name is not None or checksum is not None) and len(urls) != 1:
-            raise InputError("a file name or checksum can only be given with a single URL")
         items = [
             ops.AddItem(
                 url,
-                directory=_absolute(directory) if directory else str(self.directory),
-                name=name,
-                headers=dict(headers or {}),
-                paused=paused,
-                limit_rate=limit_rate,
-                connections=connections,
-                checksum=checksum,
+                directory=str(spec.directory or self.directory),
+                name=spec.name,
+                headers=dict(spec.headers),
+                paused=spec.paused,
+                limit_rate=spec.limit_rate,
+                connections=spec.connections,
+                checksum=spec.checksum,
             ).to_json()
-            for url in urls
+            for url in spec.urls
         ]
         result = await self.connection.request("add", items=items, atomic=True)
         return list(result["ids"])

@@ -14,6 +14,7 @@ from typing import Protocol
 from afetch_tui.engine.events import DownloadSnapshot, HostSnapshot, Limits
 from afetch_tui.engine.harvest import Link
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.subscription import Subscription
 
 
@@ -53,18 +54,7 @@ class Manager(Protocol):
 
     # -- commands --------------------------------------------------------------------------
 
-    async def add_many(
-        self,
-        urls: Iterable[str],
-        *,
-        directory: Path | str | None = None,
-        name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        paused: bool = False,
-        limit_rate: float | None = None,
-        connections: int | None = None,
-        checksum: tuple[str, str] | None = None,
-    ) -> list[int]: ...
+    async def add_many(self, spec: DownloadSpec) -> list[int]: ...
 
     async def pause(self, download_id: int) -> None: ...
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
@@ -16,8 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from afetch_tui.engine import checksum as checksums
-from afetch_tui.engine import files, naming
+from afetch_tui.engine import files
 from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
@@ -53,10 +51,11 @@ from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.proxies import ProxyResolver
 from afetch_tui.engine.retry import backoff_delay
 from afetch_tui.engine.scheduler import HostSlots, Scheduler
+from afetch_tui.engine.spec import DownloadSpec, check_directory
 from afetch_tui.engine.store import Record, Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer, TransferContext
-from afetch_tui.engine.urls import checked_url, host_of, validate_url
+from afetch_tui.engine.urls import host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
 _DEFAULT_LIMITS = Limits()
@@ -65,29 +64,6 @@ _RESTORED_AS_QUEUED = frozenset(
 )
 """States a stored download comes back from as queued, with no error: a step between two of
 them leaves its stored row as it is (for 1000 small files, 3000 rows fewer to write)."""
-MAX_CONNECTIONS = 16
-
-
-def check_directory(directory: Path | str) -> Path:
-    """The directory as an absolute path, or `InputError` if we cannot write there."""
-    try:
-        return _writable_directory(Path(directory).expanduser().absolute())
-    except OSError as exc:  # a name too long, a loop of links, ...
-        raise InputError(f"unusable directory {directory}: {exc.strerror or exc}") from None
-
-
-def _writable_directory(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise InputError(f"not a directory: {path}")
-    if not path.exists():
-        parent = next((p for p in path.parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise InputError(f"cannot create directory {path}: {parent} is not a directory")
-        if parent is None or not os.access(parent, os.W_OK | os.X_OK):
-            raise InputError(f"cannot create directory {path}: permission denied")
-    elif not os.access(path, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write to directory {path}: permission denied")
-    return path
 
 
 class DownloadManager:
@@ -267,8 +243,8 @@ class DownloadManager:
         checksum: tuple[str, str] | None = None,
     ) -> int:
         """Queue one URL; ``checksum`` is (algorithm, hex) the finished file must match."""
-        (download_id,) = await self.add_many(
-            [url],
+        spec = DownloadSpec(
+            (url,),
             directory=directory,
             name=name,
             headers=headers,
@@ -277,62 +253,34 @@ class DownloadManager:
             connections=connections,
             checksum=checksum,
         )
+        (download_id,) = await self.add_many(spec)
         return download_id
 
-    async def add_many(
-        self,
-        urls: Iterable[str],
-        *,
-        directory: Path | str | None = None,
-        name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        paused: bool = False,
-        limit_rate: float | None = None,
-        connections: int | None = None,
-        checksum: tuple[str, str] | None = None,
-    ) -> list[int]:
-        """Queue every URL, or none: bad input raises `InputError` before anything is queued.
-
-        ``connections`` (default: the manager's ``-x``) is how many ranged connections a
-        large file may use.
-        """
-        checked = [checked_url(url) for url in urls]
-        if checksum is not None:
-            if len(checked) != 1:
-                raise InputError("a checksum can only be given with a single URL")
-            checksum = checksums.checked(*checksum)
-        if name is not None:
-            if len(checked) != 1:
-                raise InputError("a file name (-o) can only be given with a single URL")
-            if naming.safe_basename(name) != name.strip():
-                raise InputError(f"not a usable file name: {name!r}")
-        target = check_directory(directory) if directory is not None else self.directory
-        if limit_rate is not None and limit_rate <= 0:
-            raise InputError("a download's rate limit must be positive")
-        if connections is not None and not 1 <= connections <= MAX_CONNECTIONS:
-            raise InputError(f"connections per download must be 1 to {MAX_CONNECTIONS}")
+    async def add_many(self, spec: DownloadSpec) -> list[int]:
+        """Queue every URL of ``spec`` (checked when it was made), in order."""
+        target = spec.directory or self.directory
         await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         ids = []
         last_rank = self._scheduler.next_rank() - 1.0
-        for offset, (url, host) in enumerate(checked, start=1):
+        for offset, (url, host) in enumerate(zip(spec.urls, spec.hosts, strict=True), start=1):
             d = Download(
                 id=self._next_id,
                 url=url,
                 host=host,
                 directory=target,
-                requested_name=name.strip() if name else None,
-                headers=dict(headers or {}),
-                state=State.PAUSED if paused else State.QUEUED,
+                requested_name=spec.name,
+                headers=dict(spec.headers),
+                state=State.PAUSED if spec.paused else State.QUEUED,
                 rank=last_rank + offset,
-                max_connections=connections or self.options.connections,
-                checksum=checksum,
+                max_connections=spec.connections or self.options.connections,
+                checksum=spec.checksum,
             )
-            if limit_rate is not None:
-                d.bucket.rate = limit_rate
+            if spec.limit_rate is not None:
+                d.bucket.rate = spec.limit_rate
             self._next_id += 1
             self._downloads[d.id] = d
             self._tally(d, 1)
-            self._scheduler.add(d, self._host(d.host), waiting=not paused)
+            self._scheduler.add(d, self._host(d.host), waiting=not spec.paused)
             ids.append(d.id)
             self._emit(Added(d.snapshot()))
             self._persist(d)

@@ -16,6 +16,7 @@ from test_cli import clean_env
 from afetch_tui.engine.events import Added, Resync
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 
 COUNT = 12_000
 
@@ -72,7 +73,7 @@ async def test_a_lossless_subscriber_gets_every_event_and_holds_the_producer_bac
         for batch in range(20):
             await manager.room()
             ids += await manager.add_many(
-                [f"http://127.0.0.1:9/{batch}/{n}" for n in range(50)], paused=True
+                DownloadSpec([f"http://127.0.0.1:9/{batch}/{n}" for n in range(50)], paused=True)
             )
         await manager.room()
         subscription.close()

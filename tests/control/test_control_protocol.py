@@ -26,6 +26,7 @@ from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Resync, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 
 Served = tuple[DownloadManager, ControlServer]
 
@@ -143,7 +144,7 @@ async def test_a_slow_subscriber_is_bounded_and_merged(served: Served, server: F
     assert session.subscription is not None
     session.subscription._maxsize = 50  # small, so the test need not fill a socket buffer
     urls = [server.add_file(f"/s{n}", b"s" * 10) for n in range(2000)]
-    await manager.add_many(urls, paused=True)
+    await manager.add_many(DownloadSpec(urls, paused=True))
     for download_id in range(1, 2001):  # state changes are never merged: they pile up
         await manager.resume(download_id)
     await asyncio.sleep(0.5)
@@ -225,9 +226,9 @@ async def test_remote_manager_mirrors_the_manager(
     async with await Connection.connect(control.path) as connection:
         remote = await RemoteManager.attach(connection)
         assert remote.owner == f"afetch test (pid {os.getpid()})"
-        (download_id,) = await remote.add_many([url])
+        (download_id,) = await remote.add_many(DownloadSpec([url]))
         with pytest.raises(InputError, match="unsupported scheme"):
-            await remote.add_many([url, "ftp://x/"])
+            await remote.add_many(DownloadSpec([url, "ftp://x/"]))
         with pytest.raises(InputError, match="no download with id 99"):
             await remote.pause(99)
         await asyncio.wait_for(manager.wait(), 10)
@@ -279,7 +280,9 @@ async def test_a_remote_manager_that_fell_behind_resyncs_from_a_fresh_snapshot(
         (session,) = control._sessions
         assert session.subscription is not None
         session.subscription._maxsize = 5  # 100 events in one go overflow it
-        await manager.add_many([f"http://127.0.0.1:9/{n}" for n in range(100)], paused=True)
+        await manager.add_many(
+            DownloadSpec([f"http://127.0.0.1:9/{n}" for n in range(100)], paused=True)
+        )
         await asyncio.wait_for(_until(lambda: len(remote.downloads()) == 100), 5)
         events = local.drain()
         assert any(isinstance(e, Resync) for e in events)

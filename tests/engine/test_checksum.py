@@ -16,6 +16,7 @@ from afetch_tui.engine.checksum import parse_checksum, parse_checksums
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 
 ALGORITHMS = ["md5", "sha1", "sha256", "sha512"]
@@ -205,14 +206,16 @@ async def test_a_checksums_file_is_matched_by_file_name(
     )
     manager = await make_manager(checksums=table)
     ids = await manager.add_many(
-        [
-            server.add_file("/a.bin", a),
-            server.add_file("/b.bin", b),
-            server.add_file("/c.bin", c),
-            server.add_file(
-                "/get", d, content_disposition='attachment; filename="named by server.iso"'
-            ),
-        ]
+        DownloadSpec(
+            [
+                server.add_file("/a.bin", a),
+                server.add_file("/b.bin", b),
+                server.add_file("/c.bin", c),
+                server.add_file(
+                    "/get", d, content_disposition='attachment; filename="named by server.iso"'
+                ),
+            ]
+        )
     )
     await asyncio.wait_for(manager.wait(), GUARD)
     snaps = [manager.download(i) for i in ids]

@@ -31,6 +31,7 @@ from afetch_tui.engine.events import (
 )
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.subscription import Subscription
 
 KIB = 1024
@@ -92,7 +93,7 @@ async def test_state_order_with_a_retry_and_a_failure(
     missing = server.url("/missing.bin")
     async with DownloadManager(tmp_path, options=options()) as m:
         sub = m.subscribe()
-        flaky_id, missing_id = await m.add_many([flaky, missing])
+        flaky_id, missing_id = await m.add_many(DownloadSpec([flaky, missing]))
         await asyncio.wait_for(m.wait(), 10)
         sub.close()
         events = [e async for e in sub]

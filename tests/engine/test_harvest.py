@@ -12,6 +12,7 @@ from faultserver import FaultServer
 from afetch_tui.engine.errors import InputError, PageError
 from afetch_tui.engine.harvest import compile_match, extract_links, parse_srcset
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 
 HTML = "text/html; charset=utf-8"
 
@@ -306,6 +307,6 @@ async def test_harvest_then_queue_the_links(
         server, "/files/", '<a href="one.bin">1</a><a href="two.bin">2</a><a href="/">up</a>'
     )
     links = await manager.harvest(url, match="*.bin")
-    await manager.add_many([link.url for link in links])
+    await manager.add_many(DownloadSpec([link.url for link in links]))
     await manager.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.bin", "two.bin"]

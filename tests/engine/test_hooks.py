@@ -18,6 +18,7 @@ from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import HookFinished, State
 from afetch_tui.engine.hooks import parse_command
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 
 HOOK = """
 import json, os, sys, time
@@ -57,7 +58,7 @@ def messages(manager: DownloadManager, download_id: int) -> list[str]:
 
 
 async def run_all(manager: DownloadManager, urls: list[str]) -> list[int]:
-    ids = await manager.add_many(urls)
+    ids = await manager.add_many(DownloadSpec(urls))
     await asyncio.wait_for(manager.wait(), GUARD)
     return ids
 

@@ -11,6 +11,7 @@ import pytest
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.spec import DownloadSpec
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -188,7 +189,7 @@ async def test_same_name_at_once_gets_distinct_names(
     url_a = server.add_file("/a/file.bin", first, rate=rate)
     url_b = server.add_file("/b/file.bin", second, rate=rate)
 
-    ids = await manager.add_many([url_a, url_b])
+    ids = await manager.add_many(DownloadSpec([url_a, url_b]))
     if streamed:
         await server.wait_for(lambda: server.max_concurrent() == 2)
     await settle(manager)

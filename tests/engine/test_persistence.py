@@ -13,6 +13,7 @@ from engine_helpers import GUARD, fast_options
 from afetch_tui.engine.errors import StoreError
 from afetch_tui.engine.events import Limits, State
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import SCHEMA_VERSION, Store
 
 MIB = 1024 * 1024
@@ -78,12 +79,12 @@ async def test_queue_with_mixed_states_survives_a_quit(server, payload, tmp_path
     ]
     missing = server.add_status("/gone", 404)
     manager = await open_manager(out, state, limits=Limits(max_concurrent=3, max_per_host=3))
-    done_ids = await manager.add_many(urls)
+    done_ids = await manager.add_many(DownloadSpec(urls))
     failed_id = await manager.add(missing)
     await asyncio.wait_for(manager.wait(), GUARD)
-    paused_ids = await manager.add_many(slow[:2], paused=True)
-    running_ids = await manager.add_many(slow[2:])
-    queued_ids = await manager.add_many(urls[:5], paused=False)
+    paused_ids = await manager.add_many(DownloadSpec(slow[:2], paused=True))
+    running_ids = await manager.add_many(DownloadSpec(slow[2:]))
+    queued_ids = await manager.add_many(DownloadSpec(urls[:5], paused=False))
     await manager.move(queued_ids[-1], -3)
     await wait_until(lambda: all(manager.download(i).done > 0 for i in running_ids[:3]))
     await manager.set_limits(replace(manager.limits, rate=5 * MIB))

@@ -50,6 +50,7 @@ from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.naming import PART_SUFFIX
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 
 KIB = 1024
@@ -510,7 +511,7 @@ async def _download_pair(urls: list[str], pair: Pair, directory: Path) -> list[O
         max_retry_after=0.02,
     )
     async with DownloadManager(directory, options=options) as manager:
-        ids = await manager.add_many(urls)
+        ids = await manager.add_many(DownloadSpec(urls))
         await asyncio.wait_for(manager.wait(), RUN_GUARD)
         snaps = [manager.download(i) for i in ids]
     return [

@@ -22,6 +22,7 @@ from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.scheduler import Scheduler
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.urls import host_of
 
 
@@ -235,7 +236,7 @@ class InstantTransfer:
 async def work_per_download(count: int, tmp_path: Path, limits: Limits) -> float:
     options = ManagerOptions(trust_env=False, progress_interval=60)
     async with DownloadManager(tmp_path, options=options, limits=limits) as m:
-        await m.add_many(f"http://one.example/{i}" for i in range(count))
+        await m.add_many(DownloadSpec(f"http://one.example/{i}" for i in range(count)))
         await asyncio.wait_for(m.wait(), 60)
         assert all(d.state is State.COMPLETED for d in m.downloads())
         return m._scheduler.work / count
@@ -271,7 +272,7 @@ async def test_the_summary_matches_the_downloads_through_every_command(
     missing = server.url("/missing.bin")
     options = ManagerOptions(trust_env=False, retries=0, progress_interval=0.05)
     async with DownloadManager(tmp_path, options=options) as m:
-        ids = await m.add_many([slow, *files, missing])
+        ids = await m.add_many(DownloadSpec([slow, *files, missing]))
         paused = await m.add(files[0], paused=True, directory=tmp_path / "p")
         await asyncio.sleep(0.3)
         counts, done, _ = summed(m)

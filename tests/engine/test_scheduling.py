@@ -17,6 +17,7 @@ from faultserver import FaultServer, RequestRecord
 from afetch_tui.engine.events import HostSnapshot, Limits, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.urls import host_of
 
 KIB = 1024
@@ -67,7 +68,7 @@ async def test_global_and_per_host_caps_together(
     urls = slow_files(server, "/one/", 10, 0.2)
     limits = Limits(max_concurrent=max_concurrent, max_per_host=max_per_host)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many(urls)
+        await m.add_many(DownloadSpec(urls))
         await finish(m, 15)
     assert len(server.requests_for("/one/0.bin", "GET")) == 1
     assert server.max_concurrent("/one/") == expected
@@ -81,8 +82,8 @@ async def test_two_hosts_share_the_global_cap(server: FaultServer, tmp_path) -> 
     assert host_of(a[0]) != host_of(b[0])
     limits = Limits(max_concurrent=3, max_per_host=2)
     async with DownloadManager(tmp_path / "a", options=options(), limits=limits) as m:
-        await m.add_many(a)
-        await m.add_many(b, directory=tmp_path / "b")
+        await m.add_many(DownloadSpec(a))
+        await m.add_many(DownloadSpec(b, directory=tmp_path / "b"))
         await finish(m, 15)
         assert {h.host for h in m.hosts()} == {host_of(a[0]), host_of(b[0])}
     assert server.max_concurrent("/a/") == 2
@@ -98,7 +99,7 @@ async def test_a_host_at_its_cap_does_not_hold_up_other_hosts(
     other = other.replace("127.0.0.1", "localhost", 1)
     limits = Limits(max_concurrent=5, max_per_host=2)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many([*a, other])  # the other host's file is last in the queue
+        await m.add_many(DownloadSpec([*a, other]))  # the other host's file is last in the queue
         await finish(m, 15)
     other_started = server.requests_for("/other.bin", "GET")[0].started
     third_busy = sorted(r.started for r in gets(server, "/busy/"))[2]
@@ -111,7 +112,7 @@ async def test_queue_order_follows_move(server: FaultServer, tmp_path) -> None:
     limits = Limits(max_concurrent=1)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
         blk = await m.add(blocker)
-        a, _b, _c, d = await m.add_many(urls)
+        a, _b, _c, d = await m.add_many(DownloadSpec(urls))
         await m.move(d, -3)  # blk d a b c
         await m.move(a, 1)  # blk d b a c
         await m.move(blk, 10)  # a running download moves too, but it is already started
@@ -129,7 +130,7 @@ async def test_raising_max_concurrent_live_starts_more(server: FaultServer, tmp_
     urls = slow_files(server, "/live/", 6, 0.8)
     limits = Limits(max_concurrent=1, max_per_host=8)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many(urls)
+        await m.add_many(DownloadSpec(urls))
         await server.wait_for(lambda: server.active("/live/") == 1)
         await asyncio.sleep(0.3)
         assert server.max_concurrent("/live/") == 1
@@ -146,7 +147,7 @@ async def test_host_request_rate_spaces_request_starts(server: FaultServer, tmp_
     others = [localhost(server, server.add_file(f"/o/{i}.bin", b"o" * 1000)) for i in range(2)]
     limits = Limits(max_concurrent=10, max_per_host=10, host_request_rate=rate)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many([*urls, *others])
+        await m.add_many(DownloadSpec([*urls, *others]))
         await finish(m)
         assert host(m, host_of(urls[0])).request_rate == rate
     starts = sorted(r.started for r in gets(server, "/r/"))
@@ -171,7 +172,7 @@ async def test_429_holds_the_host_and_lowers_its_cap(
     name = host_of(pushy)
     limits = Limits(max_concurrent=5, max_per_host=2)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many([pushy, slow, *queued])
+        await m.add_many(DownloadSpec([pushy, slow, *queued]))
         await server.wait_for(lambda: host(m, name).status_429 == 1)
         during = host(m, name)
         assert during.connection_cap == 1 < limits.max_per_host
@@ -207,7 +208,7 @@ async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) 
     name = host_of(url)
     limits = Limits(rate=1024 * KIB)
     async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
-        await m.add_many([url, flaky, missing])
+        await m.add_many(DownloadSpec([url, flaky, missing]))
         await asyncio.sleep(1.2)
         running = host(m, name)
         assert running.speed_now > 0

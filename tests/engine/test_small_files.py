@@ -18,6 +18,7 @@ from faultserver import FaultServer
 from afetch_tui.engine import files
 from afetch_tui.engine.events import Limits, State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 
 KIB = 1024
 SLOW_SAVE = 0.4
@@ -63,7 +64,7 @@ async def test_the_next_download_starts_while_a_received_body_is_saved(
                         completed[event.id] = time.monotonic()
 
             watcher = asyncio.create_task(watch())
-            first, _ = await manager.add_many(urls)
+            first, _ = await manager.add_many(DownloadSpec(urls))
             await asyncio.wait_for(manager.wait(), 10)
             await asyncio.sleep(0.05)
             watcher.cancel()
@@ -85,7 +86,7 @@ async def test_saves_waiting_on_a_slow_disk_are_bounded_by_the_concurrency_limit
     manager = DownloadManager(tmp_path, options=fast_options(), limits=Limits(max_concurrent=2))
     await manager.start()
     try:
-        await manager.add_many(urls)
+        await manager.add_many(DownloadSpec(urls))
         await asyncio.sleep(SLOW_SAVE / 2)  # the first bodies are in, their saves are slow
         busy = [d for d in manager.downloads() if d.state.is_running]
         fetched = [r for r in server.requests if r.method == "GET"]

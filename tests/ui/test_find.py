@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.model import Show, Sort
 from afetch_tui.ui.screens.add_dialog import AddDialog
@@ -23,7 +24,7 @@ NAMES = ["alpha.iso", "beta.tar.gz", "gamma.iso", "delta.zip", "epsilon.iso"]
 async def paused_queue(manager: DownloadManager) -> list[int]:
     """Five paused downloads to a closed port (nothing runs, nothing leaves loopback)."""
     return await manager.add_many(
-        [f"http://127.0.0.1:9/files/{name}" for name in NAMES], paused=True
+        DownloadSpec([f"http://127.0.0.1:9/files/{name}" for name in NAMES], paused=True)
     )
 
 
@@ -115,9 +116,9 @@ async def test_cursor_keys_and_ends(manager: DownloadManager) -> None:
 
 
 async def test_retry_on_a_row_that_has_not_failed_asks_first(manager: DownloadManager) -> None:
-    ids = await manager.add_many(["http://127.0.0.1:9/gone.bin"])
+    ids = await manager.add_many(DownloadSpec(["http://127.0.0.1:9/gone.bin"]))
     await until_state(manager, ids[0], State.FAILED)
-    await manager.add_many(["http://127.0.0.1:9/later.bin"], paused=True)
+    await manager.add_many(DownloadSpec(["http://127.0.0.1:9/later.bin"], paused=True))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DownloadsTable)
@@ -130,7 +131,7 @@ async def test_retry_on_a_row_that_has_not_failed_asks_first(manager: DownloadMa
 
 
 async def test_re_adding_a_known_url_asks_first(manager: DownloadManager) -> None:
-    (first,) = await manager.add_many(["http://127.0.0.1:9/same.bin"], paused=True)
+    (first,) = await manager.add_many(DownloadSpec(["http://127.0.0.1:9/same.bin"], paused=True))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DownloadsTable)

@@ -19,6 +19,7 @@ from textual.widgets._toast import Toast
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.screens.add_dialog import AddDialog
 from afetch_tui.ui.screens.harvest_dialog import HarvestDialog
@@ -162,7 +163,7 @@ async def test_remove_with_file_deletes_it(
 
 async def test_reorder_with_keys(server: FaultServer, manager: DownloadManager, payload) -> None:
     urls = [server.add_file(f"/q{i}.bin", payload(1000, seed=i)) for i in range(3)]
-    ids = await manager.add_many(urls, paused=True)
+    ids = await manager.add_many(DownloadSpec(urls, paused=True))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DownloadsTable)
@@ -184,7 +185,7 @@ async def test_settings_change_concurrency_live(
 ) -> None:
     await manager.set_limits(replace(manager.limits, max_concurrent=1))
     urls = [server.add_file(f"/c{i}.bin", payload(600_000, seed=i), rate=SLOW) for i in range(4)]
-    await manager.add_many(urls)
+    await manager.add_many(DownloadSpec(urls))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: server.active() == 1)
@@ -462,7 +463,7 @@ async def test_mouse_selects_a_row_and_keys_act_on_it(
     server: FaultServer, manager: DownloadManager, payload
 ) -> None:
     urls = [server.add_file(f"/m{i}.bin", payload(300_000, seed=i), rate=SLOW) for i in range(3)]
-    ids = await manager.add_many(urls, paused=True)
+    ids = await manager.add_many(DownloadSpec(urls, paused=True))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DownloadsTable)
@@ -482,7 +483,9 @@ async def test_mouse_selects_a_row_and_keys_act_on_it(
 async def test_the_selection_stays_on_its_download_when_rows_above_go(
     manager: DownloadManager,
 ) -> None:
-    ids = await manager.add_many([f"http://127.0.0.1:9/k{i}.bin" for i in range(5)], paused=True)
+    ids = await manager.add_many(
+        DownloadSpec([f"http://127.0.0.1:9/k{i}.bin" for i in range(5)], paused=True)
+    )
     app = AfetchApp(manager, cursor_blink=False, refresh_hz=20, show_details=True)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DownloadsTable)

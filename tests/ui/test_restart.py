@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.screens.prompts import ConfirmDialog
@@ -46,11 +47,15 @@ async def test_quit_with_twenty_in_mixed_states_and_start_again(
 ) -> None:
     manager = await _open(tmp_path)
     await manager.set_limits(replace(manager.limits, max_concurrent=3))
-    done = await manager.add_many([server.add_file(f"/d{i}", payload(500)) for i in range(5)])
-    failed = await manager.add_many([server.add_status(f"/gone{i}", 404) for i in range(3)])
+    done = await manager.add_many(
+        DownloadSpec([server.add_file(f"/d{i}", payload(500)) for i in range(5)])
+    )
+    failed = await manager.add_many(
+        DownloadSpec([server.add_status(f"/gone{i}", 404) for i in range(3)])
+    )
     await manager.wait()
     slow = [server.add_file(f"/s{i}.bin", payload(2_000_000, seed=i), rate=SLOW) for i in range(12)]
-    await manager.add_many(slow)
+    await manager.add_many(DownloadSpec(slow))
     app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
     async with app.run_test(size=(120, 36)) as pilot:
         await _until(pilot, lambda: server.active() == 3)

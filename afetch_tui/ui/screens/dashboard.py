@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, Static
 
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, State
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.format import home_relative, human_size
 from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
@@ -547,14 +548,15 @@ class DashboardScreen(Screen[None]):
             if not urls:
                 return
             try:
-                await self.manager.add_many(
-                    list(urls),
+                spec = DownloadSpec(
+                    urls,
                     directory=request.directory,
                     name=request.name,
                     paused=request.paused,
                     connections=request.connections,
                     checksum=request.checksum,
                 )
+                await self.manager.add_many(spec)
             except (AfetchError, OSError) as exc:
                 dialog = self._again(request, str(exc))
                 continue
@@ -602,7 +604,7 @@ class DashboardScreen(Screen[None]):
             return
         urls = await self._skip_or_repeat(result.urls)
         ids = (
-            await self.call(self.manager.add_many(list(urls), paused=result.paused))
+            await self.call(self.manager.add_many(DownloadSpec(urls, paused=result.paused)))
             if urls
             else None
         )
