@@ -78,7 +78,7 @@ def add_items(args: argparse.Namespace, entries: list[Any] | None = None) -> lis
     paused = getattr(args, "paused", False)
     connections = args.connections
     if connections is not None:
-        from afetch_tui.engine.manager import MAX_CONNECTIONS  # only then: it loads aiohttp
+        from afetch_tui.engine.spec import MAX_CONNECTIONS  # only then: it loads aiohttp
 
         if not 1 <= connections <= MAX_CONNECTIONS:
             raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")

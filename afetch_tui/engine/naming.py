@@ -18,8 +18,6 @@ from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from aiohttp.multipart import content_disposition_filename, parse_content_disposition
-
 __all__ = [
     "DEFAULT_NAME",
     "MAX_EXT_CHARS",
@@ -83,6 +81,9 @@ def filename_from_content_disposition(header: str | None) -> str | None:
     """
     if not header or not isinstance(header, str):
         return None
+    # Imported here: the name rules are used where aiohttp is not (afetch add, the CLI).
+    from aiohttp.multipart import content_disposition_filename, parse_content_disposition
+
     header = _header_text(header)
     try:
         # aiohttp reports every oddity through warnings.warn(); with -W error (or a
