@@ -8,7 +8,6 @@ subscribers get the same bounded, merging `Subscription` as in-process ones.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -38,11 +37,6 @@ from afetch_tui.engine.harvest import MAX_PAGE_BYTES, Link
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.subscription import Subscription
-
-
-def _absolute(directory: Path | str) -> str:
-    """A directory the user typed here, as this process (not the other one) reads it."""
-    return os.path.abspath(os.path.expanduser(directory))
 
 
 class RemoteManager:
