@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,14 +171,18 @@ def test_the_real_dashboard_listens_and_a_second_afetch_attaches(
     assert not socket_path(state).exists()
 
     running = serve()
-    attached = Terminal("--state", str(state))
-    try:
-        attached.wait_for(b"first.bin")
-        attached.press(b"q")
-        assert attached.exit_code() == 0
-        assert f"the downloads go on in afetch serve (pid {running.pid})".encode() in (
-            attached.output
-        )
-    finally:
-        attached.close()
+    for leave in ("q", "SIGHUP"):  # a closed terminal detaches too
+        attached = Terminal("--state", str(state))
+        try:
+            attached.wait_for(b"first.bin")
+            if leave == "q":
+                attached.press(b"q")
+            else:
+                attached.proc.send_signal(signal.SIGHUP)
+            assert attached.exit_code() == 0
+            assert f"the downloads go on in afetch serve (pid {running.pid})".encode() in (
+                attached.output
+            )
+        finally:
+            attached.close()
     assert running.proc.poll() is None
