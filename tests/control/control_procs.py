@@ -125,6 +125,21 @@ class Terminal:
     def press(self, keys: bytes) -> None:
         os.write(self.master, keys)
 
+    def quit(self, attempts: int = 10) -> int:
+        """Press q until it exits (a download that just finished may still count as running
+        for a moment: then the quit dialog is closed with Escape and q pressed again)."""
+        for _ in range(attempts):
+            self.press(b"q")
+            deadline = time.monotonic() + 1.5
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                self.read()
+                time.sleep(0.02)
+            if self.proc.poll() is not None:
+                return self.exit_code()
+            self.press(b"\x1b")
+            time.sleep(0.3)
+        return self.exit_code()
+
     def exit_code(self, timeout: float = 15) -> int:
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:

@@ -164,8 +164,7 @@ def test_the_real_dashboard_listens_and_a_second_afetch_attaches(
         added = afetch("add", "--state", str(state), first, cwd=tmp_path)
         assert added.stdout.strip() == f"queued 1 in the running afetch (pid {owner.proc.pid})"
         wait_for((out / "first.bin").exists, owner.proc, what="the handed-off download")
-        owner.press(b"q")  # nothing left running: it quits at once
-        assert owner.exit_code() == 0
+        assert owner.quit() == 0
     finally:
         owner.close()
     assert not socket_path(state).exists()
@@ -176,10 +175,10 @@ def test_the_real_dashboard_listens_and_a_second_afetch_attaches(
         try:
             attached.wait_for(b"first.bin")
             if leave == "q":
-                attached.press(b"q")
+                assert attached.quit() == 0
             else:
                 attached.proc.send_signal(signal.SIGHUP)
-            assert attached.exit_code() == 0
+                assert attached.exit_code() == 0
             assert f"the downloads go on in afetch serve (pid {running.pid})".encode() in (
                 attached.output
             )
