@@ -254,6 +254,8 @@ class StateChanged(Event):
     done: int = 0
     """Bytes on disk now (a cancel resets them to 0)."""
     finished_at: float | None = None
+    retry_at: float | None = None
+    """For ``retrying``: when (Unix time) the next attempt may start."""
 
     def __post_init__(self) -> None:
         _make_inert(self, "error")

@@ -94,9 +94,18 @@ async def throttle(buckets: Iterable[TokenBucket], amount: float) -> None:
 
 
 def read_size(buckets: Iterable[TokenBucket], default: int) -> int:
-    """How much to read at once: small enough that a rate cap stays smooth."""
-    size = default
-    for bucket in buckets:
-        if bucket.rate is not None:
-            size = min(size, max(16 * 1024, int(bucket.rate / 10)))
-    return size
+    """How much to read at once under caps.
+
+    The size follows the *widest* cap a chunk is charged to (a tenth of a second of it),
+    so every transfer under a shared cap reads about the same amount. That is what makes
+    the sharing max-min fair: a bucket in debt makes each caller wait for all the debt
+    before it, so a caller taking smaller chunks gets a smaller share (a host capped at
+    200K under a 1M total got 90K while the others took 460K each). A transfer with a
+    lower cap of its own reads the same chunks and waits longer on its own bucket, but
+    never more than a second of its own cap at once, so a slow cap stays smooth.
+    """
+    rates = [bucket.rate for bucket in buckets if bucket.rate is not None]
+    if not rates:
+        return default
+    floor = 16 * 1024
+    return min(default, max(floor, int(max(rates) / 10)), max(floor, int(min(rates))))

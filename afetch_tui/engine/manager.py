@@ -626,7 +626,8 @@ class DownloadManager:
         if state.is_finished:
             d.finished_at = time.time()
         if not quiet:
-            self._emit(StateChanged(d.id, state, error, d.retries, d.done, d.finished_at))
+            retry_at = d.retry_at if state is State.RETRYING else None
+            self._emit(StateChanged(d.id, state, error, d.retries, d.done, d.finished_at, retry_at))
             if not (old in _RESTORED_AS_QUEUED and state in _RESTORED_AS_QUEUED and error is None):
                 self._persist(d)
         self._update_idle()

@@ -6,7 +6,8 @@ import math
 from collections import deque
 
 NOW_WINDOW = 2.0
-SMOOTHING_SECONDS = 5.0
+SMOOTHING_SECONDS = 1.0
+"""EWMA time constant: a change of speed shows ~95% within 3 s."""
 HISTORY_SECONDS = 60
 
 

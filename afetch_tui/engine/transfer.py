@@ -307,11 +307,13 @@ class Transfer:
                         if len(chunk) >= room:
                             chunk = memoryview(chunk)[: max(0, room)].tobytes() if room else b""
                             if chunk:
+                                self._arrived(len(chunk))
                                 batch.append(chunk)
                                 batched += len(chunk)
                             if batch:
                                 await self._write(part, batch, batched, region)
                             return
+                    self._arrived(len(chunk))
                     batch.append(chunk)
                     batched += len(chunk)
                 if not batch:
@@ -381,6 +383,10 @@ class Transfer:
             region.done += size
         self.d.backoff_step = 0  # progress: a failure now waits the shortest time again
         self.d.done += size
+
+    def _arrived(self, size: int) -> None:
+        """Count bytes toward the rates as they arrive (not per written batch), so a
+        steady stream reads steady."""
         self.d.meter.add(size)
         self.ctx.host.meter.add(size)
 
@@ -431,14 +437,16 @@ class Transfer:
             while piece := await response.content.read(SMALL_BODY):
                 pieces.append(piece)
                 arrived += len(piece)
+                d.done = arrived  # progress and rates as it arrives, not at the end
+                self._arrived(len(piece))
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
-            raise self.truncated(arrived) from None
+            error = self.truncated(arrived)
+            d.done = 0  # nothing of it is on disk
+            raise error from None
         body = b"".join(pieces)
         size = len(body)
         d.backoff_step = 0
         d.done = size
-        d.meter.add(size)
-        ctx.host.meter.add(size)
         self._check_complete()
         ctx.slots.network_done()
         ctx.set_state(d, State.VERIFYING)

@@ -21,7 +21,6 @@ from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.model import ViewModel, display_name
 from afetch_tui.ui.screens.dashboard import DashboardScreen, plural
@@ -55,7 +54,6 @@ class AfetchApp(App[None]):
         self.manager = manager
         self.model = ViewModel()
         self.model.on_finished = self._finished
-        self.model.fetch = self.fetch
         self.refresh_hz = refresh_hz
         self.cursor_blink = cursor_blink
         self.dashboard = DashboardScreen(
@@ -136,13 +134,6 @@ class AfetchApp(App[None]):
             return
         with self.batch_update():
             screen.apply(changes)
-
-    def fetch(self, download_id: int) -> DownloadSnapshot | None:
-        """The manager's current snapshot of one download, if it still exists."""
-        try:
-            return self.manager.download(download_id)
-        except (AfetchError, LookupError):
-            return None
 
     def _hook_finished(self, event: HookFinished) -> None:
         if not event.ok:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import gc
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -40,14 +41,40 @@ LOG_LIMIT = 200
 """The details pane shows at most this many of a download's most recent log lines."""
 
 
-@dataclass(slots=True)
 class DownloadRow:
-    """One download as the UI sees it: its snapshot plus recent speed samples."""
+    """One download as the UI sees it: its snapshot, recent speed samples, and the text
+    a filter and a sort read (kept, so 100,000 rows are not re-described per keystroke)."""
 
-    snap: DownloadSnapshot
-    samples: deque[float] = field(default_factory=lambda: deque(maxlen=SPEED_SAMPLES))
-    ticks: int = 0
-    """How many samples were taken (tells a repaint that the sparkline moved)."""
+    __slots__ = ("_from", "_haystack", "label", "samples", "snap", "ticks")
+
+    def __init__(self, snap: DownloadSnapshot) -> None:
+        self.snap = snap
+        self.samples: deque[float] | None = None
+        """One-second speed samples for the sparkline (made once the row first runs)."""
+        self.ticks = 0
+        """How many samples were taken (tells a repaint that the sparkline moved)."""
+        self.label = ""
+        """The name shown (`display_name`)."""
+        self._haystack: str | None = None
+        self._from: tuple[str | None, str] = (None, "")
+        self.describe()
+
+    def describe(self) -> None:
+        """Recompute `label` (and forget `haystack`) if the name or the URL changed."""
+        snap = self.snap
+        if self.label and self._from[0] is snap.name and self._from[1] is snap.url:
+            return
+        self._from = (snap.name, snap.url)
+        self.label = display_name(snap)
+        self._haystack = None
+
+    @property
+    def haystack(self) -> str:
+        """What the filter searches: name, shown URL and host, case-folded."""
+        if self._haystack is None:
+            snap = self.snap
+            self._haystack = f"{snap.name or ''}\n{snap.shown_url}\n{snap.host}".casefold()
+        return self._haystack
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +199,13 @@ class ViewModel:
         """Seconds between speed samples (tests set `inf` to freeze the sparklines)."""
         self.on_finished: Callable[[DownloadSnapshot], None] | None = None
         """Called when a download reaches completed or failed (for notifications)."""
-        self.fetch: Callable[[int], DownloadSnapshot | None] | None = None
-        """Reads one download's full snapshot; used on state changes, which carry only
-        the state, to pick up retries, finish time and a reset byte count."""
         self.filter_text = ""
         self.show = Show.ALL
         self.sort = Sort.QUEUE
         self.marks: set[int] = set()
         self._shown: list[int] | None = None
+        self._narrowed: tuple[Show, str, list[int]] | None = None
+        """The last filter's result, narrowed further while the user types on."""
         self._shown_at = float("-inf")
         self._tally: Counter[State] = Counter()
         self._left = 0
@@ -197,7 +223,28 @@ class ViewModel:
         hosts: Iterable[HostSnapshot],
         limits: Limits,
     ) -> None:
-        """Replace everything with fresh snapshots (start-up and after a `Resync`)."""
+        """Replace everything with fresh snapshots (start-up and after a `Resync`).
+
+        The collector is held off meanwhile: building 100,000 rows otherwise triggers
+        full collections over every object built so far (most of the time it took), and
+        what was built is then frozen out of later collections."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._load(downloads, hosts, limits)
+        finally:
+            # What was loaded lives as long as the rows: keep it out of every later
+            # collection too, or each full one walks 100,000 rows (a key then takes 0.5 s).
+            gc.freeze()
+            if collecting:
+                gc.enable()
+
+    def _load(
+        self,
+        downloads: Iterable[DownloadSnapshot],
+        hosts: Iterable[HostSnapshot],
+        limits: Limits,
+    ) -> None:
         old = self.rows
         self.rows = {}
         self._tally.clear()
@@ -206,15 +253,20 @@ class ViewModel:
         for snap in downloads:
             row = old.get(snap.id) or DownloadRow(snap)
             row.snap = snap
+            row.describe()
             self.rows[snap.id] = row
             self._account(snap, 1)
         self.order = list(self.rows)
         self._names = None
+        self._new_names.clear()
+        self._sorted_names()
+        for row in self.rows.values():
+            _ = row.haystack  # built now, so the first filter keystroke is quick
         self.marks &= self.rows.keys()
         self.hosts = {h.host: h for h in sorted(hosts, key=lambda h: h.host)}
         self.limits = limits
         self._position = None
-        self._shown = None
+        self._stale()
         self.changes = Changes(reset=True, hosts=set(self.hosts), limits=True)
 
     def take(self) -> Changes:
@@ -261,7 +313,7 @@ class ViewModel:
                     self.order.remove(i)
                     self.marks.discard(i)
                     self._position = None
-                    self._shown = None
+                    self._stale()
                     self.changes.dirty.discard(i)
                     if i in self.changes.added:
                         self.changes.added.remove(i)
@@ -273,7 +325,7 @@ class ViewModel:
                 if known + rest != self.order:
                     self.order = known + rest
                     self._position = None
-                    self._shown = None
+                    self._stale()
                     self.changes.order = True
             case HostUpdate(host=host):
                 if host.host not in self.hosts:
@@ -293,17 +345,18 @@ class ViewModel:
         if row is None:
             self.rows[snap.id] = DownloadRow(snap)
             self._account(snap, 1)
-            self._new_names.append(display_name(snap))
+            self._new_names.append(self.rows[snap.id].label)
             self.order.append(snap.id)
             self._position = None
-            self._shown = None
+            self._stale()
             self.changes.added.append(snap.id)
             self.changes.removed.discard(snap.id)
         else:
-            if snap.name != row.snap.name:
-                self._shown = None  # the filter or a sort by name may place it elsewhere
-                self._new_names.append(display_name(snap))
+            renamed = snap.name != row.snap.name
             self._set(row, snap)
+            if renamed:
+                self._stale()  # the filter or a sort by name may place it elsewhere
+                self._new_names.append(row.label)
             self.changes.dirty.add(snap.id)
 
     def _state_changed(self, event: StateChanged) -> None:
@@ -311,24 +364,21 @@ class ViewModel:
         if row is None:
             return
         previous = row.snap.state
-        fresh = self.fetch(event.id) if self.fetch is not None else None
-        if fresh is not None and fresh.state is event.state:
-            snap = fresh
-        else:
-            snap = replace(
-                row.snap,
-                state=event.state,
-                error=event.error,
-                retries=event.retries,
-                done=event.done,
-                finished_at=event.finished_at,
-            )
+        snap = replace(
+            row.snap,
+            state=event.state,
+            error=event.error,
+            retries=event.retries,
+            done=event.done,
+            finished_at=event.finished_at,
+            retry_at=event.retry_at,
+        )
         if not event.state.is_running:
             snap = replace(snap, speed=0.0, speed_now=0.0, eta=None)
         self._set(row, snap)
         self.changes.dirty.add(event.id)
         if self.show is not Show.ALL or self.sort is Sort.STATE:
-            self._shown = None
+            self._stale()
         if (
             event.state is not previous
             and event.state in (State.COMPLETED, State.FAILED)
@@ -357,6 +407,8 @@ class ViewModel:
                 continue
             running = row.snap.state.is_running
             sample = row.snap.speed_now if running else 0.0
+            if row.samples is None:
+                row.samples = deque(maxlen=SPEED_SAMPLES)
             row.samples.append(sample)
             row.ticks += 1
             if running or any(row.samples):
@@ -384,6 +436,7 @@ class ViewModel:
         self._account(row.snap, -1)
         row.snap = snap
         self._account(snap, 1)
+        row.describe()
 
     def _account(self, snap: DownloadSnapshot, sign: int) -> None:
         self._tally[snap.state] += sign
@@ -416,9 +469,14 @@ class ViewModel:
             and self.changes.dirty
             and now - self._shown_at >= RESORT_EVERY
         ):
-            self._shown = None
+            self._stale()
         if self._shown is None:
             self.changes.view = True
+
+    def _stale(self) -> None:
+        """Rows changed: the shown list (and any narrowed search) must be recomputed."""
+        self._shown = None
+        self._narrowed = None
 
     def set_view(
         self, *, text: str | None = None, show: Show | None = None, sort: Sort | None = None
@@ -439,7 +497,6 @@ class ViewModel:
         elif download_id in self.rows:
             self.marks.add(download_id)
         self.changes.dirty.add(download_id)
-        self.changes.view = True
 
     def mark_all_shown(self) -> None:
         """Mark every row shown; if all of them already are, clear the marks instead."""
@@ -450,7 +507,6 @@ class ViewModel:
         else:
             self.marks.update(shown)
             self.changes.dirty.update(shown)
-        self.changes.view = True
 
     def targets(self, selected: int | None) -> list[int]:
         """What an action applies to: the marked rows in queue order, else the selected."""
@@ -465,14 +521,24 @@ class ViewModel:
         if not text and show is Show.ALL:
             ids = list(self.order)
         else:
-            ids = [
-                i
-                for i in self.order
-                if show.admits(rows[i].snap.state) and (not text or _matches(rows[i].snap, text))
-            ]
+            candidates = self.order
+            narrowed = self._narrowed
+            if narrowed is not None and narrowed[0] is show and text.startswith(narrowed[1]):
+                candidates = narrowed[2]  # typing on: search what the shorter text found
+            if show is Show.ALL:
+                ids = [i for i in candidates if text in rows[i].haystack]
+            elif not text:
+                admits = show.admits
+                ids = [i for i in candidates if admits(rows[i].snap.state)]
+            else:
+                admits = show.admits
+                ids = [
+                    i for i in candidates if text in rows[i].haystack and admits(rows[i].snap.state)
+                ]
+            self._narrowed = (show, text, ids) if self.sort is Sort.QUEUE else None
         sort = self.sort
         if sort is Sort.NAME:
-            ids.sort(key=lambda i: (rows[i].snap.name or rows[i].snap.url).casefold())
+            ids.sort(key=lambda i: rows[i].label.casefold())
         elif sort is Sort.SIZE:
             ids.sort(key=lambda i: -(rows[i].snap.total or 0))
         elif sort is Sort.PROGRESS:
@@ -510,7 +576,7 @@ class ViewModel:
         a name keep a little more of itself."""
         new, self._new_names = self._new_names, []
         if self._names is None or len(new) > 512:
-            self._names = sorted({display_name(row.snap) for row in self.rows.values()})
+            self._names = sorted({row.label for row in self.rows.values()})
         else:
             for name in new:
                 index = bisect.bisect_left(self._names, name)
@@ -526,11 +592,3 @@ def display_name(snap: DownloadSnapshot) -> str:
     url = snap.shown_url
     tail = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
     return tail or url
-
-
-def _matches(snap: DownloadSnapshot, text: str) -> bool:
-    return (
-        text in (snap.name or "").casefold()
-        or text in snap.shown_url.casefold()
-        or text in snap.host.casefold()
-    )

@@ -76,9 +76,10 @@ async def test_add_dialog_rejects_bad_lines_then_queues(
         add = app.screen.query_one("#add", Button)
         assert add.disabled
         assert "line 3" in str(app.screen.query_one("#problems").render())
-        await pilot.press("ctrl+s")  # nothing happens while a line is bad
+        await pilot.press("ctrl+s")  # nothing is added while a line is bad, and it says why
         await pilot.pause()
         assert manager.downloads() == []
+        assert "Nothing added" in str(app.screen.query_one("#problems").render())
         await pilot.click("#drop")
         await pilot.pause()
         assert not add.disabled

@@ -121,7 +121,7 @@ class AddDialog(Dialog[AddRequest | None]):
         with Vertical(id="dialog", classes="add-dialog") as box:
             box.border_title = "Add downloads"
             yield Label(
-                "URLs, one per line (blank lines and # comments are ignored) · ctrl+s adds",
+                "URLs, one per line (# comments ignored) · ctrl+s adds",
                 markup=False,
             )
             yield TextArea(
@@ -201,12 +201,20 @@ class AddDialog(Dialog[AddRequest | None]):
                     self._field_errors["checksum"] = str(exc).removeprefix("--checksum ")
         return connections, checksum
 
-    def _revalidate(self) -> None:
+    def _revalidate(self, refused: bool = False) -> None:
         text = self.query_one("#urls", TextArea).text
         self._urls, self._bad = parse_url_lines(text)
         self._check_fields()
         problems = self.query_one("#problems", Static)
         report = Text()
+        if refused:  # ctrl+s with something wrong: say why nothing happened
+            report.append("✗ Nothing added: ", style=f"bold {ERROR}")
+            reason = (
+                "fix or drop the bad lines below."
+                if self._bad or self._field_errors
+                else "paste at least one http(s) URL."
+            )
+            report.append(f"{reason}\n", style=ERROR)
         if self._error:
             report.append(f"✗ {self._error}\n", style=ERROR)
         for field, reason in self._field_errors.items():
@@ -248,6 +256,7 @@ class AddDialog(Dialog[AddRequest | None]):
         self._revalidate()
         connections, checksum = self._check_fields()
         if self._bad or self._field_errors or not self._urls:
+            self._revalidate(refused=True)
             return
         directory = self.query_one("#directory", Input).value.strip() or "."
         name = self.query_one("#name", Input).value.strip() or None

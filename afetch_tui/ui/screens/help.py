@@ -35,13 +35,14 @@ class HelpDialog(Dialog[None]):
 
     def __init__(self, bindings: Iterable[Binding]) -> None:
         super().__init__()
-        self._bindings = list(bindings)
+        self._keys = list(bindings)
+        """Not `_bindings`: that is Textual's own attribute."""
 
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold #58a6ff", no_wrap=True, justify="right")
         keys.add_column()
-        for binding in self._bindings:
+        for binding in self._keys:
             keys.add_row(key_label(binding.key), binding.tooltip or binding.description)
         keys.add_row("↑↓ j k", "Move the cursor; home/g, end/G: first, last")
         keys.add_row(key_label("tab"), "Switch between downloads and hosts")

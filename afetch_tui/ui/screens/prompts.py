@@ -33,8 +33,12 @@ class ConfirmDialog(Dialog[bool]):
             yield Static(self._message, classes="message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self._no, id="no", compact=True)
-                variant = "error" if self._danger else "primary"
-                yield Button(self._yes, id="yes", variant=variant, compact=True)
+                yield Button(
+                    self._yes,
+                    id="yes",
+                    variant="error" if self._danger else "primary",
+                    compact=True,
+                )
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -234,7 +234,7 @@ class DownloadsTable(ScrollView, can_focus=True):
     def action_select(self) -> None:
         self.post_message(self.Selected(self.selected_id))
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         row = round(self.scroll_y) + event.y - 1
         if event.y >= 1 and 0 <= row < len(self._ids):
             if row == self.cursor and event.chain > 1:
@@ -398,7 +398,7 @@ def download_cells(
         elif key == "now":
             value = Text(human_speed(snap.speed_now) if running else "", justify="right")
         elif key == "trend":
-            value = Text(draw_sparkline(row.samples, width), style=SPARK_STYLE)
+            value = Text(draw_sparkline(row.samples or (), width), style=SPARK_STYLE)
         elif key == "eta":
             value = Text(human_duration(snap.eta) if running else "", justify="right")
         elif key == "state":
