@@ -256,6 +256,8 @@ class StateChanged(Event):
     finished_at: float | None = None
     retry_at: float | None = None
     """For ``retrying``: when (Unix time) the next attempt may start."""
+    checksum_ok: bool | None = None
+    """Whether the file matched its checksum, once verified (None until then)."""
 
     def __post_init__(self) -> None:
         _make_inert(self, "error")

@@ -627,7 +627,11 @@ class DownloadManager:
             d.finished_at = time.time()
         if not quiet:
             retry_at = d.retry_at if state is State.RETRYING else None
-            self._emit(StateChanged(d.id, state, error, d.retries, d.done, d.finished_at, retry_at))
+            self._emit(
+                StateChanged(
+                    d.id, state, error, d.retries, d.done, d.finished_at, retry_at, d.checksum_ok
+                )
+            )
             if not (old in _RESTORED_AS_QUEUED and state in _RESTORED_AS_QUEUED and error is None):
                 self._persist(d)
         self._update_idle()

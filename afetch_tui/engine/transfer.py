@@ -440,9 +440,11 @@ class Transfer:
                 d.done = arrived  # progress and rates as it arrives, not at the end
                 self._arrived(len(piece))
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
-            error = self.truncated(arrived)
             d.done = 0  # nothing of it is on disk
-            raise error from None
+            raise self.truncated(arrived) from None
+        except BaseException:  # a stall, a pause: still nothing on disk
+            d.done = 0
+            raise
         body = b"".join(pieces)
         size = len(body)
         d.backoff_step = 0

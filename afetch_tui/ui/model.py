@@ -372,6 +372,7 @@ class ViewModel:
             done=event.done,
             finished_at=event.finished_at,
             retry_at=event.retry_at,
+            checksum_ok=event.checksum_ok,
         )
         if not event.state.is_running:
             snap = replace(snap, speed=0.0, speed_now=0.0, eta=None)

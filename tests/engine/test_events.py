@@ -322,6 +322,8 @@ def test_to_json_converts_enums_and_tuples() -> None:
         "retries": 0,
         "done": 0,
         "finished_at": None,
+        "retry_at": None,
+        "checksum_ok": None,
     }
     assert Reordered((3, 1, 2)).to_json() == {"event": "reordered", "order": [3, 1, 2]}
     assert Resync().to_json() == {"event": "resync"}
