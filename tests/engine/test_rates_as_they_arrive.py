@@ -8,6 +8,7 @@ import asyncio
 from faultserver import FaultServer
 
 from afetch_tui.engine.events import Limits, Progress
+from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.meter import RateMeter
 
 
@@ -69,7 +70,7 @@ async def test_a_total_cap_is_shared_max_min_fairly(make_manager, payload) -> No
         await manager.set_limits(Limits(max_concurrent=5, max_per_host=4, rate=1024 * 1024))
         capped = f"127.0.0.1:{servers[0].port}"
         await manager.set_host_limit(capped, 200 * 1024)
-        await manager.add_many(urls)
+        await manager.add_many(DownloadSpec(urls))
         await asyncio.sleep(1.0)  # connections up, buckets in their stride
         before = {h.host: h.bytes for h in manager.hosts()}
         await asyncio.sleep(4.0)

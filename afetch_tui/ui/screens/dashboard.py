@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import AfetchError
 from afetch_tui.engine.events import DownloadSnapshot, State
 from afetch_tui.engine.spec import DownloadSpec
@@ -585,7 +586,11 @@ class DashboardScreen(Screen[None]):
         if not repeated:
             return urls
         fresh = tuple(url for url in urls if url not in known)
-        what = f"“{repeated[0]}” is" if len(repeated) == 1 else f"{len(repeated)} of these URLs are"
+        what = (
+            f"“{inert(repeated[0])}” is"  # inert also masks a password
+            if len(repeated) == 1
+            else f"{len(repeated)} of these URLs are"
+        )
         again = await self.app.push_screen_wait(
             ConfirmDialog(
                 "Already in the list",
