@@ -8,8 +8,8 @@ import asyncio
 from faultserver import FaultServer
 
 from afetch_tui.engine.events import Limits, Progress
-from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.meter import RateMeter
+from afetch_tui.engine.spec import DownloadSpec
 
 
 async def test_a_small_file_shows_progress_while_it_arrives(server, make_manager, payload, settle):
