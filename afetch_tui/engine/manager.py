@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from afetch_tui.engine import files
+from afetch_tui.engine import files, retry
 from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
@@ -49,7 +49,6 @@ from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.proxies import ProxyResolver
-from afetch_tui.engine.retry import backoff_delay
 from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.spec import DownloadSpec, check_directory
 from afetch_tui.engine.store import Record, Store
@@ -817,46 +816,46 @@ class DownloadManager:
 
     def _failed(self, d: Download, host: Host, error: DownloadError) -> None:
         now = time.monotonic()
+        attempt = retry.Attempt(d.retries, d.backoff_step)
         if error.restart:
             d.restart = True
-        if error.host_pushback:
-            delay = error.retry_after
-            if delay is None:
-                delay = self._backoff(d.backoff_step + 1)
-            delay = min(delay, self.options.max_retry_after)
-            host.pushback(delay, now, self._limits)
-            self._log(d, f"{d.host} pushed back: holding it for {delay:.1f} s")
-        if error.backpressure:
-            self._back_off_descriptors(d, error, now)
-            return
-        if error.pause:
-            self._log(d, f"paused: {error.message}")
-            self._set_state(d, State.PAUSED, error.message)
-            return
-        if not error.retryable or d.retries >= self.options.retries:
-            host.failed += 1
-            message = error.message
-            if error.retryable and d.retries:
-                message += f" (gave up after {d.retries} retries)"
-            self._log(d, f"failed: {message}")
-            self._set_state(d, State.FAILED, message)
-            return
-        d.retries += 1
-        d.backoff_step += 1
-        host.retries += 1
-        if error.retry_after is not None:
-            delay = min(error.retry_after, self.options.max_retry_after)
-        elif error.restart and not error.status:
-            delay = 0.0
-        else:
-            delay = self._backoff(d.backoff_step)
-        self._log(d, f"{error.message}; retry {d.retries}/{self.options.retries} in {delay:.1f} s")
-        d.error = error.message
-        self._requeue(d, not_before=now + delay, retrying=True)
+        hold = retry.host_hold(error, attempt, self._retry_policy)
+        if hold is not None:
+            host.pushback(hold, now, self._limits)
+            self._log(d, f"{d.host} pushed back: holding it for {hold:.1f} s")
+        match retry.decide(error, attempt, self._retry_policy):
+            case retry.Pause(message):
+                self._log(d, f"paused: {message}")
+                self._set_state(d, State.PAUSED, message)
+            case retry.Fail(message):
+                host.failed += 1
+                self._log(d, f"failed: {message}")
+                self._set_state(d, State.FAILED, message)
+            case retry.Retry(delay, spend):
+                d.backoff_step += 1
+                if spend:
+                    d.retries += 1
+                    host.retries += 1
+                    self._log(
+                        d,
+                        f"{error.message}; retry {d.retries}/{self.options.retries}"
+                        f" in {delay:.1f} s",
+                    )
+                else:
+                    self._fewer_at_once(d, error)
+                d.error = error.message
+                self._requeue(d, not_before=now + delay, retrying=True)
 
-    def _back_off_descriptors(self, d: Download, error: DownloadError, now: float) -> None:
-        """Out of file descriptors: run no more at once than are running now, and try
-        ``d`` again later, without spending its retries (the machine ran short, not it).
+    @property
+    def _retry_policy(self) -> retry.Policy:
+        options = self.options
+        return retry.Policy(
+            options.retries, options.retry_base, options.retry_cap, options.max_retry_after
+        )
+
+    def _fewer_at_once(self, d: Download, error: DownloadError) -> None:
+        """Out of file descriptors: run no more at once than are running now (the retry
+        does not spend ``d``'s retries: the machine ran short, not it).
 
         Meanwhile connections close after each answer (no idle pooled sockets); each
         success lets one more run at once, until the limit is back where it was.
@@ -865,12 +864,6 @@ class DownloadManager:
         if self._scheduler.ceiling is None or ceiling < self._scheduler.ceiling:
             self._scheduler.ceiling = ceiling
             self._log(d, f"{error.message} (at most {ceiling} at once for now)")
-        d.backoff_step += 1
-        d.error = error.message
-        self._requeue(d, not_before=now + self._backoff(d.backoff_step), retrying=True)
-
-    def _backoff(self, attempt: int) -> float:
-        return backoff_delay(attempt, base=self.options.retry_base, cap=self.options.retry_cap)
 
     # -- internals: the ticker ------------------------------------------------------------
 

@@ -113,7 +113,7 @@ async def test_connection_refused_is_retried_then_fails(make_manager, fetch, tmp
     assert snap.state is State.FAILED
     assert snap.error is not None
     assert snap.error.startswith(f"cannot connect to 127.0.0.1:{port}")
-    assert "gave up after 1 retries" in snap.error
+    assert "gave up after 1 retry" in snap.error
     assert list(tmp_path.iterdir()) == []
 
 
@@ -167,7 +167,7 @@ async def test_stall_every_time_fails(server, payload, make_manager, fetch, tmp_
     assert snap.state is State.FAILED
     assert snap.error is not None
     assert "stalled" in snap.error
-    assert "gave up after 1 retries" in snap.error
+    assert "gave up after 1 retry" in snap.error
     assert len(gets(server, "/dead.bin")) == 2
     assert not (tmp_path / "dead.bin").exists()
 
