@@ -32,7 +32,7 @@ def backoff_delay(
     attempt: int, *, base: float, cap: float, rng: random.Random | None = None
 ) -> float:
     """Exponential backoff with equal jitter: half fixed, half random, never above ``cap``."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
