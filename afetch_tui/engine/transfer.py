@@ -457,7 +457,7 @@ class Transfer:
         except BaseException:
             d.done = d.checkpoint = 0  # the body is not on disk: the next attempt starts at 0
             raise
-        ctx.changed(d)
+        # No `changed` here: the manager's success step announces and saves the final name.
 
     def _check_complete(self) -> None:
         d = self.d
