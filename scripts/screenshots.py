@@ -136,6 +136,18 @@ async def scene(out: Path) -> None:
                     await manager.cancel(ids[9])
                     await pilot.pause(7.0)  # let the sparklines fill
                     await shoot(app, pilot, out, "main")
+                    states = {d.state for d in manager.downloads()}
+                    print("  states shown:", ", ".join(sorted(s.value for s in states)))
+                    assert State.DOWNLOADING in states
+
+                    await pilot.resize_terminal(80, 24)  # while it still runs
+                    await pilot.pause(0.5)
+                    await shoot(app, pilot, out, "narrow-80x24")
+                    await pilot.press("slash", *"parquet", "enter", "m", "m")
+                    await shoot(app, pilot, out, "narrow-filter-marks")
+                    await pilot.press("escape", "escape")
+                    await pilot.resize_terminal(*SIZE)
+                    await pilot.pause(0.5)
 
                     table = app.screen.query_one(DownloadsTable)
                     table.select_id(ids[0])  # split over four connections
@@ -185,15 +197,6 @@ async def scene(out: Path) -> None:
                     await shoot(app, pilot, out, "help")
                     await pilot.press("escape")
 
-                    await pilot.resize_terminal(80, 24)
-                    await pilot.pause(0.5)
-                    await shoot(app, pilot, out, "narrow-80x24")
-                    await pilot.press("slash", *"parquet", "enter", "m", "m")
-                    await shoot(app, pilot, out, "narrow-filter-marks")
-                    await pilot.press("escape", "escape")
-                    states = {d.state for d in manager.downloads()}
-                    print("  states shown:", ", ".join(sorted(s.value for s in states)))
-                    assert State.DOWNLOADING in states
                     await manager.pause_all()
     finally:
         a.stop()
