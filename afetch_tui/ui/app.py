@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 REFRESH_HZ = 4.0
 SUMMARY_SECONDS = 6.0
 """How long the running summary of finished downloads stays after its last change."""
+QUIET_AFTER = 3
+"""More completions than this (and no failure) are summed up once the queue is done."""
 
 
 class AfetchApp(App[None]):
@@ -166,9 +168,15 @@ class AfetchApp(App[None]):
         if not snaps:
             return
         self._summary.add(snaps)
+        title, message, failed = self._summary.render()
+        counts = self.model.counts()
+        fresh_failure = time.monotonic() - self._summary.failed_at < SUMMARY_SECONDS
+        if not fresh_failure and self._summary.completed > QUIET_AFTER and counts.unfinished:
+            # A long run of completions is counted in the status bar and the box title:
+            # a toast for it would sit on the screen for the whole run. Say it once done.
+            return
         if self._summary_toast is not None:
             self._unnotify(self._summary_toast, refresh=False)
-        title, message, failed = self._summary.render()
         toast = Notification(
             message,
             title,
@@ -241,6 +249,7 @@ class Summary:
         """Why each download failed (dropped if a retry then completes it)."""
         self.last: DownloadSnapshot | None = None
         self.stamp = 0.0
+        self.failed_at = float("-inf")
 
     @property
     def failed(self) -> Counter[str]:
@@ -258,6 +267,7 @@ class Summary:
                 self.failures.pop(snap.id, None)
             else:
                 self.failures[snap.id] = snap.error or "failed"
+                self.failed_at = now
             self.last = snap
 
     def render(self) -> tuple[str, str, int]:

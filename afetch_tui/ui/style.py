@@ -86,6 +86,12 @@ def elide_name(name: str, width: int, neighbours: tuple[str, ...] = ()) -> str:
     split = min(close) if close else max(splits, default=0)
     dot = name.rfind(".")
     ext = name[dot:] if dot > 0 and len(name) - dot <= 8 and dot > split else ""
+    if len(close) > 1 and max(close) > split + 4:
+        # it differs from one neighbour early and from another late (amd64/arm64, then
+        # -0/-10): keep the late difference as the tail, so both show
+        late = name[max(close) - 1 :]
+        if len(late) > len(ext) and len(late) <= (width - 2) // 2:
+            ext = late
     plain = truncate_middle(name, width)
     if split < head_kept or split >= len(name) - len(ext):
         if split >= len(name) - len(ext) and ext:  # they differ in the extension
