@@ -30,6 +30,8 @@ class Connection:
         self._writer = writer
         self._pending: dict[int, tuple[asyncio.Future[Any], OnReply | None]] = {}
         self._next_id = 1
+        self._slow: set[int] = set()
+        """Pending requests the server answers out of turn."""
         self.on_event: Callable[[Event], None] = lambda event: None
         self.pid: int | None = None
         self.role = "afetch"
@@ -92,6 +94,8 @@ class Connection:
         self._next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (future, on_reply)
+        if op in wire.SLOW_OPS:
+            self._slow.add(request_id)
         try:
             self._writer.write(wire.encode({"id": request_id, "op": op, "args": args}))
             await self._writer.drain()
@@ -102,6 +106,7 @@ class Connection:
             return await future
         finally:  # a caller that gave up leaves no future behind
             self._pending.pop(request_id, None)
+            self._slow.discard(request_id)
 
     async def close(self) -> None:
         self._writer.close()
@@ -145,10 +150,20 @@ class Connection:
             if event is not None:
                 self.on_event(event)
             return
-        entry = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
-        if entry is None:
-            if message.get("id") is None and not message["ok"]:  # refused before any request
+        request_id = message.get("id")
+        if request_id is None and not message["ok"]:
+            if not self._pending:  # refused before any request (another user)
                 self.lost_reason = _error_text(message)
+                return
+            # A request the server could not read (too long, not JSON) has no id to echo:
+            # requests are answered in order, so it is the oldest one waiting in turn.
+            in_turn = [i for i in self._pending if i not in self._slow]
+            if not in_turn:
+                return
+            request_id = min(in_turn)
+        self._slow.discard(request_id)
+        entry = self._pending.pop(request_id, None)  # type: ignore[arg-type]
+        if entry is None:
             return
         future, on_reply = entry
         if future.done():

@@ -13,12 +13,12 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 from afetch_tui import format as fmt
-from afetch_tui.control import codec
+from afetch_tui.control import codec, wire
 from afetch_tui.control.client import Connection
 from afetch_tui.control.ops import AddItem
 from afetch_tui.control.paths import ControlError, socket_path
@@ -111,14 +111,29 @@ async def hand_off(connection: Connection, items: list[AddItem], source: str) ->
     """Queue ``items`` in the running afetch; print what it refused and how many it took."""
     if not items:
         raise UsageError("no URLs given")
-    result = await connection.request(
-        "add", items=[item.to_json() for item in items], source=source
-    )
-    for refused in result["refused"]:
-        line = f"afetch: refused {inert(refused['url'])}: {inert(refused['error'])}"
-        print(line, file=sys.stderr)
-    print(f"queued {len(result['ids'])} in the running afetch (pid {connection.pid})", flush=True)
-    return EXIT_FAILED if result["refused"] else EXIT_OK
+    queued, refused = 0, []
+    for batch in _batches([item.to_json() for item in items]):
+        result = await connection.request("add", items=batch, source=source)
+        queued += len(result["ids"])
+        refused += result["refused"]
+    for each in refused:
+        print(f"afetch: refused {inert(each['url'])}: {inert(each['error'])}", file=sys.stderr)
+    print(f"queued {queued} in the running afetch (pid {connection.pid})", flush=True)
+    return EXIT_FAILED if refused else EXIT_OK
+
+
+def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Items in requests that stay well under the server's line limit (one, most often)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for item in items:
+        length = len(wire.encode(item))
+        if batch and size + length > wire.MAX_REQUEST // 2:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += length
+    yield batch
 
 
 def _input_file(path: str | None) -> list[Any]:

@@ -29,8 +29,6 @@ from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.subscription import Subscription
 
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
-_SLOW_OPS = frozenset({"harvest", "probe_sizes"})
-"""Requests that wait on the network run beside the others instead of holding them up."""
 _KEPT_ON_RESYNC = (HookFinished, HandedOff)
 """Notices a fresh snapshot does not contain, so a cut in the event stream keeps them."""
 
@@ -155,7 +153,7 @@ class ControlServer:
             await session.send(
                 wire.error(request_id, "malformed", "a request needs an 'op' and 'args' object")
             )
-        elif op in _SLOW_OPS:
+        elif op in wire.SLOW_OPS:
             task = asyncio.create_task(self._answer(session, request_id, op, args))
             session.tasks.add(task)
             task.add_done_callback(session.tasks.discard)

@@ -20,6 +20,8 @@ MAX_REQUEST = 4 * 1024 * 1024
 MAX_REPLY = 512 * 1024 * 1024
 """Longest line a client reads (a snapshot of a very long queue with its logs)."""
 READ_SIZE = 64 * 1024
+SLOW_OPS = frozenset({"harvest", "probe_sizes"})
+"""Requests that wait on the network: answered beside the others (maybe later), not in turn."""
 
 
 class Oversized:

@@ -208,3 +208,46 @@ def test_the_control_commands_load_no_aiohttp_and_no_ui() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_hand_off_larger_than_one_request_goes_in_several(
+    state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The server (on a loop in a thread here) refuses lines over its limit; the client splits."""
+    import asyncio
+    import threading
+
+    from afetch_tui.control import wire
+    from afetch_tui.control.serve import listen
+    from afetch_tui.engine.manager import DownloadManager
+
+    monkeypatch.setattr(wire, "MAX_REQUEST", 4000)
+    ready, stop = threading.Event(), threading.Event()
+
+    async def run_server() -> None:
+        async with DownloadManager(tmp_path / "out") as manager:
+            control = await listen(manager, state, role="test")
+            ready.set()
+            while not stop.is_set():  # noqa: ASYNC110 - a flag set by another thread
+                await asyncio.sleep(0.02)
+            await control.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(run_server(),))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        urls = [f"http://127.0.0.1:9/{n:04d}/{'x' * 40}" for n in range(200)]
+        assert main(["add", "--state", str(state), "--paused", *urls]) == 0
+        assert (
+            capsys.readouterr().out.strip()
+            == f"queued 200 in the running afetch (pid {os.getpid()})"
+        )
+        assert main(["ls", "--json", "--state", str(state)]) == 0
+        listed = [json.loads(line)["url"] for line in capsys.readouterr().out.splitlines()]
+        assert listed == urls
+    finally:
+        stop.set()
+        thread.join(10)
