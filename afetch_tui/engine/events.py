@@ -19,6 +19,7 @@ from typing import Any
 
 from afetch_tui.engine.display import inert, mask_password
 from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.limits import MIN_RATE, MIN_REQUEST_RATE
 
 
 class State(enum.StrEnum):
@@ -92,6 +93,11 @@ class Limits:
                 or not (math.isfinite(value) and value > 0)
             ):
                 raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
+            floor, unit = (
+                (MIN_REQUEST_RATE, "/s") if name == "host_request_rate" else (MIN_RATE, " B/s")
+            )
+            if value < floor:
+                raise InputError(f"{name.replace('_', ' ')} must be at least {floor:g}{unit}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?(?:/s)?\s*$", re.IGNORECASE)
 
 BURST_SECONDS = 0.05
+MIN_RATE = 1.0
+"""Bytes per second below this are refused: a cap of 0.0000001 B/s waits for ever."""
 MIN_REQUEST_RATE = 0.001
 """Requests per second below this (one per 1000 s) are refused: they would wait forever."""
 
@@ -33,7 +35,7 @@ def parse_size(text: str, *, what: str = "rate") -> float | None:
     if not match:
         raise InputError(f"bad {what} {text!r}: use a number with an optional K, M or G suffix")
     value = float(match.group(1)) * _UNITS[match.group(2).lower()]
-    if 0 < value < 1:  # 0.0000001 B/s would wait for ever; a size below a byte means nothing
+    if 0 < value < MIN_RATE:  # 0.0000001 B/s would wait for ever; a size below a byte means nothing
         raise InputError(f"bad {what} {text!r}: below 1 byte (use 0 for none)")
     return value or None
 

@@ -44,7 +44,7 @@ from afetch_tui.engine.events import (
 from afetch_tui.engine.hooks import CompletionHooks, HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
-from afetch_tui.engine.limits import TokenBucket, throttle
+from afetch_tui.engine.limits import MIN_RATE, TokenBucket, throttle
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
@@ -423,8 +423,8 @@ class DownloadManager:
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:
         """Give one host its own bandwidth cap (``None``: unlimited for that host)."""
-        if rate is not None and rate <= 0:
-            raise InputError("a host's rate limit must be positive")
+        if rate is not None and not rate >= MIN_RATE:
+            raise InputError("a host's rate limit must be at least 1 B/s")
         self._host_overrides[host] = rate
         entry = self._host(host)
         entry.apply_limits(self._limits)
@@ -432,8 +432,8 @@ class DownloadManager:
         await self._save_settings()
 
     async def set_download_limit(self, download_id: int, rate: float | None) -> None:
-        if rate is not None and rate <= 0:
-            raise InputError("a download's rate limit must be positive")
+        if rate is not None and not rate >= MIN_RATE:
+            raise InputError("a download's rate limit must be at least 1 B/s")
         d = self._get(download_id)
         d.bucket.rate = rate
         self._changed(d)

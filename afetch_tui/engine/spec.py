@@ -16,6 +16,7 @@ from pathlib import Path
 from afetch_tui.engine import checksum as checksums
 from afetch_tui.engine import naming
 from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.limits import MIN_RATE
 from afetch_tui.engine.urls import checked_url
 
 MAX_CONNECTIONS = 16
@@ -64,8 +65,8 @@ class DownloadSpec:
             if naming.safe_basename(name) != name.strip():
                 raise InputError(f"not a usable file name: {name!r}")
             name = name.strip()
-        if limit_rate is not None and not (math.isfinite(limit_rate) and limit_rate > 0):
-            raise InputError("a download's rate limit must be positive")
+        if limit_rate is not None and not (math.isfinite(limit_rate) and limit_rate >= MIN_RATE):
+            raise InputError("a download's rate limit must be at least 1 B/s")
         if connections is not None and not 1 <= connections <= MAX_CONNECTIONS:
             raise InputError(f"connections per download must be 1 to {MAX_CONNECTIONS}")
         setattr_ = object.__setattr__
