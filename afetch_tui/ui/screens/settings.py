@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.hooks import parse_command
+from afetch_tui.engine.limits import MIN_REQUEST_RATE
 from afetch_tui.ui.format import UNLIMITED_WORDS, format_rate_input, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 
@@ -38,8 +39,8 @@ def parse_request_rate(text: str) -> float | None:
     if raw in UNLIMITED_WORDS:
         return None
     value = float(raw)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("must be a positive number")
+    if not math.isfinite(value) or value < MIN_REQUEST_RATE:
+        raise ValueError(f"must be a number, at least {MIN_REQUEST_RATE:g}")
     return value
 
 
