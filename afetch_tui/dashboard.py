@@ -7,6 +7,7 @@ command line) lets other afetch commands hand it URLs and steer it.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -79,7 +80,10 @@ async def _run(config: Config, listen: Listen | None) -> int:
         await manager.close()
         await store.close()
     if signalled:
-        print(f"afetch: {TERMINATION_SIGNALS[signalled[0]]}; the queue is saved", file=sys.stderr)
+        print(
+            f"afetch: {TERMINATION_SIGNALS[signal.Signals(signalled[0])]}; the queue is saved",
+            file=sys.stderr,
+        )
         return 128 + signalled[0]
     return EXIT_OK
 

@@ -9,7 +9,8 @@ from afetch_tui.engine.display import inert
 from afetch_tui.engine.errors import StoreError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.inputfile import InputEntry, format_entries, unwritable
-from afetch_tui.engine.store import Record, read_records
+from afetch_tui.engine.records import Record
+from afetch_tui.engine.store import read_records
 
 
 def to_entry(record: Record) -> InputEntry:

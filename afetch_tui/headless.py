@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import sys
 import time
@@ -46,7 +47,8 @@ from afetch_tui.engine.events import (
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.naming import PART_SUFFIX
-from afetch_tui.engine.store import Record, Store, headless_path
+from afetch_tui.engine.records import Record
+from afetch_tui.engine.store import Store, headless_path
 from afetch_tui.engine.subscription import Subscription
 
 PLAIN_INTERVAL = 5.0
@@ -68,7 +70,7 @@ def run_headless(config: Config) -> int:
         return EXIT_INTERRUPTED
     except _Terminated as exc:
         with contextlib.suppress(OSError):  # a hung-up terminal may take no more output
-            why = TERMINATION_SIGNALS[exc.signum]
+            why = TERMINATION_SIGNALS[signal.Signals(exc.signum)]
             print(f"afetch: {why}; partial files kept as .part", file=sys.stderr)
         return 128 + exc.signum
     except InputError as exc:

@@ -193,4 +193,5 @@ class StreamHasher:
         self._pending = loop.run_in_executor(None, _update, self._digest, batch)
 
     def hexdigest(self) -> str:
-        return self._digest.hexdigest()
+        digest: str = self._digest.hexdigest()
+        return digest

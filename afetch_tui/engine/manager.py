@@ -15,8 +15,9 @@ from pathlib import Path
 
 import aiohttp
 
-from afetch_tui.engine import files, retry
+from afetch_tui.engine import files
 from afetch_tui.engine import harvest as harvesting
+from afetch_tui.engine import retry as retry_rules
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
@@ -49,11 +50,13 @@ from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.proxies import ProxyResolver
+from afetch_tui.engine.records import Record
 from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.spec import DownloadSpec, check_directory
-from afetch_tui.engine.store import Record, Store
+from afetch_tui.engine.store import Store
 from afetch_tui.engine.subscription import Subscription
-from afetch_tui.engine.transfer import Transfer, TransferContext
+from afetch_tui.engine.transfer import Transfer
+from afetch_tui.engine.transfer_context import TransferContext
 from afetch_tui.engine.urls import host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
@@ -325,7 +328,7 @@ class DownloadManager:
         if d.state in (State.COMPLETED, State.CANCELLED):
             return
         await self._stop(d)
-        if d.state is State.COMPLETED:  # it was publishing and got to the end
+        if _completed(d):  # it was publishing and got to the end
             return
         await self._delete_part(d)
         self._set_state(d, State.CANCELLED)
@@ -816,22 +819,22 @@ class DownloadManager:
 
     def _failed(self, d: Download, host: Host, error: DownloadError) -> None:
         now = time.monotonic()
-        attempt = retry.Attempt(d.retries, d.backoff_step)
+        attempt = retry_rules.Attempt(d.retries, d.backoff_step)
         if error.restart:
             d.restart = True
-        hold = retry.host_hold(error, attempt, self._retry_policy)
+        hold = retry_rules.host_hold(error, attempt, self._retry_policy)
         if hold is not None:
             host.pushback(hold, now, self._limits)
             self._log(d, f"{d.host} pushed back: holding it for {hold:.1f} s")
-        match retry.decide(error, attempt, self._retry_policy):
-            case retry.Pause(message):
+        match retry_rules.decide(error, attempt, self._retry_policy):
+            case retry_rules.Pause(message):
                 self._log(d, f"paused: {message}")
                 self._set_state(d, State.PAUSED, message)
-            case retry.Fail(message):
+            case retry_rules.Fail(message):
                 host.failed += 1
                 self._log(d, f"failed: {message}")
                 self._set_state(d, State.FAILED, message)
-            case retry.Retry(delay, spend):
+            case retry_rules.Retry(delay, spend):
                 d.backoff_step += 1
                 if spend:
                     d.retries += 1
@@ -847,9 +850,9 @@ class DownloadManager:
                 self._requeue(d, not_before=now + delay, retrying=True)
 
     @property
-    def _retry_policy(self) -> retry.Policy:
+    def _retry_policy(self) -> retry_rules.Policy:
         options = self.options
-        return retry.Policy(
+        return retry_rules.Policy(
             options.retries, options.retry_base, options.retry_cap, options.max_retry_after
         )
 
@@ -905,3 +908,9 @@ class DownloadManager:
                 d.region_infos(),
             )
         )
+
+
+def _completed(d: Download) -> bool:
+    """Whether ``d`` is completed now (a check after an await, which mypy cannot see
+    may have changed the state)."""
+    return d.state is State.COMPLETED

@@ -26,7 +26,9 @@ class ProxyResolver:
             proxy = self._proxy
             if proxy is None and self._trust_env:
                 proxy = urllib.request.getproxies_environment().get(scheme)
-            if proxy and urllib.request.proxy_bypass_environment(URL(url).host or host):
+            # NO_PROXY, as urllib reads it; public at runtime, though typeshed omits it.
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            if proxy and bypass(URL(url).host or host):
                 proxy = None
             self._known[key] = proxy
         return self._known[key]

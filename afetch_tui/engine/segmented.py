@@ -9,22 +9,48 @@ retry then resumes every region where it stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 
 from afetch_tui.engine import http
+from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.partfile import PartFile
 from afetch_tui.engine.regions import Region, complete, take_work
-
-if TYPE_CHECKING:
-    from afetch_tui.engine.transfer import Transfer
+from afetch_tui.engine.transfer_context import TransferContext
 
 REGION_CHECKPOINT_SECONDS = 0.05
 """More often than one connection's 0.25 s: several connections fill it faster."""
+
+
+class Transfer(Protocol):
+    """What a split download uses of its `transfer.Transfer` (named here, not imported,
+    so neither module needs the other's import)."""
+
+    d: Download
+    ctx: TransferContext
+
+    def headers(self) -> dict[str, str]: ...
+
+    def request(
+        self, headers: dict[str, str]
+    ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
+
+    def truncated(self, arrived: int | None = None) -> DownloadError: ...
+
+    async def copy(
+        self,
+        response: aiohttp.ClientResponse,
+        part: PartFile,
+        taken: int = 0,
+        region: Region | None = None,
+    ) -> None: ...
+
+    async def checkpoint(self, part: PartFile, upto: int, *, sync: bool = False) -> None: ...
 
 
 class SegmentedCopy:

@@ -10,8 +10,7 @@ import asyncio
 import contextlib
 import errno
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Iterator
 
 import aiohttp
 
@@ -19,13 +18,11 @@ from afetch_tui.engine import files, http, naming
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
-from afetch_tui.engine.hosts import Host
-from afetch_tui.engine.limits import TokenBucket, read_size, throttle
-from afetch_tui.engine.options import ManagerOptions
+from afetch_tui.engine.limits import read_size, throttle
 from afetch_tui.engine.partfile import PartFile, PartialWrite
 from afetch_tui.engine.regions import MIN_STEAL, Region, safe_prefix
-from afetch_tui.engine.scheduler import HostSlots
 from afetch_tui.engine.segmented import SegmentedCopy
+from afetch_tui.engine.transfer_context import TransferContext
 from afetch_tui.format import size
 
 OVERLAP = 64 * 1024
@@ -46,31 +43,6 @@ seconds old: a write (a thread hop) per tiny chunk cost a third of a core for 50
 downloads."""
 RECV_SIZE = 1024 * 1024
 """Bytes asked of the socket per read (asyncio's default is 256 KiB)."""
-
-
-@dataclass(slots=True)
-class TransferContext:
-    """What an attempt needs from the manager."""
-
-    session: aiohttp.ClientSession
-    options: ManagerOptions
-    host: Host
-    buckets: tuple[TokenBucket, ...]
-    proxy: str | None
-    set_state: Callable[[Download, State], None]
-    changed: Callable[[Download], None]
-    log: Callable[[Download, str], None]
-    reserve_name: Callable[[Download, str], Awaitable[None]]
-    save_small: Callable[[Download, str, bytes], Awaitable[None]]
-    publish: Callable[[Download], Awaitable[None]]
-    checkpointed: Callable[[Download], None]
-    slots: HostSlots
-    """Extra connections to this host, and the count of open ones."""
-    verify: Callable[[Download], Awaitable[None]]
-    """Check the finished ``.part`` (a checksum); raises `DownloadError` if it is wrong."""
-    short_of_descriptors: Callable[[], bool] = lambda: False
-    """While true, connections are closed after each answer: idle pooled sockets would
-    hold the file descriptors the running downloads need."""
 
 
 class Transfer:
