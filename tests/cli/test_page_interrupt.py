@@ -14,16 +14,26 @@ from faultserver import FaultServer
 DEEP = b"<div>" * 1_000_000  # lexbor would take about half an hour over this
 
 
-def parser_running() -> bool:
-    """Whether a page parser child (``python -m afetch_tui.engine.links``) is alive."""
+def parsers_of(parent: int) -> set[int]:
+    """The page parser children (``python -m afetch_tui.engine.links``) of ``parent``
+    (only its own: other runs on this machine parse pages too)."""
+    found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"afetch_tui.engine.links" in (entry / "cmdline").read_bytes():
-                    return True
-            except OSError:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == parent and is_parser(int(entry.name)):
+                    found.add(int(entry.name))
+            except (OSError, ValueError, IndexError):
                 continue
-    return False
+    return found
+
+
+def is_parser(pid: int) -> bool:
+    try:
+        return b"afetch_tui.engine.links" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def test_ctrl_c_during_a_page_parse_ends_the_run_at_once(
@@ -41,7 +51,7 @@ def test_ctrl_c_during_a_page_parse_ends_the_run_at_once(
     )
     try:
         deadline = time.monotonic() + 20
-        while not parser_running():
+        while not (parsers := parsers_of(run.pid)):
             assert run.poll() is None, run.stderr.read() if run.stderr else ""
             assert time.monotonic() < deadline, "the parser never started"
             time.sleep(0.02)
@@ -54,4 +64,4 @@ def test_ctrl_c_during_a_page_parse_ends_the_run_at_once(
         run.kill()
     assert run.returncode == 130
     assert b"interrupted" in err and b"Traceback" not in err
-    assert not parser_running()
+    assert not [pid for pid in parsers if is_parser(pid)]  # killed, not left as an orphan

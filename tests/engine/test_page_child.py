@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from afetch_tui.engine.errors import PageError
 from afetch_tui.engine.links import parse_page
 
 if not hasattr(asyncio, "ThreadedChildWatcher"):  # Python 3.14 has no pluggable watcher
     pytest.skip("needs asyncio.ThreadedChildWatcher", allow_module_level=True)
 
 LISTING = b'<a href="a.iso">a</a> <a href="b.iso">b</a>'
+DEEP = b"<div>" * 1_000_000  # parsing this would take about half an hour
 
 
 def exited(pid: int) -> bool:
@@ -95,10 +98,29 @@ async def test_the_parser_child_is_reaped_by_the_watcher_alone(
     late_watcher: LateWatcher, caplog: pytest.LogCaptureFixture, page: bytes, found: int
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="asyncio"):
-        links = await parse_page(page, "http://h/pub/")
+        # a long deadline: this child's answer is only read once it has exited
+        links = await parse_page(page, "http://h/pub/", time_limit=30, total_limit=60)
     assert len(links) == found
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     [(pid, status)] = late_watcher.statuses.items()
     assert status == 0  # its real exit status, not the 255 of a child reaped by another
     with pytest.raises(ChildProcessError):  # reaped: no zombie left
         os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # noqa: ASYNC222
+
+
+async def test_a_cancelled_or_overdue_parse_is_killed_and_reaped_by_the_watcher_alone(
+    late_watcher: LateWatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        with pytest.raises(PageError, match="nested too deeply"):
+            await parse_page(DEEP, "http://h/", time_limit=0.5)
+        task = asyncio.create_task(parse_page(DEEP, "http://h/", time_limit=60))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert list(late_watcher.statuses.values()) == [-signal.SIGKILL] * 2
+    for pid in late_watcher.statuses:
+        with pytest.raises(ChildProcessError):  # reaped: no zombie left
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # noqa: ASYNC222
