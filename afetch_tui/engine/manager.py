@@ -805,7 +805,7 @@ class DownloadManager:
                 self._scheduler.ceiling = None
         host.completed += 1
         host.succeeded(now, self._limits)
-        self._names.release(d)
+        # Its name stays held (until it is removed): no later download may replace it.
         self._log(d, f"completed: {d.final_path}")
         self._changed(d)  # the final name and checksum result, before "completed"
         self._hooks.schedule(d, done=self._update_idle)  # --on-complete, in the background

@@ -80,6 +80,7 @@ class Names:
         finally:
             if candidate not in taken:
                 names.discard(candidate)
+        names.add(d.name)
 
     async def publish(self, d: Download) -> str | None:
         """Move the finished ``.part`` to its name without clobbering anything.

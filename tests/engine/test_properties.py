@@ -152,6 +152,9 @@ class Scenario:
     """A file of the name the URL gives is in the directory before the download starts."""
     overwrite: bool
     interrupt: Interrupt | None = None
+    limit_rate: float | None = None
+    """A per-download cap: reads are then small and throttled (another copy loop), and
+    small bodies are streamed rather than read whole."""
 
     @property
     def expect_completion(self) -> bool:
@@ -185,6 +188,7 @@ def scenarios(draw: st.DrawFn, connections: int) -> Scenario:
         plan=plan,
         existing=draw(sometimes(st.just(True), False, 4)),
         overwrite=draw(sometimes(st.just(True), False, 4)),
+        limit_rate=draw(sometimes(st.sampled_from([20e6, 80e6]), None, 3)),
         interrupt=draw(
             sometimes(
                 st.builds(
@@ -260,7 +264,7 @@ async def _download(
     manager = DownloadManager(root / "dl", options=options, store=store)
     await manager.start()
     try:
-        download_id = await manager.add(url)
+        download_id = await manager.add(url, limit_rate=scenario.limit_rate)
         if scenario.interrupt is not None:
             manager, store = await _interrupt(
                 scenario.interrupt, manager, store, download_id, server, path, state
@@ -490,12 +494,7 @@ pairs = st.builds(
     dispositions=st.tuples(*[st.sampled_from(COLLIDING)] * 2),
     plans=st.tuples(*[st.lists(steps(), max_size=3)] * 2),
     existing=st.booleans(),
-    # Not yet with --overwrite: two downloads of one run named alike then both end
-    # "completed" under one name, the second having replaced the first's file (a completed
-    # download's name is no longer held). Repro: Pair(sizes=(0, 0), dispositions=(None,
-    # 'attachment; filename="f.bin"'), plans=([], []), existing=True, overwrite=True).
-    # Reported in issue 9's --overwrite item; st.booleans() here once it is fixed.
-    overwrite=st.just(False),
+    overwrite=st.booleans(),
 )
 
 
@@ -642,3 +641,29 @@ async def test_stopping_while_the_name_is_claimed_keeps_the_part(
         await store.close()
     assert (snap.state, snap.name) == (State.COMPLETED, "f.bin")
     assert await asyncio.to_thread(_listing, directory) == {"f.bin": data}
+
+
+async def test_overwrite_never_replaces_a_file_completed_in_the_same_run(
+    tmp_path: Path,
+) -> None:
+    """Two URLs named alike under ``--overwrite``, the second answered 503 first: it named
+    its file after the first had completed (whose name was released then) and replaced
+    it, so both ended "completed" with one file between them. A completed download keeps
+    its name; the second is saved as ``f (1).bin``."""
+    first, second = random.Random(1).randbytes(5000), random.Random(2).randbytes(6000)
+    options = ManagerOptions(trust_env=False, fsync=False, overwrite=True, retry_base=0.001)
+    with pytest.MonkeyPatch.context() as patch, FaultServer() as server:
+        patch.setattr(hosts, "PUSHBACK_MIN_COOLDOWN", 0.005)
+        urls = [
+            server.add_scripted("/a/f.bin", first, []),
+            server.add_scripted("/b/f.bin", second, [Step(status=503)]),
+        ]
+        async with DownloadManager(tmp_path, options=options) as manager:
+            await manager.add_many(urls)
+            await asyncio.wait_for(manager.wait(), GUARD)
+            snaps = manager.downloads()
+    assert [(s.state, s.name) for s in snaps] == [
+        (State.COMPLETED, "f.bin"),
+        (State.COMPLETED, "f (1).bin"),
+    ]
+    assert await asyncio.to_thread(_listing, tmp_path) == {"f.bin": first, "f (1).bin": second}
