@@ -659,7 +659,7 @@ async def test_overwrite_never_replaces_a_file_completed_in_the_same_run(
             server.add_scripted("/b/f.bin", second, [Step(status=503)]),
         ]
         async with DownloadManager(tmp_path, options=options) as manager:
-            await manager.add_many(urls)
+            await manager.add_many(DownloadSpec(urls))
             await asyncio.wait_for(manager.wait(), GUARD)
             snaps = manager.downloads()
     assert [(s.state, s.name) for s in snaps] == [
