@@ -244,6 +244,9 @@ class RemoteManager:
             self._spawn(self._resync())
             return
         self._fold(event)
+        if isinstance(event, Added | Updated) and event.download.id in self._downloads:
+            # The wire's download objects carry no log; the mirror's, like the manager's, do.
+            event = type(event)(self._downloads[event.download.id])
         for sub in list(self._subscribers):
             sub.push(event)
 

@@ -103,6 +103,9 @@ async def test_attach_quit_and_attach_again_while_a_download_runs(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: rows(app) == 1)
         await until(pilot, lambda: app.model.rows[1].snap.state is State.DOWNLOADING)
+        await manager.pause(1)  # for a line in its log
+        await manager.resume(1)
+        await until(pilot, lambda: app.model.rows[1].snap.state is State.DOWNLOADING)
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         message = str(app.screen.query_one(".message", Static).render())
@@ -116,6 +119,7 @@ async def test_attach_quit_and_attach_again_while_a_download_runs(
     assert final.exists() or part.stat().st_size > size_then, "the download stopped"
     assert running.proc.poll() is None
 
+    reattached = time.time()
     connection = await Connection.connect(socket_path(state))
     manager = await RemoteManager.attach(connection)
     again = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
@@ -128,9 +132,13 @@ async def test_attach_quit_and_attach_again_while_a_download_runs(
         assert final.read_bytes() == data
         snap = again.model.rows[1].snap
         assert snap.done == snap.total == len(data)
-        assert any("completed" in entry.message for entry in snap.log)
+        assert any(e.message == "paused" and e.time < reattached for e in snap.log)
+        log = lambda: again.model.rows[1].snap.log  # noqa: E731
+        await until(pilot, lambda: any("completed" in entry.message for entry in log()))
         hosts = again.model.hosts  # their statistics arrive a tick later than the state
-        await until(pilot, lambda: [h.bytes for h in hosts.values()] == [len(data)])
+        await until(pilot, lambda: [h.bytes >= len(data) for h in hosts.values()] == [True])
+        served = (await connection.request("snapshot"))["hosts"][0]["bytes"]  # serve's own
+        await until(pilot, lambda: [h.bytes for h in hosts.values()] == [served])
         await pilot.press("q")  # nothing left running: no question
         await until(pilot, lambda: not again.is_running)
     await manager.close()

@@ -23,7 +23,7 @@ from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.remote import RemoteManager
 from afetch_tui.control.server import ControlServer, peer_uid
 from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import Resync, State
+from afetch_tui.engine.events import Resync, State, Updated
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
@@ -301,3 +301,21 @@ async def test_a_server_of_another_protocol_version_is_refused(
     monkeypatch.setattr(ops, "hello", hello)  # the server's side of it
     with pytest.raises(ControlError, match="speaks control protocol version 2"):
         await Connection.connect(control.path)
+
+
+async def test_updates_from_a_remote_manager_carry_the_log_like_in_process_ones(
+    served: Served,
+) -> None:
+    """The wire's download objects have no log; a UI must not lose its log to an update."""
+    manager, control = served
+    async with await Connection.connect(control.path) as connection:
+        remote = await RemoteManager.attach(connection)
+        local = remote.subscribe()
+        (download_id,) = await remote.add_many(DownloadSpec(["http://127.0.0.1:9/x"], paused=True))
+        await remote.cancel(download_id)  # a line in its log
+        await remote.set_download_limit(download_id, 1000.0)  # an `updated` event
+        await asyncio.wait_for(_until(lambda: remote.download(download_id).limit_rate), 5)
+        updates = [e for e in local.drain() if isinstance(e, Updated)]
+        assert updates and updates[-1].download.limit_rate == 1000.0
+        messages = [entry.message for entry in manager.download(download_id).log]
+        assert [entry.message for entry in updates[-1].download.log] == messages != []
