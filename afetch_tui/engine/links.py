@@ -20,6 +20,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import resource
 import signal
 import sys
@@ -87,6 +88,7 @@ def _links_in(tree: LexborHTMLParser, page_url: str) -> list[Link]:
     base_node = tree.css_first("base[href]")  # the first one counts for the whole document
     if base_node is not None:
         base = URL(_resolve(base, base_node.attributes.get("href") or "") or page_url)
+    resolve = _Resolver(base)
     seen: dict[str, Link] = {}
     resolved: dict[str, str | None] = {}  # icons and the like repeat on every row
     for node in tree.css(_SELECTOR):
@@ -101,7 +103,7 @@ def _links_in(tree: LexborHTMLParser, page_url: str) -> list[Link]:
                 continue
             url = resolved.get(ref, "")
             if url == "":
-                url = resolved[ref] = _resolve(base, ref)
+                url = resolved[ref] = resolve(ref)
             if url is None or url in seen:
                 continue
             if not text:
@@ -139,6 +141,39 @@ def parse_srcset(value: str) -> list[str]:
         if url:
             urls.append(url)
     return urls
+
+
+_SEGMENT = r"[A-Za-z0-9_~\-][A-Za-z0-9._~\-]*"
+_PLAIN_PATH = re.compile(rf"(/?)(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
+"""A relative or absolute-path reference that joining only appends: no scheme, query or
+fragment, nothing to percent-encode, and no dot segment (each segment starts with no dot)."""
+
+
+class _Resolver:
+    """`_resolve` for one page, with a fast path for the plain references most links are
+    (``file-1.iso``, ``pub/a.tar.gz``, ``/img/x.png``): the base's resolved directory (or
+    origin) plus the reference, exactly what joining gives (a test checks it against
+    `_resolve`). yarl's join costs ~15 µs a link, which made a page of 300k links take
+    over 3 s."""
+
+    def __init__(self, base: URL) -> None:
+        self._base = base
+        self._directory = self._prefix("x")
+        self._origin = self._prefix("/x")
+
+    def _prefix(self, probe: str) -> str | None:
+        joined = _resolve(self._base, probe)
+        if joined is None or not joined.endswith(probe):
+            return None
+        return joined[: -len(probe)] + ("/" if probe.startswith("/") else "")
+
+    def __call__(self, ref: str) -> str | None:
+        match = _PLAIN_PATH.fullmatch(ref)
+        if match is not None and ref:
+            prefix = self._origin if match.group(1) else self._directory
+            if prefix is not None:
+                return prefix + (ref[1:] if match.group(1) else ref)
+        return _resolve(self._base, ref)
 
 
 def _resolve(base: URL, ref: str) -> str | None:
