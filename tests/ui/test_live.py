@@ -239,7 +239,9 @@ async def test_host_limit_from_hosts_panel(
 async def test_quit_asks_while_downloads_run(
     server: FaultServer, manager: DownloadManager, payload
 ) -> None:
-    url = server.add_file("/long.bin", payload(1_000_000), rate=SLOW)
+    # The server holds the body after 100 kB, so the download runs however slow this run is
+    # (a transfer that could finish mid-test would make the second "q" quit without asking).
+    url = server.add_file("/long.bin", payload(1_000_000), rate=SLOW, stall_after=100_000)
     await manager.add(url)
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
@@ -247,8 +249,8 @@ async def test_quit_asks_while_downloads_run(
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("escape")  # stay
-        await pilot.pause()
-        assert app.is_running and not isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert app.is_running and states(manager) == [State.DOWNLOADING]
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.click("#yes")
@@ -319,7 +321,11 @@ async def test_split_download_shows_its_parts(server: FaultServer, payload, tmp_
     options = ManagerOptions(
         connections=4, min_split_size=2 * 1024 * 1024, trust_env=False, fsync=False
     )
-    url = server.add_file("/big.bin", payload(8 * 1024 * 1024), rate=1_000_000)
+    # Each part's body is held after 256 KiB: the three parts stay active until paused,
+    # however long this run takes to look (a finished part would never show "3 active").
+    url = server.add_file(
+        "/big.bin", payload(8 * 1024 * 1024), rate=1_000_000, stall_after=256 * 1024
+    )
     async with DownloadManager(tmp_path, options=options) as manager:
         app = app_for(manager)
         async with app.run_test(size=(160, 45)) as pilot:
