@@ -36,9 +36,10 @@ from afetch_tui.engine.urls import host_of
 
 PARSE_SECONDS = 2.0
 """How long building a page's tree may take (a normal 5 MiB page takes about 0.15 s)."""
-READ_SECONDS = 10.0
-"""How long reading every link may take in all: linear in their number, ~15 µs each, so
-only a page of hundreds of thousands of distinct links (5 MiB of ``<a href=N>``) nears it."""
+READ_SECONDS = 3.0
+"""How long all of it may take, the tree and every link (a page of any shape gives its links
+or a clear error within this): linear in the links, ~7 µs each, so only a page of several
+hundred thousand distinct links (5 MiB of ``<a href=N>``) reaches it."""
 _SELECTOR = (
     "a[href], link[href], img[src], img[srcset], source[src], source[srcset], "
     "video[src], audio[src], embed[src]"
@@ -214,13 +215,15 @@ async def parse_page(
     )
     assert child.stdin is not None and child.stdout is not None
     parsed = b""
+    started = asyncio.get_running_loop().time()
     try:
         async with asyncio.timeout(time_limit):
             child.stdin.write(body)
             await child.stdin.drain()
             child.stdin.close()
             parsed = await child.stdout.readline()
-        async with asyncio.timeout(max(0.0, total_limit - time_limit)):
+        left = total_limit - (asyncio.get_running_loop().time() - started)
+        async with asyncio.timeout(max(0.0, left)):
             answer = json.loads(await child.stdout.read() or "null") if parsed == _PARSED else None
     except TimeoutError:
         if parsed != _PARSED:
