@@ -29,12 +29,11 @@ def part_of(directory: Path, name: str) -> Path:
 
 def may_replace(directory: Path, name: str, taken: Collection[str]) -> bool:
     """Whether ``overwrite`` may put a finished file in place of ``directory/name``."""
-    if name in taken:
+    if name in taken or name.endswith(PART_SUFFIX):
+        # A name like ``x.part`` may be another download's ``.part`` at any moment (one
+        # created in a thread after this check): it is published with a hard link, which
+        # fails rather than replaces, never with ``os.replace``.
         return False
-    if name.endswith(PART_SUFFIX):
-        stem = name[: -len(PART_SUFFIX)]
-        if stem in taken or os.path.lexists(directory / name):
-            return False  # another download's .part, or the .part of a reserved name
     return not (directory / name).is_dir()
 
 
