@@ -43,7 +43,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--max-concurrent", type=int, metavar="N", help="default: 5")
     parser.add_argument("--max-per-host", type=int, metavar="N", help="default: 4")
     parser.add_argument(
-        "-x", "--connections", type=int, default=1, metavar="N", help="connections per file (1-16)"
+        "-x", "--connections", type=int, metavar="N", help="connections per file (1-16; default 1)"
     )
     parser.add_argument(
         "-k", "--min-split-size", default="20M", metavar="SIZE", help="split only files this big"

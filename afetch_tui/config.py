@@ -85,7 +85,8 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     for flag, value in (("-j", args.max_concurrent), ("--max-per-host", args.max_per_host)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1")
-    if not 1 <= args.connections <= MAX_CONNECTIONS:
+    connections = 1 if args.connections is None else args.connections
+    if not 1 <= connections <= MAX_CONNECTIONS:
         raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
     min_split = parse_size(args.min_split_size, what="-k")
     if min_split is None or min_split < 1024 * 1024:
@@ -143,7 +144,7 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
             overwrite=args.overwrite,
             proxy=args.proxy,
             fsync=not args.no_fsync,
-            connections=args.connections,
+            connections=connections,
             min_split_size=int(min_split),
             checksums=after.pop("checksums"),
             on_complete=after.pop("on_complete"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ class Connection:
         except OSError as exc:
             raise ControlError(f"cannot connect to {path}: {exc.strerror or exc}") from None
         connection = cls(reader, writer)
+        sock = writer.get_extra_info("socket")
+        if sock is not None and wire.peer_uid(sock)[1] != os.getuid():
+            # Only our own user's afetch may hear what we hand off (URLs, headers).
+            await connection.close()
+            raise ControlError(f"the socket {path} belongs to another user; not using it")
         try:
             hello = await connection.request("hello")
         except BaseException:
@@ -171,7 +177,11 @@ class Connection:
         if message["ok"]:
             result = message.get("result")
             if on_reply is not None:
-                on_reply(result)
+                try:
+                    on_reply(result)
+                except Exception as exc:  # the reader must live on, and the caller hear of it
+                    future.set_exception(ControlError(f"unusable reply from {self.owner}: {exc}"))
+                    return
             future.set_result(result)
         else:
             error = message.get("error") or {}

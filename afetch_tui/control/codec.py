@@ -85,6 +85,7 @@ _EVENT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "ids": tuple,
     "host": decode_host,
     "limits": decode_limits,
+    "regions": _DOWNLOAD_FIELDS["regions"],  # a split download's parts, on progress events
 }
 
 

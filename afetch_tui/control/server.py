@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import stat
-import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,16 +26,13 @@ from afetch_tui.engine.harvest import MAX_PAGE_BYTES
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.subscription import Subscription
 
-_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _KEPT_ON_RESYNC = (HookFinished, HandedOff)
 """Notices a fresh snapshot does not contain, so a cut in the event stream keeps them."""
 
 
-def peer_uid(sock: socket.socket) -> tuple[int, int]:
-    """(pid, uid) of the process at the other end of a connected Unix socket."""
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
-    pid, uid, _gid = _CREDENTIALS.unpack(raw)
-    return pid, uid
+def _no_constant(name: str) -> object:
+    """``NaN``/``Infinity`` are not JSON: refused, so no limit or timeout can be infinite."""
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 @dataclass(eq=False)
@@ -97,7 +92,7 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            pid, uid = peer_uid(writer.get_extra_info("socket"))
+            pid, uid = wire.peer_uid(writer.get_extra_info("socket"))
         except OSError:
             writer.close()
             return
@@ -134,7 +129,7 @@ class ControlServer:
             )
             return
         try:
-            request = json.loads(line)
+            request = json.loads(line, parse_constant=_no_constant)
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
             await session.send(wire.error(None, "malformed", "not a JSON line"))
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
@@ -261,7 +262,10 @@ class DownloadManager:
     async def add_many(self, spec: DownloadSpec) -> list[int]:
         """Queue every URL of ``spec`` (checked when it was made), in order."""
         target = spec.directory or self.directory
-        await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
+        try:
+            await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a dangling link on the way: nothing is queued
+            raise InputError(f"cannot create directory {target}: {exc.strerror or exc}") from None
         ids = []
         last_rank = self._scheduler.next_rank() - 1.0
         for offset, (url, host) in enumerate(zip(spec.urls, spec.hosts, strict=True), start=1):
@@ -426,8 +430,8 @@ class DownloadManager:
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:
         """Give one host its own bandwidth cap (``None``: unlimited for that host)."""
-        if rate is not None and not rate >= MIN_RATE:
-            raise InputError("a host's rate limit must be at least 1 B/s")
+        if rate is not None and not MIN_RATE <= rate < math.inf:
+            raise InputError("a host's rate limit must be at least 1 B/s (and finite)")
         self._host_overrides[host] = rate
         entry = self._host(host)
         entry.apply_limits(self._limits)
@@ -435,8 +439,8 @@ class DownloadManager:
         await self._save_settings()
 
     async def set_download_limit(self, download_id: int, rate: float | None) -> None:
-        if rate is not None and not rate >= MIN_RATE:
-            raise InputError("a download's rate limit must be at least 1 B/s")
+        if rate is not None and not MIN_RATE <= rate < math.inf:
+            raise InputError("a download's rate limit must be at least 1 B/s (and finite)")
         d = self._get(download_id)
         d.bucket.rate = rate
         self._changed(d)

@@ -272,7 +272,10 @@ def unique_name(
     """
 
     def free(candidate: str) -> bool:
-        if candidate in taken:
+        # A held name's ``.part`` is taken too, and so is a name whose ``.part`` is held.
+        if candidate in taken or candidate + PART_SUFFIX in taken:
+            return False
+        if candidate.endswith(PART_SUFFIX) and candidate[: -len(PART_SUFFIX)] in taken:
             return False
         return not (
             os.path.lexists(directory / candidate)

@@ -21,7 +21,8 @@ from afetch_tui.control.client import Connection
 from afetch_tui.control.codec import encode_download
 from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.remote import RemoteManager
-from afetch_tui.control.server import ControlServer, peer_uid
+from afetch_tui.control.server import ControlServer
+from afetch_tui.control.wire import peer_uid
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Resync, State, Updated
 from afetch_tui.engine.manager import DownloadManager
@@ -319,3 +320,27 @@ async def test_updates_from_a_remote_manager_carry_the_log_like_in_process_ones(
         assert updates and updates[-1].download.limit_rate == 1000.0
         messages = [entry.message for entry in manager.download(download_id).log]
         assert [entry.message for entry in updates[-1].download.log] == messages != []
+
+
+async def test_infinity_and_nan_are_not_numbers_on_the_wire(served: Served) -> None:
+    """``Infinity`` would be saved as a host's cap and fail every later download of it."""
+    manager, server = served
+    reader, writer = await raw(server)
+    writer.write(b'{"id": 1, "op": "set_host_limit", "args": {"host": "h:80", "rate": Infinity}}\n')
+    writer.write(b'{"id": 2, "op": "set_on_complete", "args": {"timeout": NaN}}\n')
+    assert [code(await reply(reader)), code(await reply(reader))] == ["malformed", "malformed"]
+    writer.close()
+    with pytest.raises(InputError, match="finite"):
+        await manager.set_host_limit("h:80", float("inf"))
+
+
+def test_a_split_downloads_parts_survive_the_wire() -> None:
+    """Progress events carry `RegionInfo`s, not dicts (the details pane reads ``.end``)."""
+    from afetch_tui.control.codec import decode_event
+    from afetch_tui.engine.events import Progress, RegionInfo
+
+    parts = (RegionInfo(0, 10, 5, True, 1.0), RegionInfo(10, 20, 0, False, 0.0))
+    event = Progress(1, 5, 20, 1.0, 2.0, 3.0, 2, parts)
+    decoded = decode_event(json.loads(json.dumps(event.to_json())))
+    assert isinstance(decoded, Progress)
+    assert decoded.regions == parts

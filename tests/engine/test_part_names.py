@@ -39,3 +39,12 @@ def test_publishing_a_part_named_file_never_replaces_a_part_made_meanwhile(
     assert final != "f.bin.part"
     assert (tmp_path / final).read_bytes() == b"A"
     assert (tmp_path / "f.bin.part").read_bytes() == b"B's bytes"
+
+
+def test_a_held_name_keeps_its_part_name_free_and_the_other_way_round(tmp_path: Path) -> None:
+    """A cancelled download keeps ``x.bin`` (its ``.part`` deleted): another download the
+    server names ``x.bin.part`` must not take what a retry will reopen as its ``.part``."""
+    from afetch_tui.engine.naming import unique_name
+
+    assert unique_name(tmp_path, "x.bin.part", taken={"x.bin"}) != "x.bin.part"
+    assert unique_name(tmp_path, "x.bin", taken={"x.bin.part"}) != "x.bin"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from faultserver import FaultServer, RequestRecord
 
+from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import HostSnapshot, Limits, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
@@ -229,3 +231,15 @@ async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) 
     assert stats.limit_rate is None and stats.request_rate is None
     assert stats.speed_avg > 0 and stats.history
     assert sum(stats.history) <= stats.bytes
+
+
+async def test_a_directory_that_cannot_be_made_queues_nothing(tmp_path: Path) -> None:
+    """A dangling link on the way passes the writability check, then mkdir fails: an
+    `InputError` with nothing queued, not an OSError after part of a batch."""
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing")
+    async with DownloadManager(tmp_path) as m:
+        with pytest.raises(InputError, match="cannot create directory"):
+            await m.add_many(
+                DownloadSpec(["http://127.0.0.1:9/a"], directory=tmp_path / "dangling" / "sub")
+            )
+        assert m.downloads() == []
