@@ -40,7 +40,8 @@ class Names:
         instead of leaving it behind and saving ``name (1)``.
         """
         names = self.held_in(d.directory)
-        taken = set(names)
+        own = None if candidate in names else candidate
+        taken = files.Taken(names, own)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
         hop = asyncio.ensure_future(
             asyncio.to_thread(
@@ -56,7 +57,7 @@ class Names:
         try:
             d.name, cancelled = await _outlast_cancel(hop)
         finally:
-            if candidate not in taken:
+            if own is not None:
                 names.discard(candidate)
         names.add(d.name)
         if cancelled:
@@ -65,7 +66,8 @@ class Names:
     async def save_small(self, d: Download, candidate: str, data: bytes) -> None:
         """Name, write, flush and publish a small body, batched with others (one hop)."""
         names = self.held_in(d.directory)
-        taken = set(names)
+        own = None if candidate in names else candidate
+        taken = files.Taken(names, own)
         names.add(candidate)
         try:
             d.name = await self._group_io.run(
@@ -78,7 +80,7 @@ class Names:
                 fsync=self._options.fsync,
             )
         finally:
-            if candidate not in taken:
+            if own is not None:
                 names.discard(candidate)
         names.add(d.name)
 
@@ -89,7 +91,7 @@ class Names:
         the next free name), else None.
         """
         assert d.name is not None
-        taken = self.held_in(d.directory) - {d.name}
+        taken = files.Taken(self.held_in(d.directory), d.name)
         final = await asyncio.to_thread(
             files.publish, d.directory, d.name, taken, self._options.overwrite
         )

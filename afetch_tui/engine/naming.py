@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Collection
+from collections.abc import Container
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -257,7 +257,7 @@ def unique_name(
     directory: Path,
     name: str,
     *,
-    taken: Collection[str] = (),
+    taken: Container[str] = (),
     overwrite: bool = False,
 ) -> str:
     """A name in *directory* that no file, partial download or in-flight download uses.
