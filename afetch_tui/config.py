@@ -17,7 +17,7 @@ from afetch_tui.engine import checksum, harvest, hooks
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
-from afetch_tui.engine.limits import MIN_REQUEST_RATE, parse_size
+from afetch_tui.engine.limits import parse_size
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import MAX_CONNECTIONS, DownloadSpec, check_directory
@@ -95,8 +95,6 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         raise UsageError("--retries must be 0 or more")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.host_request_rate is not None and args.host_request_rate < MIN_REQUEST_RATE:
-        raise UsageError(f"--host-request-rate must be at least {MIN_REQUEST_RATE:g} per second")
     given: dict[str, Any] = {
         "max_concurrent": args.max_concurrent,
         "max_per_host": args.max_per_host,
