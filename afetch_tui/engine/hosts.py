@@ -42,7 +42,7 @@ class Host:
         self._cap_changed_at = now
         self._ttfb_total = 0.0
         self._ttfb_count = 0
-        self._shown_counts: tuple[int, ...] = ()
+        self._was_busy = False
 
     def cap(self, limits: Limits) -> int:
         if self.reduced_cap is None:
@@ -93,12 +93,12 @@ class Host:
         )
 
     def update_due(self, now: float) -> bool:
-        """`needs_update`, or its counts changed since the last update: downloads that all
-        fail at connect, between two ticks, leave a host that never saw a byte, and the
-        panel must still hear that none runs any more."""
-        counts = (self.running, self.queued, self.connections, self.completed, self.failed)
-        changed, self._shown_counts = counts != self._shown_counts, counts
-        return self.needs_update(now) or changed
+        """`needs_update`, and once more on the tick after it stops needing one: else the
+        panel keeps the last busy counts (every download failing at connect leaves a host
+        that never saw a byte showing "3/0")."""
+        busy = self.needs_update(now)
+        was_busy, self._was_busy = self._was_busy, busy
+        return busy or was_busy
 
     def record_ttfb(self, seconds: float) -> None:
         self._ttfb_total += seconds
