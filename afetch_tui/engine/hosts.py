@@ -42,7 +42,6 @@ class Host:
         self._cap_changed_at = now
         self._ttfb_total = 0.0
         self._ttfb_count = 0
-        self._was_busy = False
 
     def cap(self, limits: Limits) -> int:
         if self.reduced_cap is None:
@@ -91,14 +90,6 @@ class Host:
             or self.cooling(now - 1)
             or self.meter.idle_for(now) <= HISTORY_SECONDS + 1
         )
-
-    def update_due(self, now: float) -> bool:
-        """`needs_update`, and once more on the tick after it stops needing one: else the
-        panel keeps the last busy counts (every download failing at connect leaves a host
-        that never saw a byte showing "3/0")."""
-        busy = self.needs_update(now)
-        was_busy, self._was_busy = self._was_busy, busy
-        return busy or was_busy
 
     def record_ttfb(self, seconds: float) -> None:
         self._ttfb_total += seconds

@@ -79,15 +79,3 @@ def test_waiting_reasons() -> None:
     retrying = snapshot(State.RETRYING, retry_at=104.2)
     assert waiting_reason(retrying, capped, limits, 2, 100.0) == "retry in 5s"
     assert waiting_reason(snapshot(State.DOWNLOADING), capped, limits, 2, 0.0) is None
-
-
-def test_a_host_that_stops_gets_one_last_update() -> None:
-    """Downloads that all fail at connect leave a host that never saw a byte: the tick
-    after it stops still sends its counts (0 running), then no more."""
-    host = Host("h:80", 0.0)
-    host.running = 3
-    assert host.update_due(1.0)
-    host.running = 0
-    assert not host.needs_update(100.0)
-    assert host.update_due(100.0)  # the last one, with the counts at 0
-    assert not host.update_due(101.0)
