@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_serve(config)
     from afetch_tui.control.serve import listen
-    from afetch_tui.dashboard import open_dashboard
+    from afetch_tui.dashboard_runner import open_dashboard
 
     return open_dashboard(config, listen=listen)
 

@@ -46,7 +46,7 @@ from afetch_tui.engine.events import (
 )
 from afetch_tui.engine.inputfile import InputEntry
 from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.records import Record
 from afetch_tui.engine.store import Store, headless_path
 from afetch_tui.engine.subscription import Subscription

@@ -11,7 +11,7 @@ from afetch_tui.engine.checksum import StreamHasher
 from afetch_tui.engine.events import DownloadSnapshot, LogEntry, RegionInfo, State
 from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import RateMeter
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.regions import Region
 
 LOG_LINES = 200

@@ -27,9 +27,9 @@ class Host:
         self.request_bucket = TokenBucket(burst=1.0)
         self.limit_override: float | None = None
         self.has_override = False
-        self.connections = 0
-        self.running = 0
-        self.slots = 0
+        self.open_connections = 0
+        self.running_downloads = 0
+        self.reserved_connections = 0
         """Connections reserved: one per running download, plus extra segment connections."""
         self.queued = 0
         self.completed = 0
@@ -54,7 +54,7 @@ class Host:
     def pushback(self, delay: float, now: float, limits: Limits) -> None:
         """The host said 'slow down': hold its downloads and lower its cap."""
         self.cooldown_until = max(self.cooldown_until, now + max(delay, PUSHBACK_MIN_COOLDOWN))
-        self.reduced_cap = max(1, min(self.cap(limits), max(self.running, 1)) // 2)
+        self.reduced_cap = max(1, min(self.cap(limits), max(self.running_downloads, 1)) // 2)
         self._cap_changed_at = now
 
     def succeeded(self, now: float, limits: Limits) -> None:
@@ -84,8 +84,8 @@ class Host:
         """Whether the hosts panel would show something new: while it transfers, cools
         down or runs lowered, and until its graph has scrolled back to empty."""
         return bool(
-            self.running
-            or self.connections
+            self.running_downloads
+            or self.open_connections
             or self.reduced_cap is not None
             or self.cooling(now - 1)
             or self.meter.idle_for(now) <= HISTORY_SECONDS + 1
@@ -112,9 +112,9 @@ class Host:
             speed=self.meter.smoothed,
             speed_avg=self.meter.average(now),
             bytes=self.meter.total,
-            connections=self.connections,
+            connections=self.open_connections,
             connection_cap=self.cap(limits),
-            active=self.running,
+            active=self.running_downloads,
             queued=self.queued,
             completed=self.completed,
             failed=self.failed,

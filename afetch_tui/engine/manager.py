@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from afetch_tui.engine import files
+from afetch_tui.engine import file_ops
 from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine import retry as retry_rules
 from afetch_tui.engine.display import unmask_password
@@ -43,12 +43,12 @@ from afetch_tui.engine.events import (
     StoreProblem,
     Updated,
 )
+from afetch_tui.engine.held_names import HeldNames
 from afetch_tui.engine.hooks import CompletionHooks, HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
 from afetch_tui.engine.limits import MIN_RATE, TokenBucket, throttle
 from afetch_tui.engine.meter import RateMeter
-from afetch_tui.engine.names import Names
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.proxies import ProxyResolver
 from afetch_tui.engine.records import Record
@@ -98,7 +98,7 @@ class DownloadManager:
         self._journal = Journal(store, self._store_problem) if store else None
         self._restore_only = restore_only
         self._proxies = ProxyResolver(self.options.proxy, self.options.trust_env)
-        self._names = Names(self.options)
+        self._names = HeldNames(self.options)
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(self._limits, self._downloads)
         self._running: dict[int, Download] = {}
@@ -131,7 +131,7 @@ class DownloadManager:
     async def start(self) -> None:
         if self._session is not None:
             return
-        files.raise_open_file_limit()
+        file_ops.raise_open_file_limit()
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -345,7 +345,7 @@ class DownloadManager:
         if delete_file or not d.state.is_finished:
             await self._delete_part(d)
         if delete_file and d.state is State.COMPLETED and d.final_path:
-            await asyncio.to_thread(files.unlink, d.final_path)
+            await asyncio.to_thread(file_ops.unlink, d.final_path)
         self._set_state(d, State.CANCELLED, quiet=True)
         self._names.release(d)
         self._scheduler.forget(d)
@@ -679,7 +679,7 @@ class DownloadManager:
 
     async def _delete_part(self, d: Download) -> None:
         if d.part_path:
-            await asyncio.to_thread(files.unlink, d.part_path)
+            await asyncio.to_thread(file_ops.unlink, d.part_path)
         if d.id not in self._running:
             self._bytes[d.state] -= d.done
         d.done = d.checkpoint = d.synced = 0

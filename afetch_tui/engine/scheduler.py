@@ -1,7 +1,7 @@
 """The queue: its order, the waiting list, and per host what is queued, running and connected.
 
 One `Scheduler` owns all of it; nothing else writes ``Download.rank`` or a host's ``queued``,
-``running``, ``slots`` or ``connections`` counts.
+``running_downloads``, ``reserved_connections`` or ``open_connections`` counts.
 
 Choosing what to start costs O(log n) per start, however long the queue is and however
 many of its downloads wait for a busy host:
@@ -211,15 +211,15 @@ class Scheduler:
                 heapq.heappop(ready)
                 continue
             host = self.hosts[name]
-            if host.cooling(now) or host.slots >= host.cap(self.limits):
+            if host.cooling(now) or host.reserved_connections >= host.cap(self.limits):
                 heapq.heappop(ready)
                 self._park(host, now)
                 continue
             heapq.heappop(ready)
             del self._waiting[download_id]
             host.queued -= 1
-            host.running += 1
-            host.slots += 1
+            host.running_downloads += 1
+            host.reserved_connections += 1
             self._holding.add(download_id)
             started.append(download_id)
             free -= 1
@@ -258,19 +258,19 @@ class Scheduler:
             return
         self._holding.discard(d.id)
         host = self.hosts[d.host]
-        host.running -= 1
-        host.slots -= 1
+        host.running_downloads -= 1
+        host.reserved_connections -= 1
         self._unpark(host.name)
 
     def take_extra(self, host: Host) -> bool:
         """An extra connection for a split download: only if no queued download wants it."""
-        if host.slots < host.cap(self.limits) and not host.queued:
-            host.slots += 1
+        if host.reserved_connections < host.cap(self.limits) and not host.queued:
+            host.reserved_connections += 1
             return True
         return False
 
     def give_extra(self, host: Host) -> None:
-        host.slots -= 1
+        host.reserved_connections -= 1
         self._unpark(host.name)
 
     def hosts_changed(self, hosts: Iterable[Host] | None = None) -> None:
@@ -397,9 +397,9 @@ class HostSlots:
 
     def opened(self, d: Download) -> None:
         """``d`` opened a connection to this host (count it until `closed`)."""
-        self._host.connections += 1
+        self._host.open_connections += 1
         d.connections += 1
 
     def closed(self, d: Download) -> None:
-        self._host.connections -= 1
+        self._host.open_connections -= 1
         d.connections -= 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from afetch_tui.engine import checksum as checksums
-from afetch_tui.engine import naming
+from afetch_tui.engine import name_rules
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.limits import MIN_RATE
 from afetch_tui.engine.urls import checked_url
@@ -62,7 +62,7 @@ class DownloadSpec:
         if name is not None:
             if len(checked) != 1:
                 raise InputError("a file name (-o) can only be given with a single URL")
-            if naming.safe_basename(name) != name.strip():
+            if name_rules.safe_basename(name) != name.strip():
                 raise InputError(f"not a usable file name: {name!r}")
             name = name.strip()
         if limit_rate is not None and not (math.isfinite(limit_rate) and limit_rate >= MIN_RATE):

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Iterator
 
 import aiohttp
 
-from afetch_tui.engine import files, http, naming
+from afetch_tui.engine import file_ops, http, name_rules
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
@@ -154,7 +154,7 @@ class Transfer:
             d.etag, d.last_modified = etag, last_modified
         candidate = None
         if d.name is None:
-            candidate = naming.choose_name(
+            candidate = name_rules.choose_name(
                 requested=d.requested_name,
                 content_disposition=response.headers.get("Content-Disposition"),
                 url=d.url,
@@ -211,7 +211,7 @@ class Transfer:
         d, ctx = self.d, self.ctx
         path = d.part_path
         assert path is not None
-        if start and await asyncio.to_thread(files.size_or_none, path) is None:
+        if start and await asyncio.to_thread(file_ops.size_or_none, path) is None:
             raise DownloadError(
                 f"{path.name} vanished: starting over", retryable=True, restart=True
             )
@@ -447,7 +447,7 @@ class Transfer:
     async def _finish(self) -> None:
         d = self.d
         assert d.part_path is not None
-        size = await asyncio.to_thread(files.size_or_none, d.part_path)
+        size = await asyncio.to_thread(file_ops.size_or_none, d.part_path)
         if size != d.total:
             raise DownloadError(
                 f"{d.part_path.name} holds {size} bytes, expected {d.total}: starting over",

@@ -23,8 +23,8 @@ from textual.worker import Worker, WorkerState
 
 from afetch_tui.engine.events import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.model import ViewModel, display_name
-from afetch_tui.ui.screens.dashboard import DashboardScreen, plural
 from afetch_tui.ui.screens.help import key_label
+from afetch_tui.ui.screens.main_screen import MainScreen, plural
 from afetch_tui.ui.screens.prompts import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class AfetchApp(App[None]):
         self.model.on_finished = self._finished
         self.refresh_hz = refresh_hz
         self.cursor_blink = cursor_blink
-        self.dashboard = DashboardScreen(
+        self.dashboard = MainScreen(
             self.model, manager, show_hosts=show_hosts, show_details=show_details
         )
         self._notices: list[DownloadSnapshot | HookFinished] = []

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from afetch_tui.engine.events import State
-from afetch_tui.engine.naming import choose_name, filename_from_content_disposition
+from afetch_tui.engine.name_rules import choose_name, filename_from_content_disposition
 
 URL = "http://h/from-url.html"
 

@@ -43,7 +43,7 @@ def test_an_idle_host_keeps_sending_updates_until_its_graph_is_empty() -> None:
 def test_a_lowered_cap_grows_back_with_time_alone() -> None:
     limits = Limits(max_per_host=4)
     host = Host("a", 0.0)
-    host.running = 4
+    host.running_downloads = 4
     host.pushback(2.0, 0.0, limits)
     assert host.cap(limits) == 2
     assert not host.recover(1.0, limits)  # still cooling
@@ -69,11 +69,11 @@ def test_waiting_reasons() -> None:
     host = Host("h", 0.0)
     queued = snapshot(State.QUEUED)
     assert waiting_reason(queued, host.snapshot(0.0, limits), limits, 5, 0.0) == "5/5 running"
-    host.running = 4
+    host.running_downloads = 4
     host.pushback(12.0, 0.0, limits)
     cooling = host.snapshot(0.5, limits)
     assert waiting_reason(queued, cooling, limits, 4, 0.0) == "host cooling 12s"
-    host.connections = 2
+    host.open_connections = 2
     capped = host.snapshot(20.0, limits)
     assert waiting_reason(queued, capped, limits, 2, 0.0) == "host cap 2/2"
     retrying = snapshot(State.RETRYING, retry_at=104.2)

@@ -12,7 +12,7 @@ import pytest
 from afetch_tui.engine.errors import PageError
 from afetch_tui.engine.events import State
 from afetch_tui.engine.http import ContentRange, parse_content_range
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.retry import parse_retry_after
 from afetch_tui.format import size
 

@@ -10,7 +10,7 @@ import pytest
 
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import State
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.spec import DownloadSpec
 
 KIB = 1024

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from afetch_tui.engine.events import State
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 
 KIB = 1024
 MIB = 1024 * KIB

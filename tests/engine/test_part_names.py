@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from afetch_tui.engine import files
+from afetch_tui.engine import file_ops
 
 
 def test_publishing_a_part_named_file_never_replaces_a_part_made_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A's name is ``f.bin.part``; B's ``.part`` for ``f.bin`` is created (as `files.claim`
+    """A's name is ``f.bin.part``; B's ``.part`` for ``f.bin`` is created (as `file_ops.claim`
     does, O_EXCL) at the worst moment: right before A's publish moves its file into place
     (the race the property test found). Even with --overwrite, B's ``.part`` survives."""
-    a = files.claim(tmp_path, "f.bin.part", set(), overwrite=True, data=b"A")
+    a = file_ops.claim(tmp_path, "f.bin.part", set(), overwrite=True, data=b"A")
     assert a == "f.bin.part"
     b_part: list[int] = []
 
@@ -32,9 +32,9 @@ def test_publishing_a_part_named_file_never_replaces_a_part_made_meanwhile(
 
         return call
 
-    monkeypatch.setattr(files.os, "replace", b_claims_first(os.replace))
-    monkeypatch.setattr(files.os, "link", b_claims_first(os.link))
-    final = files.publish(tmp_path, a, set(), overwrite=True)
+    monkeypatch.setattr(file_ops.os, "replace", b_claims_first(os.replace))
+    monkeypatch.setattr(file_ops.os, "link", b_claims_first(os.link))
+    final = file_ops.publish(tmp_path, a, set(), overwrite=True)
     os.close(b_part[0])
     assert final != "f.bin.part"
     assert (tmp_path / final).read_bytes() == b"A"
@@ -44,7 +44,7 @@ def test_publishing_a_part_named_file_never_replaces_a_part_made_meanwhile(
 def test_a_held_name_keeps_its_part_name_free_and_the_other_way_round(tmp_path: Path) -> None:
     """A cancelled download keeps ``x.bin`` (its ``.part`` deleted): another download the
     server names ``x.bin.part`` must not take what a retry will reopen as its ``.part``."""
-    from afetch_tui.engine.naming import unique_name
+    from afetch_tui.engine.name_rules import unique_name
 
     assert unique_name(tmp_path, "x.bin.part", taken={"x.bin"}) != "x.bin.part"
     assert unique_name(tmp_path, "x.bin", taken={"x.bin.part"}) != "x.bin"

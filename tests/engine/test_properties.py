@@ -45,10 +45,10 @@ from faultserver import FaultServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afetch_tui.engine import files, hosts, segmented
+from afetch_tui.engine import file_ops, hosts, segmented
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
@@ -603,7 +603,7 @@ async def test_stopping_while_the_name_is_claimed_keeps_the_part(
     that ``.part`` behind, unowned (and, on quit, the name unrecorded): the resumed
     download saved ``f (1).bin`` and the empty ``f.bin.part`` stayed. The claim now
     outlasts the cancel, and the name is recorded either way."""
-    real_claim = files.claim
+    real_claim = file_ops.claim
     created, release = threading.Event(), threading.Event()
 
     def claim_then_hold(*args: Any, **kwargs: Any) -> str:
@@ -612,7 +612,7 @@ async def test_stopping_while_the_name_is_claimed_keeps_the_part(
         release.wait(GUARD)
         return name
 
-    monkeypatch.setattr(files, "claim", claim_then_hold)
+    monkeypatch.setattr(file_ops, "claim", claim_then_hold)
     data = random.Random(1).randbytes(600 * KIB)  # streamed, so the name is claimed first
     directory, state = tmp_path / "dl", tmp_path / "state.db"
     options = ManagerOptions(trust_env=False, fsync=False, retry_base=0.001)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from afetch_tui.engine.events import State
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.transfer import OVERLAP
 
 KIB = 1024

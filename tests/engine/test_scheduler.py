@@ -61,14 +61,14 @@ def test_take_follows_queue_order_and_the_host_cap() -> None:
     a1, b1, a2, a3, b2 = (q.add(h) for h in "abaab")
     assert q.take() == [a1.id, b1.id, a2.id, b2.id]  # a3 waits for a slot on a
     a, b = q.hosts["a"], q.hosts["b"]
-    assert (a.queued, a.running, a.slots) == (1, 2, 2)
-    assert (b.queued, b.running) == (0, 2)
+    assert (a.queued, a.running_downloads, a.reserved_connections) == (1, 2, 2)
+    assert (b.queued, b.running_downloads) == (0, 2)
     assert q.take() == []
     q.scheduler.finished(b1)
     assert q.take() == []  # b's free slot is no use to a
     q.scheduler.finished(a1)
     assert q.take() == [a3.id]
-    assert (a.queued, a.running) == (0, 2)
+    assert (a.queued, a.running_downloads) == (0, 2)
 
 
 def test_a_started_download_is_never_counted_as_queued() -> None:
@@ -78,7 +78,7 @@ def test_a_started_download_is_never_counted_as_queued() -> None:
     host = q.hosts["a"]
     assert host.queued == 2
     q.take()
-    assert (host.queued, host.running) == (1, 1)
+    assert (host.queued, host.running_downloads) == (1, 1)
 
 
 def test_moves_change_the_order_and_what_starts_first() -> None:
@@ -157,7 +157,7 @@ def test_a_download_that_has_its_bytes_gives_its_slot_to_the_next() -> None:
     assert q.scheduler.network_done(first)
     assert not q.scheduler.network_done(first)
     assert q.take() == [third.id]
-    assert q.hosts["a"].running == 2
+    assert q.hosts["a"].running_downloads == 2
     assert q.scheduler.network_done(second)
     assert q.take() == [fourth.id]
     assert not q.scheduler.network_done(third)  # two are finishing already: keep the slot
@@ -167,7 +167,7 @@ def test_a_download_that_has_its_bytes_gives_its_slot_to_the_next() -> None:
     assert q.take() == []
     assert q.scheduler.network_done(third)
     assert q.take() == [fifth.id]
-    assert q.hosts["a"].running == 2 and q.hosts["a"].slots == 2
+    assert q.hosts["a"].running_downloads == 2 and q.hosts["a"].reserved_connections == 2
 
 
 def test_a_lower_cap_and_new_limits_take_effect() -> None:
@@ -192,7 +192,7 @@ def test_extra_connections_only_when_nothing_is_queued() -> None:
     q.scheduler.limits = Limits(max_concurrent=2, max_per_host=2)
     q.take()
     q.scheduler.finished(second)
-    assert q.scheduler.take_extra(host) and host.slots == 2
+    assert q.scheduler.take_extra(host) and host.reserved_connections == 2
     assert not q.scheduler.take_extra(host)
 
 

@@ -15,7 +15,7 @@ import pytest
 from engine_helpers import fast_options
 from faultserver import FaultServer
 
-from afetch_tui.engine import files
+from afetch_tui.engine import file_ops
 from afetch_tui.engine.events import Limits, State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.spec import DownloadSpec
@@ -25,14 +25,14 @@ SLOW_SAVE = 0.4
 
 
 def slow_down(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """``files.<name>`` takes SLOW_SAVE seconds longer (in its thread, like a slow disk)."""
-    real = getattr(files, name)
+    """``file_ops.<name>`` takes SLOW_SAVE seconds longer (in its thread, like a slow disk)."""
+    real = getattr(file_ops, name)
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         time.sleep(SLOW_SAVE)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, name, slow)
+    monkeypatch.setattr(file_ops, name, slow)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from faultserver import FaultServer
 
 from afetch_tui.engine.events import State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.naming import PART_SUFFIX
+from afetch_tui.engine.name_rules import PART_SUFFIX
 
 KIB = 1024
 MIB = 1024 * KIB

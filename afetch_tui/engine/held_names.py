@@ -1,6 +1,6 @@
 """The file names a manager's downloads hold, and the thread hops that claim and publish them.
 
-The rules on disk are in `files`; this keeps, per directory, the names claimed by
+The rules on disk are in `file_ops`; this keeps, per directory, the names claimed by
 unfinished downloads so two downloads of this manager never pick the same one.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from afetch_tui.engine import files
+from afetch_tui.engine import file_ops
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.groupio import GroupRunner
 from afetch_tui.engine.options import ManagerOptions
 
 
-class Names:
+class HeldNames:
     def __init__(self, options: ManagerOptions) -> None:
         self._options = options
         self._held: dict[Path, set[str]] = {}
@@ -41,11 +41,11 @@ class Names:
         """
         names = self.held_in(d.directory)
         own = None if candidate in names else candidate
-        taken = files.Taken(names, own)
+        taken = file_ops.Taken(names, own)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
         hop = asyncio.ensure_future(
             asyncio.to_thread(
-                files.claim,
+                file_ops.claim,
                 d.directory,
                 candidate,
                 taken,
@@ -67,11 +67,11 @@ class Names:
         """Name, write, flush and publish a small body, batched with others (one hop)."""
         names = self.held_in(d.directory)
         own = None if candidate in names else candidate
-        taken = files.Taken(names, own)
+        taken = file_ops.Taken(names, own)
         names.add(candidate)
         try:
             d.name = await self._group_io.run(
-                files.save_whole,
+                file_ops.save_whole,
                 d.directory,
                 candidate,
                 taken,
@@ -91,9 +91,9 @@ class Names:
         the next free name), else None.
         """
         assert d.name is not None
-        taken = files.Taken(self.held_in(d.directory), d.name)
+        taken = file_ops.Taken(self.held_in(d.directory), d.name)
         final = await asyncio.to_thread(
-            files.publish, d.directory, d.name, taken, self._options.overwrite
+            file_ops.publish, d.directory, d.name, taken, self._options.overwrite
         )
         if final == d.name:
             return None

@@ -1,4 +1,4 @@
-"""Tests for afetch_tui.engine.naming: safe, unique local file names."""
+"""Tests for afetch_tui.engine.name_rules: safe, unique local file names."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from afetch_tui.engine.naming import (
+from afetch_tui.engine.name_rules import (
     DEFAULT_NAME,
     MAX_NAME_BYTES,
     PART_SUFFIX,

@@ -18,7 +18,7 @@ import os
 from collections.abc import Container
 from pathlib import Path
 
-from afetch_tui.engine.naming import PART_SUFFIX, unique_name
+from afetch_tui.engine.name_rules import PART_SUFFIX, unique_name
 
 _EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 

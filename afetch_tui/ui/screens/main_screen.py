@@ -63,7 +63,7 @@ def describe(snaps: list[DownloadSnapshot]) -> str:
     return f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
 
 
-class DashboardScreen(Screen[None]):
+class MainScreen(Screen[None]):
     """Downloads table on top; hosts panel and details pane below; status bar."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -280,8 +280,8 @@ class DashboardScreen(Screen[None]):
         self.manager = manager
         self.add_draft = ""
         """What the add dialog held when it was closed with Escape."""
-        self.set_reactive(DashboardScreen.show_hosts, show_hosts)
-        self.set_reactive(DashboardScreen.show_details, show_details)
+        self.set_reactive(MainScreen.show_hosts, show_hosts)
+        self.set_reactive(MainScreen.show_details, show_details)
 
     @property
     def directory(self) -> Path:
