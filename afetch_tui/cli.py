@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     """The checked run; imported only now, once the command line has parsed."""
     from afetch_tui.config import build_config
-    from afetch_tui.engine.errors import InputError
+    from afetch_tui.engine import InputError
 
     try:
         return build_config(args, need_urls=need_urls)

@@ -13,15 +13,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from afetch_tui.engine import checksum, harvest, hooks
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import Limits
-from afetch_tui.engine.inputfile import InputEntry, parse_header, parse_input
-from afetch_tui.engine.limits import parse_size
-from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.options import ManagerOptions
-from afetch_tui.engine.spec import MAX_CONNECTIONS, DownloadSpec, check_directory
-from afetch_tui.engine.urls import validate_url
+from afetch_tui.engine import (
+    MAX_CONNECTIONS,
+    DownloadManager,
+    DownloadSpec,
+    InputEntry,
+    InputError,
+    Limits,
+    ManagerOptions,
+    check_directory,
+    checksum,
+    harvest,
+    hooks,
+    parse_header,
+    parse_input,
+    parse_size,
+    validate_url,
+)
 from afetch_tui.usage import (  # re-exported: the front ends take them from here
     EXIT_FAILED,
     EXIT_INTERRUPTED,

@@ -24,9 +24,7 @@ from afetch_tui.config import (
     on_termination,
     queue_entries,
 )
-from afetch_tui.engine.errors import AfetchError, InputError, StoreError
-from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.store import Store
+from afetch_tui.engine import AfetchError, DownloadManager, InputError, Store, StoreError
 
 
 class Listener(Protocol):

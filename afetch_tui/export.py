@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from afetch_tui.engine.display import inert
-from afetch_tui.engine.errors import StoreError
-from afetch_tui.engine.events import State
-from afetch_tui.engine.inputfile import InputEntry, format_entries, unwritable
-from afetch_tui.engine.records import Record
-from afetch_tui.engine.store import read_records
+from afetch_tui.engine import (
+    InputEntry,
+    Record,
+    State,
+    StoreError,
+    format_entries,
+    inert,
+    read_records,
+    unwritable,
+)
 
 
 def to_entry(record: Record) -> InputEntry:

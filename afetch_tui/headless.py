@@ -32,24 +32,28 @@ from afetch_tui.config import (
     queue_entries,
     target_directory,
 )
-from afetch_tui.engine import checksum
-from afetch_tui.engine.display import inert, json_line
-from afetch_tui.engine.errors import InputError, PageError, StoreError
-from afetch_tui.engine.events import (
+from afetch_tui.engine import (
+    PART_SUFFIX,
     Added,
+    DownloadManager,
     DownloadSnapshot,
     Event,
     HookFinished,
+    InputEntry,
+    InputError,
+    PageError,
+    Record,
     State,
     StateChanged,
+    Store,
+    StoreError,
     StoreProblem,
+    Subscription,
+    checksum,
+    headless_path,
+    inert,
+    json_line,
 )
-from afetch_tui.engine.inputfile import InputEntry
-from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.name_rules import PART_SUFFIX
-from afetch_tui.engine.records import Record
-from afetch_tui.engine.store import Store, headless_path
-from afetch_tui.engine.subscription import Subscription
 
 PLAIN_INTERVAL = 5.0
 LIVE_INTERVAL = 0.25

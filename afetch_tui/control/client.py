@@ -13,8 +13,7 @@ from typing import Any
 from afetch_tui.control import wire
 from afetch_tui.control.codec import decode_event
 from afetch_tui.control.paths import ControlError, socket_path
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import Event
+from afetch_tui.engine import Event, InputError
 
 OnReply = Callable[[Any], None]
 

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from afetch_tui.engine import events
-from afetch_tui.engine.events import (
+from afetch_tui.engine import (
     DownloadSnapshot,
     Event,
     HostSnapshot,
@@ -22,6 +21,7 @@ from afetch_tui.engine.events import (
     RegionInfo,
     State,
     Updated,
+    events,
 )
 
 T = TypeVar("T")

@@ -22,11 +22,19 @@ from afetch_tui.control import codec, wire
 from afetch_tui.control.client import Connection
 from afetch_tui.control.ops import AddItem
 from afetch_tui.control.paths import ControlError, socket_path
-from afetch_tui.engine.display import inert, json_line
-from afetch_tui.engine.errors import InputError, StoreError
-from afetch_tui.engine.events import DownloadSnapshot, Event, LimitsChanged, State, StateChanged
-from afetch_tui.engine.limits import parse_size
-from afetch_tui.engine.store import default_path
+from afetch_tui.engine import (
+    DownloadSnapshot,
+    Event,
+    InputError,
+    LimitsChanged,
+    State,
+    StateChanged,
+    StoreError,
+    default_path,
+    inert,
+    json_line,
+    parse_size,
+)
 from afetch_tui.usage import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 Verb = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -78,7 +86,7 @@ def add_items(args: argparse.Namespace, entries: list[Any] | None = None) -> lis
     paused = getattr(args, "paused", False)
     connections = args.connections
     if connections is not None:
-        from afetch_tui.engine.spec import MAX_CONNECTIONS  # only then: it loads aiohttp
+        from afetch_tui.engine import MAX_CONNECTIONS  # only then: it loads aiohttp
 
         if not 1 <= connections <= MAX_CONNECTIONS:
             raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
@@ -174,8 +182,8 @@ async def _ls(args: argparse.Namespace) -> int:
 
 def _stored(state: Path) -> list[DownloadSnapshot]:
     """The queue as the state file has it, read without its lock (nothing runs it)."""
+    from afetch_tui.engine import read_records
     from afetch_tui.engine.journal import from_record
-    from afetch_tui.engine.store import read_records
 
     if not state.exists():
         return []
@@ -321,7 +329,7 @@ def to_running(args: argparse.Namespace) -> int | None:
 
 
 async def _to_running(args: argparse.Namespace) -> int | None:
-    from afetch_tui.engine.inputfile import parse_header
+    from afetch_tui.engine import parse_header
 
     connection = await Connection.find(state_path(args))
     if connection is None:

@@ -13,13 +13,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from afetch_tui.control import codec, wire
-from afetch_tui.engine.errors import AfetchError
-from afetch_tui.engine.events import DownloadSnapshot, HostUpdate, Limits, LimitsChanged
-from afetch_tui.engine.spec import DownloadSpec
-from afetch_tui.engine.urls import validate_url
+from afetch_tui.engine import (
+    AfetchError,
+    DownloadSnapshot,
+    DownloadSpec,
+    HostUpdate,
+    Limits,
+    LimitsChanged,
+    validate_url,
+)
 
 if TYPE_CHECKING:
-    from afetch_tui.engine.manager import DownloadManager
+    from afetch_tui.engine import DownloadManager
 
 _NUMBER = (int, float)
 LIMIT_KEYS = ("max_concurrent", "max_per_host", "rate", "rate_per_host", "host_request_rate")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
-from afetch_tui.engine.errors import AfetchError
+from afetch_tui.engine import AfetchError
 
 
 class ControlError(AfetchError):

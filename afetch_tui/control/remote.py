@@ -16,27 +16,28 @@ from typing import Any
 from afetch_tui.control import ops
 from afetch_tui.control.client import Connection
 from afetch_tui.control.codec import decode_download, decode_host, decode_limits
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import (
+from afetch_tui.engine import (
+    MAX_PAGE_BYTES,
     Added,
     DownloadSnapshot,
+    DownloadSpec,
     Event,
     HostSnapshot,
     HostUpdate,
+    InputError,
     Limits,
     LimitsChanged,
+    Link,
     Logged,
+    ManagerOptions,
     Progress,
     Removed,
     Reordered,
     Resync,
     StateChanged,
+    Subscription,
     Updated,
 )
-from afetch_tui.engine.harvest import MAX_PAGE_BYTES, Link
-from afetch_tui.engine.options import ManagerOptions
-from afetch_tui.engine.spec import DownloadSpec
-from afetch_tui.engine.subscription import Subscription
 
 
 class RemoteManager:

@@ -28,12 +28,16 @@ from afetch_tui.config import (
 )
 from afetch_tui.control.paths import ControlError, socket_path
 from afetch_tui.control.server import ControlServer
-from afetch_tui.engine.display import inert
-from afetch_tui.engine.errors import InputError, StoreError
-from afetch_tui.engine.events import State, StateChanged
-from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.store import Store
-from afetch_tui.engine.subscription import Subscription
+from afetch_tui.engine import (
+    DownloadManager,
+    InputError,
+    State,
+    StateChanged,
+    Store,
+    StoreError,
+    Subscription,
+    inert,
+)
 
 _ANNOUNCED = (State.COMPLETED, State.FAILED)
 

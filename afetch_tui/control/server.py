@@ -20,11 +20,14 @@ from typing import Any
 
 from afetch_tui.control import ops, wire
 from afetch_tui.control.paths import ControlError, private_dir
-from afetch_tui.engine.errors import AfetchError
-from afetch_tui.engine.events import HandedOff, HookFinished
-from afetch_tui.engine.harvest import MAX_PAGE_BYTES
-from afetch_tui.engine.manager import DownloadManager
-from afetch_tui.engine.subscription import Subscription
+from afetch_tui.engine import (
+    MAX_PAGE_BYTES,
+    AfetchError,
+    DownloadManager,
+    HandedOff,
+    HookFinished,
+    Subscription,
+)
 
 _KEPT_ON_RESYNC = (HookFinished, HandedOff)
 """Notices a fresh snapshot does not contain, so a cut in the event stream keeps them."""

@@ -360,14 +360,6 @@ class DownloadManager:
         """Move a download ``offset`` places in the queue (negative is towards the front)."""
         self._moved(self._scheduler.move(self._get(download_id), offset))
 
-    async def move_to_top(self, download_id: int) -> None:
-        """Move a download to the front of the queue."""
-        self._moved(self._scheduler.move_to(self._get(download_id), top=True))
-
-    async def move_to_bottom(self, download_id: int) -> None:
-        """Move a download to the back of the queue."""
-        self._moved(self._scheduler.move_to(self._get(download_id), top=False))
-
     def _moved(self, changed: list[Download] | None) -> None:
         if changed is None:
             return

@@ -160,9 +160,6 @@ class Scheduler:
         """How many downloads are queued (including retries waiting for their time)."""
         return len(self._waiting)
 
-    def is_waiting(self, download_id: int) -> bool:
-        return download_id in self._waiting
-
     def enqueue(self, d: Download, *, not_before: float = 0.0, now: float = 0.0) -> None:
         """Queue a download; it may start from ``not_before`` (monotonic) on."""
         if d.id in self._waiting:

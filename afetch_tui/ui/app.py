@@ -21,14 +21,14 @@ from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from afetch_tui.engine.events import DownloadSnapshot, HandedOff, HookFinished, State
+from afetch_tui.engine import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.model import ViewModel, display_name
 from afetch_tui.ui.screens.help import key_label
 from afetch_tui.ui.screens.main_screen import MainScreen, plural
 from afetch_tui.ui.screens.prompts import ConfirmDialog
 
 if TYPE_CHECKING:
-    from afetch_tui.engine.api import Manager
+    from afetch_tui.engine import Manager
 
 REFRESH_HZ = 4.0
 SUMMARY_SECONDS = 6.0

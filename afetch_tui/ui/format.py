@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.limits import parse_size
+from afetch_tui.engine import InputError, parse_size
 from afetch_tui.format import duration as format_duration
 from afetch_tui.format import size as format_size
 

@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from afetch_tui.engine.events import (
+from afetch_tui.engine import (
     Added,
     DownloadSnapshot,
     Event,
@@ -31,8 +31,8 @@ from afetch_tui.engine.events import (
     State,
     StateChanged,
     Updated,
+    waiting_reason,
 )
-from afetch_tui.engine.waiting import waiting_reason
 
 SPEED_SAMPLES = 16
 """How many one-second speed samples each row keeps for its sparkline."""

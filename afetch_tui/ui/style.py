@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from afetch_tui.engine.events import State
+from afetch_tui.engine import State
 
 
 class StateLook(NamedTuple):

@@ -15,10 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from afetch_tui.engine.checksum import Checksum, parse_checksum
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.spec import MAX_CONNECTIONS
-from afetch_tui.engine.urls import validate_url
+from afetch_tui.engine import MAX_CONNECTIONS, Checksum, InputError, parse_checksum, validate_url
 from afetch_tui.ui.format import home_relative
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD

@@ -13,15 +13,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.urls import host_of
+from afetch_tui.engine import InputError, host_of
 from afetch_tui.ui.format import human_size
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD, truncate_middle
 
 if TYPE_CHECKING:
-    from afetch_tui.engine.api import Manager
-    from afetch_tui.engine.harvest import Link
+    from afetch_tui.engine import Link, Manager
 
 NAME_WIDTH = 44
 

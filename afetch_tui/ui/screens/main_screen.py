@@ -20,10 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from afetch_tui.engine.display import inert
-from afetch_tui.engine.errors import AfetchError
-from afetch_tui.engine.events import DownloadSnapshot, State
-from afetch_tui.engine.spec import DownloadSpec
+from afetch_tui.engine import AfetchError, DownloadSnapshot, DownloadSpec, State, inert
 from afetch_tui.ui.format import home_relative, human_size
 from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
@@ -43,7 +40,7 @@ from afetch_tui.ui.widgets.hosts_panel import HostsPanel
 from afetch_tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from afetch_tui.engine.api import Manager
+    from afetch_tui.engine import Manager
 
 T = TypeVar("T")
 

@@ -11,8 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.urls import validate_url
+from afetch_tui.engine import InputError, validate_url
 from afetch_tui.ui.format import format_rate_input, human_rate, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 

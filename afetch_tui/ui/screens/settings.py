@@ -14,10 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
-from afetch_tui.engine.errors import InputError
-from afetch_tui.engine.events import Limits
-from afetch_tui.engine.hooks import parse_command
-from afetch_tui.engine.limits import MIN_REQUEST_RATE
+from afetch_tui.engine import MIN_REQUEST_RATE, InputError, Limits, parse_command
 from afetch_tui.ui.format import UNLIMITED_WORDS, format_rate_input, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from afetch_tui.engine.events import DownloadSnapshot, HostSnapshot, RegionInfo, State
+from afetch_tui.engine import DownloadSnapshot, HostSnapshot, RegionInfo, State
 from afetch_tui.ui.format import (
     home_relative,
     human_duration,

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from afetch_tui.engine.events import DownloadSnapshot, State
+from afetch_tui.engine import DownloadSnapshot, State
 from afetch_tui.ui.format import human_duration, human_size, human_speed, percent, progress_bar
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, DownloadRow, ViewModel, display_name

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from rich.text import Text
 
-from afetch_tui.engine.events import HostSnapshot, Limits
+from afetch_tui.engine import HostSnapshot, Limits
 from afetch_tui.ui.format import human_duration, human_rate, human_size, human_speed
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, ViewModel

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
-from afetch_tui.engine.events import Limits, State
+from afetch_tui.engine import Limits, State
 from afetch_tui.ui.format import home_relative, human_duration, human_rate, human_size, human_speed
 from afetch_tui.ui.model import Counts
 from afetch_tui.ui.style import DIM, STATE_LOOK, WARN
