@@ -35,6 +35,7 @@ from afetch_tui.config import (
 from afetch_tui.engine import (
     PART_SUFFIX,
     Added,
+    Client,
     DownloadManager,
     DownloadSnapshot,
     Event,
@@ -159,9 +160,9 @@ async def _with_page_links(config: Config) -> Config:
         return config
     entries = list(config.entries)
     known = {entry.url for entry in entries}
-    async with DownloadManager(config.directory, limits=config.limits, options=config.options) as m:
+    async with Client(config.options, limits=config.limits) as client:
         for page in config.pages:
-            links = await m.harvest(
+            links = await client.harvest(
                 page,
                 match=config.match,
                 same_host=config.same_host,

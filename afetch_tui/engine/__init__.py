@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from afetch_tui.engine.api import Manager
     from afetch_tui.engine.checksum import Checksum, parse_checksum
+    from afetch_tui.engine.client import Client
     from afetch_tui.engine.display import inert, json_line
     from afetch_tui.engine.errors import (
         AfetchError,
@@ -70,6 +71,7 @@ _MODULE_OF = {
     "Manager": "api",
     "Checksum": "checksum",
     "parse_checksum": "checksum",
+    "Client": "client",
     "inert": "display",
     "json_line": "display",
     **dict.fromkeys(
@@ -129,6 +131,7 @@ __all__ = [
     "Added",
     "AfetchError",
     "Checksum",
+    "Client",
     "DownloadError",
     "DownloadManager",
     "DownloadSnapshot",

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-import aiohttp
-
 from afetch_tui.engine import file_ops
 from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine import retry as retry_rules
+from afetch_tui.engine.client import Client
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
@@ -47,10 +46,9 @@ from afetch_tui.engine.held_names import HeldNames
 from afetch_tui.engine.hooks import CompletionHooks, HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal, from_record
-from afetch_tui.engine.limits import MIN_RATE, TokenBucket, throttle
+from afetch_tui.engine.limits import MIN_RATE, TokenBucket
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.options import ManagerOptions
-from afetch_tui.engine.proxies import ProxyResolver
 from afetch_tui.engine.records import Record
 from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.spec import DownloadSpec, check_directory
@@ -97,7 +95,6 @@ class DownloadManager:
         self.store = store
         self._journal = Journal(store, self._store_problem) if store else None
         self._restore_only = restore_only
-        self._proxies = ProxyResolver(self.options.proxy, self.options.trust_env)
         self._names = HeldNames(self.options)
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(self._limits, self._downloads)
@@ -112,7 +109,7 @@ class DownloadManager:
         self._global_bucket = TokenBucket(self._limits.rate)
         self._meter = RateMeter(time.monotonic())
         self._next_id = 1
-        self._session: aiohttp.ClientSession | None = None
+        self._client = Client(self.options, self._host)
         self._ticker: asyncio.Task[None] | None = None
         self._wake_handle: asyncio.TimerHandle | None = None
         self._idle = asyncio.Event()
@@ -129,18 +126,10 @@ class DownloadManager:
     # -- lifetime -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._session is not None:
+        if self._client.started:
             return
         file_ops.raise_open_file_limit()
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self.options.timeout, sock_read=self.options.timeout
-            ),
-            auto_decompress=False,
-            read_bufsize=max(2**16, min(self.options.chunk_size, 4 * 2**20)),
-        )
+        await self._client.start()
         if self.store is not None:
             await self._restore(self.store)
         self._ticker = asyncio.create_task(self._tick_forever(), name="afetch-ticker")
@@ -163,9 +152,7 @@ class DownloadManager:
             if self._ticker:
                 self._ticker.cancel()
                 await asyncio.gather(self._ticker, return_exceptions=True)
-            if self._session:
-                await self._session.close()
-                self._session = None
+            await self._client.close()
             for sub in list(self._subscribers):
                 sub.close()
 
@@ -456,19 +443,8 @@ class DownloadManager:
         HTML, or larger than ``max_bytes``. Nothing is queued: pass the chosen links'
         ``url`` to `add_many`.
         """
-        url = validate_url(page_url)
-        host = self._host(host_of(url))
-        return await harvesting.harvest(
-            self._live_session(),
-            url,
-            match=match,
-            same_host=same_host,
-            max_bytes=max_bytes,
-            headers=self._request_headers(headers),
-            proxy=self._proxies.for_url(url, host_of(url)),
-            max_redirects=self.options.max_redirects,
-            host=host,
-            stall_limit=self.options.timeout,
+        return await self._client.harvest(
+            page_url, match=match, same_host=same_host, max_bytes=max_bytes, headers=headers
         )
 
     async def probe_sizes(
@@ -479,30 +455,7 @@ class DownloadManager:
         At most the host's connection cap of requests go to one host at a time, paced by
         its request rate limit.
         """
-        session = self._live_session()
-        wanted = list(dict.fromkeys(urls))
-        request_headers = self._request_headers(headers)
-        gates: dict[str, asyncio.Semaphore] = {}
-
-        async def probe(url: str) -> int | None:
-            try:
-                name = host_of(validate_url(url))
-            except InputError:
-                return None
-            host = self._host(name)
-            gate = gates.setdefault(name, asyncio.Semaphore(host.cap(self._limits)))
-            async with gate:
-                await throttle((host.request_bucket,), 1)
-                return await harvesting.probe_size(
-                    session,
-                    url,
-                    headers=request_headers,
-                    proxy=self._proxies.for_url(url, name),
-                    time_limit=self.options.timeout,
-                )
-
-        sizes = await asyncio.gather(*(probe(url) for url in wanted))
-        return dict(zip(wanted, sizes, strict=True))
+        return await self._client.probe_sizes(urls, limits=self._limits, headers=headers)
 
     def set_on_complete(self, command: tuple[str, ...] | None, time_limit: float = 60.0) -> None:
         """Change the command run for each file completed from now on (None: no command).
@@ -523,16 +476,6 @@ class DownloadManager:
     def hook_failures(self) -> frozenset[int]:
         """Ids of completed downloads whose ``on_complete`` command failed."""
         return frozenset(self._hooks.failed)
-
-    def _live_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise InputError("the download manager is not running")
-        return self._session
-
-    def _request_headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = {"User-Agent": self.options.user_agent, **self.options.headers}
-        headers.update(extra or {})
-        return headers
 
     # -- internals: state -----------------------------------------------------------------
 
@@ -718,7 +661,7 @@ class DownloadManager:
 
     def _schedule(self) -> None:
         """Start waiting downloads, in queue order, as far as the limits allow."""
-        if self._closing or self._session is None:
+        if self._closing or not self._client.started:
             return
         started, wake_at = self._scheduler.take(time.monotonic())
         for download_id in started:
@@ -745,13 +688,12 @@ class DownloadManager:
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
 
     async def _run(self, d: Download, host: Host) -> None:
-        assert self._session is not None
         context = TransferContext(
-            session=self._session,
+            client=self._client,
             options=self.options,
             host=host,
             buckets=(self._global_bucket, host.bucket, d.bucket),
-            proxy=self._proxies.for_url(d.url, d.host),
+            proxy=self._client.proxy_for(d.url, d.host),
             set_state=self._set_state,
             changed=self._changed,
             log=self._log,

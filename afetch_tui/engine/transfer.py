@@ -52,12 +52,7 @@ class Transfer:
         self._synced_at = time.monotonic()
 
     def headers(self) -> dict[str, str]:
-        headers = {"Accept-Encoding": "identity", "User-Agent": self.ctx.options.user_agent}
-        headers.update(self.ctx.options.headers)
-        headers.update(self.d.headers)
-        if self.ctx.short_of_descriptors():
-            headers["Connection"] = "close"
-        return headers
+        return self.ctx.client.file_headers(self.d.headers, close=self.ctx.short_of_descriptors())
 
     async def run(self) -> None:
         d, ctx = self.d, self.ctx
@@ -93,7 +88,7 @@ class Transfer:
         """One GET of this download through the shared bracket (`http.request`)."""
         d, ctx = self.d, self.ctx
         return http.request(
-            ctx.session,
+            ctx.client.session,
             d.url,
             headers=headers,
             proxy=ctx.proxy,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiohttp
-
+from afetch_tui.engine.client import Client
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.events import State
 from afetch_tui.engine.hosts import Host
@@ -19,7 +18,8 @@ from afetch_tui.engine.scheduler import HostSlots
 class TransferContext:
     """What an attempt needs from the manager."""
 
-    session: aiohttp.ClientSession
+    client: Client
+    """The session, and the headers every request sends."""
     options: ManagerOptions
     host: Host
     buckets: tuple[TokenBucket, ...]
