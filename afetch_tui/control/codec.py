@@ -81,7 +81,6 @@ _EVENT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "download": decode_download,
     "state": State,
     "entry": lambda entry: _build(LogEntry, entry, {}),
-    "order": tuple,
     "ids": tuple,
     "host": decode_host,
     "limits": decode_limits,

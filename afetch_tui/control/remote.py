@@ -31,6 +31,7 @@ from afetch_tui.engine import (
     Logged,
     ManagerOptions,
     Progress,
+    QueueOrder,
     Removed,
     Reordered,
     Resync,
@@ -48,7 +49,7 @@ class RemoteManager:
         self.directory = Path(".")
         self.options = ManagerOptions()
         self._downloads: dict[int, DownloadSnapshot] = {}
-        self._order: list[int] = []
+        self._order = QueueOrder()
         self._hosts: dict[str, HostSnapshot] = {}
         self._limits = Limits()
         self._speed = 0.0
@@ -232,7 +233,7 @@ class RemoteManager:
         self.options = ManagerOptions(**snapshot.get("options", {}))
         downloads = [decode_download(d) for d in snapshot["downloads"]]
         self._downloads = {d.id: d for d in downloads}
-        self._order = [d.id for d in downloads]
+        self._order.reset(d.id for d in downloads)
         self._hosts = {h.host: h for h in map(decode_host, snapshot["hosts"])}
         self._limits = decode_limits(snapshot["limits"])
         self._speed = float(snapshot.get("speed", 0.0))
@@ -292,9 +293,8 @@ class RemoteManager:
             case Removed(id=i) if i in self._downloads:
                 del self._downloads[i]
                 self._order.remove(i)
-            case Reordered(order=order):
-                known = [i for i in order if i in self._downloads]
-                self._order = known + [i for i in self._order if i not in set(known)]
+            case Reordered(id=i, position=position):
+                self._order.move(i, position)
             case HostUpdate(host=host):
                 self._hosts[host.host] = host
                 self._speed = sum(h.speed_now for h in self._hosts.values())

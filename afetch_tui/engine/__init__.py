@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from afetch_tui.engine.manager import DownloadManager
     from afetch_tui.engine.name_rules import PART_SUFFIX
     from afetch_tui.engine.options import ManagerOptions
+    from afetch_tui.engine.order import QueueOrder
     from afetch_tui.engine.records import Record
     from afetch_tui.engine.spec import MAX_CONNECTIONS, DownloadSpec, check_directory
     from afetch_tui.engine.store import Store, default_path, headless_path, read_records
@@ -114,6 +115,7 @@ _MODULE_OF = {
     "DownloadManager": "manager",
     "PART_SUFFIX": "name_rules",
     "ManagerOptions": "options",
+    "QueueOrder": "order",
     "Record": "records",
     **dict.fromkeys(("MAX_CONNECTIONS", "DownloadSpec", "check_directory"), "spec"),
     **dict.fromkeys(("Store", "default_path", "headless_path", "read_records"), "store"),
@@ -152,6 +154,7 @@ __all__ = [
     "ManagerOptions",
     "PageError",
     "Progress",
+    "QueueOrder",
     "QueueSummary",
     "Record",
     "RegionInfo",

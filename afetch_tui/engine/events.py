@@ -306,10 +306,13 @@ class Removed(Event):
 
 @dataclass(frozen=True, slots=True)
 class Reordered(Event):
-    """The queue order changed; ``order`` lists every download id, first first."""
+    """A download moved in the queue: it is now at ``position`` (0 is the front), and the
+    others keep their order among themselves. One event per move, whatever the queue's
+    length (a mirror applies it with `engine.order.QueueOrder.move`)."""
 
     kind = "reordered"
-    order: tuple[int, ...]
+    id: int
+    position: int
 
 
 @dataclass(frozen=True, slots=True)

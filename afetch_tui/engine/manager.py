@@ -345,14 +345,16 @@ class DownloadManager:
 
     async def move(self, download_id: int, offset: int) -> None:
         """Move a download ``offset`` places in the queue (negative is towards the front)."""
-        self._moved(self._scheduler.move(self._get(download_id), offset))
+        d = self._get(download_id)
+        self._moved(d, self._scheduler.move(d, offset))
 
-    def _moved(self, changed: list[Download] | None) -> None:
+    def _moved(self, moved: Download, changed: list[Download] | None) -> None:
+        """``moved`` went elsewhere in the queue; ``changed``: whose rank changed for it."""
         if changed is None:
             return
         for d in changed:
             self._persist(d)
-        self._emit(Reordered(tuple(self._scheduler.ids())))
+        self._emit(Reordered(moved.id, self._scheduler.position(moved)))
         self._schedule()
 
     async def pause_all(self) -> None:

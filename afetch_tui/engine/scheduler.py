@@ -97,6 +97,10 @@ class Scheduler:
         self.dequeue(d)
         self._order.discard((d.rank, d.id))
 
+    def position(self, d: Download) -> int:
+        """A download's 0-based place in the order."""
+        return self._order.index((d.rank, d.id))
+
     def next_rank(self) -> float:
         """A rank after every download in the order."""
         return self._order[-1][0] + 1.0 if self._order else 1.0

@@ -25,6 +25,7 @@ from afetch_tui.engine import (
     LimitsChanged,
     Logged,
     Progress,
+    QueueOrder,
     Removed,
     Reordered,
     Resync,
@@ -162,7 +163,7 @@ class Changes:
     """What changed since the widgets last looked; handed over and reset by `take`."""
 
     reset: bool = False
-    added: list[int] = field(default_factory=list)
+    added: set[int] = field(default_factory=set)
     removed: set[int] = field(default_factory=set)
     dirty: set[int] = field(default_factory=set)
     order: bool = False
@@ -189,11 +190,11 @@ class ViewModel:
 
     def __init__(self) -> None:
         self.rows: dict[int, DownloadRow] = {}
-        self.order: list[int] = []
+        self.order = QueueOrder()
+        """Every download's id in queue order (O(log n) to add, remove, move or place)."""
         self.hosts: dict[str, HostSnapshot] = {}
         self.limits = Limits()
         self.changes = Changes()
-        self._position: dict[int, int] | None = None
         self._last_sample = float("-inf")
         self.sample_every = 1.0
         """Seconds between speed samples (tests set `inf` to freeze the sparklines)."""
@@ -256,7 +257,7 @@ class ViewModel:
             row.describe()
             self.rows[snap.id] = row
             self._account(snap, 1)
-        self.order = list(self.rows)
+        self.order.reset(self.rows)
         self._names = None
         self._new_names.clear()
         self._sorted_names()
@@ -265,7 +266,6 @@ class ViewModel:
         self.marks &= self.rows.keys()
         self.hosts = {h.host: h for h in sorted(hosts, key=lambda h: h.host)}
         self.limits = limits
-        self._position = None
         self._stale()
         self.changes = Changes(reset=True, hosts=set(self.hosts), limits=True)
 
@@ -312,19 +312,14 @@ class ViewModel:
                     self._account(row.snap, -1)
                     self.order.remove(i)
                     self.marks.discard(i)
-                    self._position = None
                     self._stale()
                     self.changes.dirty.discard(i)
                     if i in self.changes.added:
-                        self.changes.added.remove(i)
+                        self.changes.added.discard(i)
                     else:
                         self.changes.removed.add(i)
-            case Reordered(order=order):
-                known = [i for i in order if i in self.rows]
-                rest = [i for i in self.order if i not in set(known)]
-                if known + rest != self.order:
-                    self.order = known + rest
-                    self._position = None
+            case Reordered(id=i, position=position):
+                if self.order.move(i, position):
                     self._stale()
                     self.changes.order = True
             case HostUpdate(host=host):
@@ -347,9 +342,8 @@ class ViewModel:
             self._account(snap, 1)
             self._new_names.append(self.rows[snap.id].label)
             self.order.append(snap.id)
-            self._position = None
             self._stale()
-            self.changes.added.append(snap.id)
+            self.changes.added.add(snap.id)
             self.changes.removed.discard(snap.id)
         else:
             renamed = snap.name != row.snap.name
@@ -391,9 +385,7 @@ class ViewModel:
 
     def position(self, download_id: int) -> int:
         """The 0-based place of a download in the queue."""
-        if self._position is None:
-            self._position = {i: n for n, i in enumerate(self.order)}
-        return self._position[download_id]
+        return self.order.index(download_id)
 
     def sample_speeds(self, now: float | None = None) -> None:
         """Record one speed sample per active row, at most once per `sample_every` s."""
@@ -522,7 +514,7 @@ class ViewModel:
         if not text and show is Show.ALL:
             ids = list(self.order)
         else:
-            candidates = self.order
+            candidates: Iterable[int] = self.order
             narrowed = self._narrowed
             if narrowed is not None and narrowed[0] is show and text.startswith(narrowed[1]):
                 candidates = narrowed[2]  # typing on: search what the shorter text found

@@ -325,5 +325,5 @@ def test_to_json_converts_enums_and_tuples() -> None:
         "retry_at": None,
         "checksum_ok": None,
     }
-    assert Reordered((3, 1, 2)).to_json() == {"event": "reordered", "order": [3, 1, 2]}
+    assert Reordered(3, 0).to_json() == {"event": "reordered", "id": 3, "position": 0}
     assert Resync().to_json() == {"event": "resync"}
