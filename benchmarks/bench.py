@@ -27,8 +27,10 @@ scenario uses 10,000 distinct URLs /q/<n>/q<n>.bin that the server maps onto one
 The throttled scenario fetches the 100 MiB file from /slow/, where nginx sends at most
 10 MiB/s per connection (limit_rate), so that several connections pay off; it needs nginx.
 The scale scenario runs benchmarks/scale.py (1k, 10k and 100k URLs of 1 KiB on one host,
-at the default limits and at -j16; its own server) with the same afetch, and reports its
-seconds per 1000 downloads and peak RSS in a table of their own.
+at the default limits and at -j16; its own server) with the same afetch, in ``get`` and
+with the dashboard open (the real afetch in a pseudo-terminal), and reports its seconds
+per 1000 downloads, peak RSS and when the dashboard first showed rows in a table of their
+own. The dashboard's answer to each key with 100,000 rows is benchmarks/dashboard_keys.py.
 The latency scenario fetches the 1000 small files from a second server,
 benchmarks/latency_server.py, which holds every response back by --latency-ms (default
 20 ms) and keeps connections alive; its ideal time (count x delay / 16) is printed beside.
@@ -109,6 +111,7 @@ QUICK_SCENARIOS = ("small", "medium", "queue10k", "latency")
 SCALE_QUICK_SIZES = "200,1000"  # --quick --scenarios scale: a smoke run of scale.py
 SCALE_RATIO = 1.2  # issue 14: s/1000 at 100k within 1.2x that at 1k
 SCALE_RSS_MB = 250  # issue 12: 100,000 URLs with <= 250 MB RSS
+SCALE_DASHBOARD_START = 5.0  # issue 14: the dashboard with 100,000 rows starts in <= 5 s
 QUICK_COUNTS = {"small": 200, "medium": 20, "queue10k": 1000, "latency": 200}
 NGINX_ONLY = ("throttled",)
 ALL_TOOLS = ("afetch", "bare", "aria2c", "curl", "wget", "parfive", "pypdl")
@@ -1267,6 +1270,14 @@ class ScaleRun:
     rss_mib: float
     ok: bool
     note: str = ""
+    mode: str = "get"
+    """``get``, or ``dashboard``: the real afetch dashboard in a pseudo-terminal."""
+    rows_s: float | None = None
+    """With the dashboard: seconds from the process start until the table showed a row."""
+
+    @property
+    def label(self) -> str:
+        return self.variant if self.mode == "get" else f"{self.variant}, dashboard open"
 
 
 def run_scale(
@@ -1286,6 +1297,7 @@ def run_scale(
         "--workdir", str(workdir / "scale"),
         "--out-dir", str(out_root),
         "--json", str(report),
+        "--modes", "get,dashboard",
     ]  # fmt: skip
     if quick:
         cmd += ["--sizes", SCALE_QUICK_SIZES]
@@ -1301,8 +1313,8 @@ def run_scale(
 def scale_checks(runs: list[ScaleRun]) -> list[tuple[str, str, bool | None]]:
     """Issue 14's flat cost per download and issue 12's RSS bound, per variant."""
     checks: list[tuple[str, str, bool | None]] = []
-    for variant in dict.fromkeys(r.variant for r in runs):
-        mine = [r for r in runs if r.variant == variant]
+    for variant in dict.fromkeys(r.label for r in runs):
+        mine = [r for r in runs if r.label == variant]
         first, last = mine[0], mine[-1]
         ok = all(r.ok for r in mine)
         ratio = last.per_thousand / first.per_thousand if ok and first.per_thousand else None
@@ -1321,6 +1333,15 @@ def scale_checks(runs: list[ScaleRun]) -> list[tuple[str, str, bool | None]]:
                 mb <= SCALE_RSS_MB if last.ok else None,
             )
         )
+        if last.mode == "dashboard":
+            checks.append(
+                (
+                    f"scale {variant}: rows shown with {last.size:,} queued"
+                    f" <= {SCALE_DASHBOARD_START:g} s",
+                    f"{last.rows_s:.2f} s" if last.rows_s is not None else "n/a",
+                    None if last.rows_s is None else last.rows_s <= SCALE_DASHBOARD_START,
+                )
+            )
     return checks
 
 
@@ -1331,11 +1352,13 @@ def print_scale(runs: list[ScaleRun], why: str) -> None:
     if not runs:
         return
     print("\nScale (benchmarks/scale.py; one run each, 1 KiB bodies)")
-    print(f"{'variant':<34} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}  status")
+    print(f"{'variant':<50} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}  status")
     for r in runs:
         status = "ok" if r.ok else f"FAILED: {r.note}"
+        if r.rows_s is not None:
+            status += f" (rows shown at {r.rows_s:.2f} s)"
         print(
-            f"{r.variant:<34} {r.size:>8,} {r.seconds:>9.2f} {r.per_thousand:>8.3f}"
+            f"{r.label:<50} {r.size:>8,} {r.seconds:>9.2f} {r.per_thousand:>8.3f}"
             f" {r.rss_mib:>6.1f} MiB  {status}"
         )
     for text, value, ok in scale_checks(runs):
@@ -1352,12 +1375,13 @@ def scale_markdown(runs: list[ScaleRun], why: str) -> str:
         "Queue scale (benchmarks/scale.py in the same run; one run each, 1 KiB bodies on one"
         " host):",
         "",
-        "| Limits | URLs | Seconds | s/1000 | Peak RSS MiB |",
-        "|---|--:|--:|--:|--:|",
+        "| Limits | URLs | Seconds | s/1000 | Peak RSS MiB | Rows shown at |",
+        "|---|--:|--:|--:|--:|--:|",
     ]
     for r in runs:
         shown = f"{r.seconds:.2f} | {r.per_thousand:.3f}" if r.ok else "**failed** |"
-        lines.append(f"| {r.variant} | {r.size:,} | {shown} | {r.rss_mib:.1f} |")
+        rows = f"{r.rows_s:.2f} s" if r.rows_s is not None else ""
+        lines.append(f"| {r.label} | {r.size:,} | {shown} | {r.rss_mib:.1f} | {rows} |")
     lines += ["", "| Target | Measured | |", "|---|--:|---|"]
     lines += [f"| {text} | {value} | {fmt_pass(ok)} |" for text, value, ok in scale_checks(runs)]
     return "\n".join(lines) + "\n"

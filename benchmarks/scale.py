@@ -15,6 +15,14 @@ prints the wall time, the seconds per 1,000 downloads and the peak RSS of afetch
 the smallest, against the target of 1.2, and the marginal s/1000 between sizes (the
 start-up, a second or so, weighs on the smallest size only).
 
+``--modes get,dashboard`` also runs each list with the dashboard open: the real ``afetch``
+(``afetch -i LIST``) in a pseudo-terminal of 120x40 whose output is read and thrown away,
+as a terminal would draw it. Its time runs from the process start to the moment every file
+is on disk (the dashboard does not exit by itself; it is then ended with SIGTERM, which
+quits as ``q`` does); the "rows" column says when the table first showed a row (the
+first URL's name in the output), i.e. how long the dashboard took to start with that many
+downloads queued.
+
 The server is a private nginx on 127.0.0.1 (its own config, pid and logs under the work
 dir), or an aiohttp server in a subprocess when nginx is not installed. Downloads go to
 a fresh directory on tmpfs (/dev/shm) by default, with ``--no-fsync`` and a fresh
@@ -60,6 +68,56 @@ print(json.dumps({"seconds": time.perf_counter() - start,
                   "rc": os.waitstatus_to_exitcode(status), "rss_kib": usage.ru_maxrss}))
 """
 
+DASHBOARD_LAUNCHER = """
+import fcntl, json, os, pty, select, signal, struct, sys, termios, time
+count, target, last, first_name = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
+argv = sys.argv[5:]
+start = time.perf_counter()
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    os.environ["TERM"] = "xterm-256color"
+    os.execvp(argv[0], argv)
+rows_at = finished_at = None
+tail = b""
+status = None
+while finished_at is None:
+    ready, _, _ = select.select([fd], [], [], 0.05)
+    if ready:
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            break
+        tail = (tail + data)[-65536:]
+        if rows_at is None and first_name in tail:
+            rows_at = time.perf_counter() - start
+    if os.path.exists(last) and sum(
+        1 for name in os.listdir(target) if not name.endswith(".part")
+    ) >= count:
+        finished_at = time.perf_counter() - start
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+if finished_at is not None:
+    os.kill(pid, signal.SIGTERM)
+    while True:  # keep reading so that the dashboard can write its last frame and exit
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        try:
+            if ready and not os.read(fd, 1 << 16):
+                break
+        except OSError:
+            break
+    _, status, usage = os.wait4(pid, 0)
+elif status is None:
+    _, status, usage = os.wait4(pid, 0)
+print(json.dumps({"seconds": finished_at or time.perf_counter() - start, "rows": rows_at,
+                  "rc": 0 if finished_at else os.waitstatus_to_exitcode(status) or 1,
+                  "rss_kib": usage.ru_maxrss,
+                  "note": "" if finished_at else tail[-300:].decode(errors="replace")}))
+"""
+
 AIOHTTP_SERVER = """
 import sys
 from aiohttp import web
@@ -75,6 +133,9 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
+MODES = ("get", "dashboard")
+
+
 @dataclass
 class Run:
     variant: str
@@ -84,6 +145,9 @@ class Run:
     rss_mib: float
     ok: bool
     note: str = ""
+    mode: str = "get"
+    rows_s: float | None = None
+    """With the dashboard: seconds from the start until the table showed a row."""
 
 
 def free_port() -> int:
@@ -166,29 +230,42 @@ def serve(kind: str, workdir: Path, body_size: int) -> Iterator[str]:
 
 
 def run_once(
-    afetch: list[str], base: str, workdir: Path, out_root: Path, size: int, label: str, body: int
+    afetch: list[str],
+    base: str,
+    workdir: Path,
+    out_root: Path,
+    size: int,
+    label: str,
+    body: int,
+    mode: str = "get",
 ) -> Run:
     urls = workdir / f"urls-{size}.txt"
     urls.write_text("".join(f"{base}/q/{n}/f{n}.bin\n" for n in range(size)))
     out = Path(tempfile.mkdtemp(prefix=f"scale-{size}-", dir=out_root))
     state = out / "state.sqlite"
     target = out / "files"
-    argv = [*afetch, "get", "-q", "--no-fsync", "--state", str(state), "-d", str(target),
-            "-i", str(urls), *VARIANTS[label]]  # fmt: skip
+    options = ["--no-fsync", "--state", str(state), "-d", str(target), "-i", str(urls)]
     stderr = out / "stderr.txt"
-    result = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, str(stderr), *argv],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    if mode == "get":
+        launcher = [sys.executable, "-c", LAUNCHER, str(stderr),
+                    *afetch, "get", "-q", *options, *VARIANTS[label]]  # fmt: skip
+    else:
+        target.mkdir(parents=True)
+        last = target / f"f{size - 1}.bin"
+        launcher = [sys.executable, "-c", DASHBOARD_LAUNCHER, str(size), str(target), str(last),
+                    "f0.bin", *afetch, *options, *VARIANTS[label]]  # fmt: skip
+    result = subprocess.run(launcher, capture_output=True, text=True, check=True)
     measured = json.loads(result.stdout)
     files = list(target.iterdir()) if target.is_dir() else []
     ok = measured["rc"] == 0 and len(files) == size and all(f.stat().st_size == body for f in files)
-    note = "" if ok else f"rc {measured['rc']}, {len(files)} files: {stderr.read_text()[-300:]}"
+    said = measured.get("note") or (stderr.read_text()[-300:] if stderr.exists() else "")
+    note = "" if ok else f"rc {measured['rc']}, {len(files)} files: {said}"
     shutil.rmtree(out, ignore_errors=True)
     seconds = measured["seconds"]
-    return Run(label, size, seconds, seconds / size * 1000, measured["rss_kib"] / 1024, ok, note)
+    return Run(
+        label, size, seconds, seconds / size * 1000, measured["rss_kib"] / 1024, ok, note,
+        mode, measured.get("rows"),
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -196,6 +273,7 @@ def main() -> int:
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--body", type=int, default=DEFAULT_BODY, help="bytes per file")
     parser.add_argument("--variants", default="all", help="defaults, j16 or all")
+    parser.add_argument("--modes", default="get", help="get, dashboard or get,dashboard")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/afetch-scale"))
     out_default = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     parser.add_argument("--out-dir", type=Path, default=out_default)
@@ -209,32 +287,38 @@ def main() -> int:
         labels = labels[:1]
     elif args.variants == "j16":
         labels = labels[1:]
+    modes = [mode for mode in args.modes.split(",") if mode]
+    if not modes or set(modes) - set(MODES):
+        parser.error(f"--modes: a list of {', '.join(MODES)}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
-    print(f"{'variant':34} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}")
+    print(f"{'mode':9} {'variant':34} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}"
+          f" {'rows':>6}")  # fmt: skip
     with serve(args.server, args.workdir, args.body) as base:
-        for label in labels:
-            for size in sizes:
-                run = run_once(
-                    shlex.split(args.afetch), base, args.workdir, args.out_dir, size, label,
-                    args.body,
-                )  # fmt: skip
-                runs.append(run)
-                status = "" if run.ok else f"  FAILED {run.note}"
-                print(
-                    f"{label:34} {size:>8,} {run.seconds:>9.2f} {run.per_thousand:>8.3f}"
-                    f" {run.rss_mib:>7.0f} MiB{status}",
-                    flush=True,
-                )
+        for mode in modes:
+            for label in labels:
+                for size in sizes:
+                    run = run_once(
+                        shlex.split(args.afetch), base, args.workdir, args.out_dir, size, label,
+                        args.body, mode,
+                    )  # fmt: skip
+                    runs.append(run)
+                    status = "" if run.ok else f"  FAILED {run.note}"
+                    rows = f"{run.rows_s:>5.2f}s" if run.rows_s is not None else ""
+                    print(
+                        f"{mode:9} {label:34} {size:>8,} {run.seconds:>9.2f}"
+                        f" {run.per_thousand:>8.3f} {run.rss_mib:>7.0f} MiB {rows:>6}{status}",
+                        flush=True,
+                    )
     failed = False
-    for label in labels:
-        mine = [run for run in runs if run.variant == label]
+    for mode, label in itertools.product(modes, labels):
+        mine = [run for run in runs if run.variant == label and run.mode == mode]
         first, last = mine[0], mine[-1]
         ratio = last.per_thousand / first.per_thousand
         verdict = "pass" if ratio <= TARGET_RATIO and all(r.ok for r in mine) else "FAIL"
         failed |= verdict == "FAIL"
         print(
-            f"{label}: s/1000 at {last.size:,} is {ratio:.2f}x that at {first.size:,}"
+            f"{mode} {label}: s/1000 at {last.size:,} is {ratio:.2f}x that at {first.size:,}"
             f" (target <= {TARGET_RATIO}): {verdict}; peak RSS at {last.size:,}:"
             f" {last.rss_mib:.0f} MiB"
         )
