@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/bench.py [--runs N] [--quick]
-                               [--scenarios big,throttled,small,medium,queue10k,latency]
+                               [--scenarios big,throttled,small,medium,queue10k,latency,writer]
                                [--workdir DIR] [--out-dir DIR] [--json out.json]
                                [--markdown [FILE]] [--afetch "python -m afetch_tui"]
                                [--tools afetch,bare,aria2c,curl,wget,parfive,pypdl]
@@ -31,6 +31,9 @@ at the default limits and at -j16; its own server) with the same afetch, in ``ge
 with the dashboard open (the real afetch in a pseudo-terminal), and reports its seconds
 per 1000 downloads, peak RSS and when the dashboard first showed rows in a table of their
 own. The dashboard's answer to each key with 100,000 rows is benchmarks/dashboard_keys.py.
+The writer scenario (run only when named) downloads the 1 GiB file with afetch's aiofiles
+body writer and with the ``os.pwritev`` writer it replaced (benchmarks/writers.py runs
+afetch with that one), at -x1 and -x4, the runs alternating; it prints aiofiles/pwritev.
 The latency scenario fetches the 1000 small files from a second server,
 benchmarks/latency_server.py, which holds every response back by --latency-ms (default
 20 ms) and keeps connections alive; its ideal time (count x delay / 16) is printed beside.
@@ -106,7 +109,7 @@ DATA_VERSION = 3
 
 LATENCY_MS = 20.0
 
-ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k", "latency", "scale")
+ALL_SCENARIOS = ("big", "throttled", "small", "medium", "queue10k", "latency", "scale", "writer")
 QUICK_SCENARIOS = ("small", "medium", "queue10k", "latency")
 SCALE_QUICK_SIZES = "200,1000"  # --quick --scenarios scale: a smoke run of scale.py
 SCALE_RATIO = 1.2  # issue 14: s/1000 at 100k within 1.2x that at 1k
@@ -202,7 +205,7 @@ def _write_many(directory: Path, names: list[str], size: int) -> None:
 
 # The parts of the data set, and the scenarios that need each.
 DATA_PARTS = {
-    "big": ("big",),
+    "big": ("big", "writer"),
     "slow": ("throttled",),
     "small": ("small", "queue10k", "latency"),
     "medium": ("medium",),
@@ -303,6 +306,12 @@ def build_scenarios(
     return {
         "big": Scenario(
             "big", "1 file x 1 GiB", (FileSpec("/big.bin", "big.bin", data.big),), BIG_SIZE
+        ),
+        "writer": Scenario(
+            "writer",
+            "1 file x 1 GiB: the aiofiles body writer against the old pwritev one",
+            (FileSpec("/big.bin", "big.bin", data.big),),
+            BIG_SIZE,
         ),
         "throttled": Scenario(
             "throttled",
@@ -507,6 +516,7 @@ class Variant:
     args: tuple[str, ...] = ()
     max_runs: int | None = None  # fewer runs, e.g. a row that is only there for its RSS
     aria2c_peer: str = ""  # the aria2c row it is compared with (default: the first one)
+    writer: str = ""  # "pwritev": afetch with the old body writer (benchmarks/writers.py)
 
 
 def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
@@ -522,6 +532,13 @@ def variants_for(scenario: Scenario) -> tuple[Variant, ...]:
             Variant("bare", "bare", ("-j1",)),
             Variant("parfive -s16", "parfive", ("-j1", "-s16"), max_runs=1),
             Variant("pypdl -s16", "pypdl", ("-j1", "-s16"), max_runs=1),
+        )
+    if scenario.name == "writer":
+        return (
+            Variant("afetch -x1", "afetch", ("-x1",)),
+            Variant("pwritev -x1", "afetch", ("-x1",), writer="pwritev"),
+            Variant("afetch -x4", "afetch", ("-x4",)),
+            Variant("pwritev -x4", "afetch", ("-x4",), writer="pwritev"),
         )
     if scenario.name == "throttled":
         return (
@@ -638,7 +655,10 @@ def write_lists(scenario: Scenario, base: str, listdir: Path, out_dir: Path) -> 
 
 
 def afetch_prefix(tool: Tool, variant: Variant, state: Path) -> list[str]:
-    return [*tool.argv, "get", *variant.args, *AFETCH_COMMON, "--state", str(state)]
+    argv = tool.argv
+    if variant.writer == "pwritev":  # this interpreter, with afetch's old body writer
+        argv = [sys.executable, str(HERE / "writers.py"), "afetch"]
+    return [*argv, "get", *variant.args, *AFETCH_COMMON, "--state", str(state)]
 
 
 def single_command(
@@ -1063,6 +1083,7 @@ def print_results(results: list[Measurement], scenarios: dict[str, Scenario]) ->
             )
     print("(CPU/GiB and CPU/1k: median CPU seconds, user + system, per GiB and per 1000 files)")
     print_ratios(results, scenarios)
+    print_writers(results)
     print_speedups(results)
     print_bar(results)
 
@@ -1091,6 +1112,39 @@ def print_ratios(results: list[Measurement], scenarios: dict[str, Scenario]) -> 
         print("(afetch was not measured: install it, or pass --afetch 'python -m afetch_tui')")
     elif any(not m.ok for m in afetch_rows):
         print("(afetch FAILED in some scenarios; see the status column above)")
+
+
+WRITER_TARGET = 1.03  # issue 10: the aiofiles writer within 3% of the pwritev one
+
+
+def writer_ratios(results: list[Measurement]) -> list[tuple[str, float | None, float | None]]:
+    """(connections, time aiofiles/pwritev, CPU aiofiles/pwritev) in the writer scenario."""
+    out: list[tuple[str, float | None, float | None]] = []
+    for x in ("-x1", "-x4"):
+        a = find_row(results, "writer", f"afetch {x}")
+        b = find_row(results, "writer", f"pwritev {x}")
+        if a is None or b is None:
+            continue
+        ok = a.ok and b.ok
+        out.append(
+            (
+                x,
+                a.median_s / b.median_s if ok else None,
+                a.median_cpu_s / b.median_cpu_s if ok and b.median_cpu_s else None,
+            )
+        )
+    return out
+
+
+def print_writers(results: list[Measurement]) -> None:
+    rows = writer_ratios(results)
+    if not rows:
+        return
+    print(f"\nBody writer, 1 GiB: aiofiles / pwritev (target <= {WRITER_TARGET:g}x at -x1)")
+    for x, wall, cpu in rows:
+        shown = f"{wall:.3f}x" if wall is not None else "n/a"
+        cpu_shown = f"{cpu:.3f}x" if cpu is not None else "n/a"
+        print(f"  {x:<4} time {shown:>7}  CPU {cpu_shown:>7}")
 
 
 # (tool, single-connection row, multi-connection row) in the throttled scenario

@@ -4,6 +4,12 @@
 Usage::
 
     python benchmarks/writers.py [--runs N] [--workdir DIR] [--shapes a,b,...]
+    python benchmarks/writers.py afetch get ...     # afetch with the old pwritev writer
+
+The second form is how ``bench.py --scenarios writer`` runs afetch with the writer it had
+before aiofiles (`PwritevWriter`, kept here and nowhere in the package): the same copy
+loop, with each batch written by ``os.pwritev`` at its offset instead of an aiofiles
+handle's ``writelines``. It exists only for that comparison.
 
 Streams bench.py's 1 GiB file from its nginx with one aiohttp connection, the way
 afetch's copy loop does (``readchunk`` pieces gathered into batches, one batch in flight),
@@ -35,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench
 
+from afetch_tui.engine.partfile import PartFile, PartialWrite
+
 MIB = 1024 * 1024
 SHAPES = {
     "pwritev-4M": ("pwritev", 4 * MIB, 0),
@@ -43,6 +51,53 @@ SHAPES = {
     "aiofiles-16M-unbuffered": ("aiofiles", 16 * MIB, 0),
     "aiofiles-1M-unbuffered": ("aiofiles", 1 * MIB, 0),
 }
+
+
+class PwritevWriter:
+    """The body writer afetch had before aiofiles, behind `body.PartWriter`'s interface:
+    ``os.pwritev`` of each batch at its offset, on the part's tracked thread pool."""
+
+    def __init__(self, part: PartFile, position: int) -> None:
+        self._part = part
+        self.position = position
+
+    @classmethod
+    async def open(cls, part: PartFile, position: int) -> PwritevWriter:
+        return cls(part, position)
+
+    async def write(self, batch: list[bytes], size: int) -> None:
+        executor, fd = self._part.executor, self._part.fd
+        await asyncio.wrap_future(executor.submit(_pwrite_all, fd, batch, self.position))
+        self.position += size
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the part's descriptor is closed by the part."""
+
+
+def _pwrite_all(fd: int, chunks: list[bytes], offset: int) -> None:
+    """Write every byte of ``chunks`` at ``offset``; `PartialWrite` says what landed."""
+    views = [memoryview(chunk) for chunk in chunks if chunk]
+    start = offset
+    while views:
+        try:
+            written = os.pwritev(fd, views[:512], offset)
+        except OSError as exc:
+            raise PartialWrite(exc, offset - start) from exc
+        offset += written
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
+
+
+def run_afetch_with_pwritev(argv: list[str]) -> int:
+    """afetch's command line, with `PwritevWriter` in place of the aiofiles writer."""
+    from afetch_tui.cli import main as afetch_main
+    from afetch_tui.engine import transfer
+
+    transfer.PartWriter = PwritevWriter  # type: ignore[assignment,misc]
+    return afetch_main(argv)
 
 
 def pwrite_all(fd: int, chunks: list[bytes], offset: int) -> int:
@@ -116,6 +171,8 @@ def timed_run(url: str, target: Path, shape: str, pool: ThreadPoolExecutor) -> f
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["afetch"]:
+        return run_afetch_with_pwritev(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=bench.default_workdir())

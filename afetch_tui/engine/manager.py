@@ -11,6 +11,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,6 +61,8 @@ from afetch_tui.engine.urls import host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
 _DEFAULT_LIMITS = Limits()
+DISK_THREADS = 8
+"""Threads writing ``.part`` files: each connection has at most one batch in flight."""
 _RESTORED_AS_QUEUED = frozenset(
     {State.QUEUED, State.CONNECTING, State.DOWNLOADING, State.VERIFYING}
 )
@@ -110,6 +113,8 @@ class DownloadManager:
         self._meter = RateMeter(time.monotonic())
         self._next_id = 1
         self._client = Client(self.options, self._host)
+        self._disk: ThreadPoolExecutor | None = None
+        """The threads that write and read the ``.part`` files (made by start, shut by close)."""
         self._ticker: asyncio.Task[None] | None = None
         self._wake_handle: asyncio.TimerHandle | None = None
         self._idle = asyncio.Event()
@@ -129,6 +134,7 @@ class DownloadManager:
         if self._client.started:
             return
         file_ops.raise_open_file_limit()
+        self._disk = ThreadPoolExecutor(max_workers=DISK_THREADS, thread_name_prefix="afetch-disk")
         await self._client.start()
         if self.store is not None:
             await self._restore(self.store)
@@ -153,6 +159,9 @@ class DownloadManager:
                 self._ticker.cancel()
                 await asyncio.gather(self._ticker, return_exceptions=True)
             await self._client.close()
+            if self._disk:
+                disk, self._disk = self._disk, None
+                await asyncio.to_thread(disk.shutdown)  # every transfer has ended above
             for sub in list(self._subscribers):
                 sub.close()
 
@@ -690,6 +699,7 @@ class DownloadManager:
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
 
     async def _run(self, d: Download, host: Host) -> None:
+        assert self._disk is not None
         context = TransferContext(
             client=self._client,
             options=self.options,
@@ -704,6 +714,7 @@ class DownloadManager:
             publish=self._publish,
             checkpointed=self._persist,
             verify=self._verifier.verify,
+            disk=self._disk,
             slots=HostSlots(self._scheduler, d, host, self._schedule),
             short_of_descriptors=lambda: self._scheduler.ceiling is not None,
         )

@@ -1,14 +1,10 @@
-"""The ``.part`` file, written at explicit offsets from worker threads.
+"""The ``.part`` file as a whole: opened, measured, cut, read back and fsynced in threads.
 
-Chunks come off aiohttp as separate ``bytes`` objects; ``os.pwritev`` hands a batch of
-them to the kernel in one call without joining them first, so the body is never copied
-in Python. Positional writes also let several connections fill regions of one file.
-aiofiles offers neither, which is why the hot path does not use it (measured: joining
-and writing 1 GiB through ``StreamReader.read`` + aiofiles cost about 0.3 s more).
-
-A cancelled ``await`` does not stop a thread that is already writing, so every operation
-is tracked by its thread's own future, and ``close`` waits for all of them: the
-descriptor is never closed (and its number reused) under a write still in flight.
+The body itself is written by `body.PartWriter`, one aiofiles handle per connection on
+this same file. Both run on the manager's thread pool, through a `TrackedExecutor` each:
+a cancelled ``await`` does not stop a thread that is already at work, so every call is
+tracked by its thread's own future, and ``close`` waits for all of them: the descriptor is
+never closed (and its number reused) under a call still in flight.
 """
 
 from __future__ import annotations
@@ -16,32 +12,62 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
-MAX_IOV = 512
-"""At most this many buffers per ``pwritev`` (Linux allows 1024)."""
+_REOPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+"""How an existing ``.part`` is opened again: never O_CREAT, never through a symlink."""
 
-_IO = ThreadPoolExecutor(max_workers=8, thread_name_prefix="afetch-part")
+
+class TrackedExecutor(Executor):
+    """A view of a shared pool that remembers which of its calls are still running."""
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+        self._in_flight: set[Future[Any]] = set()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future = self._pool.submit(fn, *args, **kwargs)
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        return future
+
+    async def drained(self) -> None:
+        """Return once no call submitted here is running (cancelled awaits included)."""
+        while self._in_flight:
+            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._in_flight)])
 
 
 class PartFile:
-    def __init__(self, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, executor: TrackedExecutor) -> None:
+        self.path = path
         self.fd = fd
-        self._in_flight: set[Future[Any]] = set()
+        self.executor = executor
 
     @classmethod
-    async def open(cls, path: Path) -> PartFile:
-        return cls(await asyncio.wrap_future(_IO.submit(_open, path)))
+    async def open(cls, path: Path, pool: Executor) -> PartFile:
+        executor = TrackedExecutor(pool)
+        fd = await asyncio.wrap_future(executor.submit(_open, path))
+        return cls(path, fd, executor)
+
+    def reopen(self, path: str, flags: int) -> int:
+        """An opener for another handle on this same file (a thread calls it).
+
+        Opens ``path`` again (never creating it) and checks it is still this file, not
+        one put in its place since.
+        """
+        fd = os.open(path, _REOPEN)
+        if not os.path.samestat(os.fstat(fd), os.fstat(self.fd)):
+            os.close(fd)
+            raise FileNotFoundError(2, "the .part was replaced", path)
+        return fd
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        future = _IO.submit(fn, self.fd, *args)
-        self._in_flight.add(future)
-        future.add_done_callback(self._in_flight.discard)
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self.executor.submit(fn, self.fd, *args))
 
     async def size(self) -> int:
         return (await self._call(os.fstat)).st_size
@@ -52,26 +78,19 @@ class PartFile:
     async def read_at(self, size: int, offset: int) -> bytes:
         return await self._call(os.pread, size, offset)
 
-    async def write_at(self, chunks: list[bytes], offset: int) -> None:
-        """Write every byte of ``chunks`` at ``offset``, however the kernel splits it.
-
-        A failure (a full disk) raises `PartialWrite`, which says how much did land.
-        """
-        await self._call(_pwrite_all, chunks, offset)
-
     async def sync(self) -> None:
+        """fsync the file: what every handle on it wrote (fsync is per file, not per fd)."""
         await self._call(os.fsync)
 
     async def close(self) -> None:
         """Close once nothing is in flight (callers shield this from cancellation)."""
-        while self._in_flight:
-            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._in_flight)])
-        await asyncio.wrap_future(_IO.submit(os.close, self.fd))
+        await self.executor.drained()
+        await asyncio.wrap_future(self.executor.submit(os.close, self.fd))
 
 
 def _open(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    return os.open(path, _REOPEN | os.O_CREAT, 0o644)
 
 
 class PartialWrite(OSError):
@@ -80,19 +99,3 @@ class PartialWrite(OSError):
     def __init__(self, error: OSError, written: int) -> None:
         super().__init__(error.errno, error.strerror)
         self.written = written
-
-
-def _pwrite_all(fd: int, chunks: list[bytes], offset: int) -> None:
-    views = [memoryview(chunk) for chunk in chunks if chunk]
-    start = offset
-    while views:
-        try:
-            written = os.pwritev(fd, views[:MAX_IOV], offset)
-        except OSError as exc:
-            raise PartialWrite(exc, offset - start) from exc
-        offset += written
-        while views and written >= len(views[0]):
-            written -= len(views[0])
-            views.pop(0)
-        if views and written:
-            views[0] = views[0][written:]

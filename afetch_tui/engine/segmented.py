@@ -65,7 +65,7 @@ class SegmentedCopy:
         or None when resuming the regions of an earlier attempt."""
         d, ctx = self.d, self.ctx
         assert d.total is not None and d.part_path is not None
-        part = await PartFile.open(d.part_path)
+        part = await PartFile.open(d.part_path, ctx.disk)
         try:
             workers: list[asyncio.Task[None]] = []
             if first is not None:

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Iterator
 import aiohttp
 
 from afetch_tui.engine import file_ops, http, name_rules
+from afetch_tui.engine.body import UNBOUNDED, PartWriter, copy_body
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
-from afetch_tui.engine.limits import read_size, throttle
-from afetch_tui.engine.partfile import PartFile, PartialWrite
+from afetch_tui.engine.partfile import PartFile
 from afetch_tui.engine.regions import MIN_STEAL, Region, safe_prefix
 from afetch_tui.engine.segmented import SegmentedCopy
 from afetch_tui.engine.transfer_context import TransferContext
@@ -34,15 +34,6 @@ CHECKPOINT_BYTES = 16 * 1024 * 1024
 """A checkpoint (record the offset written) is taken this often while streaming."""
 SYNC_SECONDS = 2.0
 """At most this often a checkpoint also fsyncs, for an offset that survives a power cut."""
-BATCH_BYTES = 4 * 1024 * 1024
-"""Bytes gathered before one ``pwritev``."""
-MIN_WRITE = 256 * 1024
-MAX_HOLD = 0.25
-"""When data trickles in, a batch is written once it holds MIN_WRITE bytes or is MAX_HOLD
-seconds old: a write (a thread hop) per tiny chunk cost a third of a core for 50 slow
-downloads."""
-RECV_SIZE = 1024 * 1024
-"""Bytes asked of the socket per read (asyncio's default is 256 KiB)."""
 
 
 class Transfer:
@@ -210,7 +201,7 @@ class Transfer:
             raise DownloadError(
                 f"{path.name} vanished: starting over", retryable=True, restart=True
             )
-        part = await PartFile.open(path)
+        part = await PartFile.open(path, ctx.disk)
         try:
             if start and await part.size() < d.done:
                 raise DownloadError(
@@ -237,119 +228,45 @@ class Transfer:
         taken: int = 0,
         region: Region | None = None,
     ) -> None:
-        """Stream the body to disk in batches, checkpointing in the background as it goes.
+        """Stream the body to disk (`body.copy_body`), checkpointing in the background.
 
-        Without a rate cap, the pieces aiohttp received are taken as they are (``readchunk``
-        joins nothing) and written with one ``pwritev`` once nothing more is buffered (or
-        the batch is big): large writes when data pours in, prompt ones when it trickles.
-        Under a cap, reads are small so the rate stays smooth. ``taken`` is how much of the
-        body was read before (the overlap check). With a ``region``, copying stops at its
-        end, which another connection may move closer meanwhile; checkpoints are then the
-        caller's.
+        ``taken`` is how much of the body was read before (the overlap check). With a
+        ``region``, copying stops at its end, which another connection may move closer
+        meanwhile; checkpoints are then the caller's. Without one, the copy fills the file
+        from ``done`` to the body's end.
         """
         d, ctx = self.d, self.ctx
-        buckets = ctx.buckets
-        content = response.content
-        _widen_reads(response)
+        whole = region is None
+        span = Region(d.done, UNBOUNDED) if region is None else region
         checkpointing: asyncio.Task[None] | None = None
         last_checkpoint = time.monotonic()
-        batch: list[bytes] = []
-        batched = 0
-        held_since = time.monotonic()
+
+        def written() -> None:
+            nonlocal checkpointing, last_checkpoint
+            if (checkpointing is None or checkpointing.done()) and (
+                d.done - d.checkpoint >= CHECKPOINT_BYTES
+                or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
+            ):
+                last_checkpoint = time.monotonic()
+                checkpointing = asyncio.create_task(self.checkpoint(part, d.done))
+
+        writer = await PartWriter.open(part, span.position)
         try:
-            while True:
-                if any(bucket.rate is not None for bucket in buckets):
-                    chunk = await content.read(read_size(buckets, ctx.options.chunk_size))
-                    await throttle(buckets, len(chunk))
-                    limited = True
-                else:
-                    chunk, chunk_end = await content.readchunk()
-                    if not chunk and chunk_end:
-                        continue  # the end of one HTTP chunk, not of the body
-                    limited = False
-                if chunk:
-                    taken += len(chunk)
-                    if region is not None:
-                        room = region.remaining - batched
-                        if len(chunk) >= room:
-                            chunk = memoryview(chunk)[: max(0, room)].tobytes() if room else b""
-                            if chunk:
-                                self._arrived(len(chunk))
-                                batch.append(chunk)
-                                batched += len(chunk)
-                            if batch:
-                                await self._write(part, batch, batched, region)
-                            return
-                    self._arrived(len(chunk))
-                    batch.append(chunk)
-                    batched += len(chunk)
-                if not batch:
-                    return  # the body ended and everything is written
-                now = time.monotonic()
-                if len(batch) == 1:
-                    held_since = now
-                drained = content.total_bytes <= taken
-                if (
-                    not chunk
-                    or limited
-                    or batched >= BATCH_BYTES
-                    or (drained and (batched >= MIN_WRITE or now - held_since >= MAX_HOLD))
-                ):
-                    await self._write(part, batch, batched, region)
-                    batch, batched = [], 0
-                    if (
-                        region is None
-                        and (checkpointing is None or checkpointing.done())
-                        and (
-                            d.done - d.checkpoint >= CHECKPOINT_BYTES
-                            or time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
-                        )
-                    ):
-                        last_checkpoint = time.monotonic()
-                        checkpointing = asyncio.create_task(self.checkpoint(part, d.done))
-                if not chunk:
-                    return
-        except aiohttp.ClientPayloadError:
-            if rest := _salvage(content):
-                batch.append(rest)
-                batched += len(rest)
-            if batch:
-                await self._write(part, batch, batched, region)
-            raise
+            await copy_body(
+                response,
+                writer,
+                span,
+                d,
+                buckets=ctx.buckets,
+                chunk_size=ctx.options.chunk_size,
+                arrived=self._arrived,
+                written=written if whole else None,
+                taken=taken,
+            )
         finally:
+            await asyncio.shield(writer.close())
             if checkpointing is not None:
                 await asyncio.gather(checkpointing, return_exceptions=True)
-
-    async def _write(
-        self, part: PartFile, batch: list[bytes], size: int, region: Region | None = None
-    ) -> None:
-        """Write a batch where it belongs; a cancellation waits for it so counts stay true."""
-        offset = region.position if region is not None else self.d.done
-        await self.d.hasher.feed(offset, batch)
-        write = asyncio.ensure_future(part.write_at(batch, offset))
-        cancelled = False
-        while not write.done():  # however often we are cancelled meanwhile
-            try:
-                await asyncio.shield(write)
-            except asyncio.CancelledError:
-                cancelled = True
-            except OSError:
-                break  # its outcome is read just below
-        try:
-            write.result()
-        except PartialWrite as exc:
-            self._count(exc.written, region)
-            raise
-        self._count(size, region)
-        if cancelled:
-            raise asyncio.CancelledError
-
-    def _count(self, size: int, region: Region | None = None) -> None:
-        if region is not None:
-            size = max(0, min(size, region.end - region.position))  # a taken-over tail
-            region.done += size
-        self.d.backoff_step = 0  # progress: a failure now waits the shortest time again
-        self.d.done += size
 
     def _arrived(self, size: int) -> None:
         """Count bytes toward the rates as they arrive (not per written batch), so a
@@ -468,26 +385,3 @@ async def _finish_anyway(step: Awaitable[None]) -> None:
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
-
-
-def _widen_reads(response: aiohttp.ClientResponse) -> None:
-    """Let the transport read bigger pieces per system call (fewer, larger chunks)."""
-    transport = response.connection.transport if response.connection else None
-    if transport is not None and hasattr(transport, "max_size"):
-        transport.max_size = RECV_SIZE
-
-
-def _salvage(content: aiohttp.StreamReader) -> bytes:
-    """The body bytes that arrived before the connection broke.
-
-    aiohttp raises a payload error before handing out what it had already buffered (up
-    to ``read_bufsize``); those bytes are good, and keeping them saves a re-download.
-    ``_read_nowait`` is the private call ``readany`` itself uses, hence the guard.
-    """
-    read_nowait = getattr(content, "_read_nowait", None)
-    if read_nowait is None:
-        return b""
-    try:
-        return bytes(read_nowait(-1))
-    except Exception:
-        return b""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from afetch_tui.engine.client import Client
@@ -31,6 +32,8 @@ class TransferContext:
     save_small: Callable[[Download, str, bytes], Awaitable[None]]
     publish: Callable[[Download], Awaitable[None]]
     checkpointed: Callable[[Download], None]
+    disk: Executor
+    """The manager's thread pool for the ``.part`` files (the body and its checkpoints)."""
     slots: HostSlots
     """Extra connections to this host, and the count of open ones."""
     verify: Callable[[Download], Awaitable[None]]

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from engine_helpers import GUARD, fast_options
 
+from afetch_tui.engine.body import PartWriter
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.partfile import PartFile, PartialWrite
 from afetch_tui.engine.store import Store
 
 MIB = 1024 * 1024
@@ -96,3 +101,40 @@ async def test_the_queue_survives_a_full_disk(server, payload, tiny_disk, tmp_pa
     finally:
         await again.close()
         await store.close()
+
+
+def _fill(path: Path, leave: int) -> None:
+    """Fill the file system holding ``path`` but ``leave`` bytes (about)."""
+    with contextlib.suppress(OSError), open(path, "wb") as out:
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
+    with open(path, "r+b") as out:
+        out.truncate(max(0, path.stat().st_size - leave))
+
+
+@pytest.mark.parametrize(
+    ("start", "pieces"),
+    [
+        pytest.param(0, [MIB], id="one-piece"),  # a short write writelines would not report
+        pytest.param(64 * 1024, [256 * 1024] * 4, id="four-pieces-at-an-offset"),
+    ],
+)
+async def test_the_writer_on_a_full_disk_says_exactly_what_landed(tiny_disk, start, pieces):
+    _fill(tiny_disk / "filler", leave=start + 300 * 1024)
+    path = tiny_disk / "x.bin.part"
+    path.write_bytes(b"\1" * start)
+    batch = [os.urandom(n) for n in pieces]
+    with ThreadPoolExecutor(2) as pool:
+        part = await PartFile.open(path, pool)
+        writer = await PartWriter.open(part, start)
+        try:
+            with pytest.raises(PartialWrite) as caught:
+                await writer.write(batch, sum(pieces))
+        finally:
+            await writer.close()
+            await part.close()
+    assert caught.value.errno == errno.ENOSPC
+    landed = path.stat().st_size - start
+    assert 0 < caught.value.written == landed < sum(pieces)
+    assert path.read_bytes()[start:] == b"".join(batch)[:landed]
