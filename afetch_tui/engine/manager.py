@@ -320,6 +320,8 @@ class DownloadManager:
         if d.state in (State.FAILED, State.CANCELLED):
             d.retries = 0
             d.error = None
+            if d.state is State.CANCELLED:
+                d.name = None  # it holds no name (see cancel): it claims one again
             self._requeue(d)
 
     async def cancel(self, download_id: int) -> None:
@@ -331,6 +333,7 @@ class DownloadManager:
         if _completed(d):  # it was publishing and got to the end
             return
         await self._delete_part(d)
+        self._names.release(d)  # nothing on disk holds it now: another download may take it
         self._set_state(d, State.CANCELLED)
         self._log(d, "cancelled; partial file deleted")
 
@@ -338,8 +341,8 @@ class DownloadManager:
         """Forget a download; with ``delete_file`` also delete what it wrote to disk."""
         d = self._get(download_id)
         await self._stop(d)
-        if delete_file or not d.state.is_finished:
-            await self._delete_part(d)
+        if d.state is not State.CANCELLED and (delete_file or not d.state.is_finished):
+            await self._delete_part(d)  # a cancelled one's went with its name
         if delete_file and d.state is State.COMPLETED and d.final_path:
             await asyncio.to_thread(file_ops.unlink, d.final_path)
         self._set_state(d, State.CANCELLED, quiet=True)
@@ -544,7 +547,7 @@ class DownloadManager:
             host.failed += d.state is State.FAILED
             self._tally(d, 1)
             self._scheduler.add(d, host, waiting=d.state is State.QUEUED)
-            if not d.state.is_finished:
+            if not d.state.is_finished or d.state is State.FAILED:  # a failed one keeps its .part
                 self._names.hold(d)
         self._restore_only = None  # what it holds (a key per URL asked for) is no longer needed
         self._update_idle()
@@ -633,7 +636,14 @@ class DownloadManager:
 
     # -- internals: names -----------------------------------------------------------------
 
+    def _forget_name(self, d: Download) -> None:
+        """A name is claimed afresh (the ``.part`` of the one it had is gone): let go of it."""
+        if d.name is not None:
+            self._names.release(d)
+            d.name = None
+
     async def _reserve_name(self, d: Download, candidate: str, data: bytes = b"") -> None:
+        self._forget_name(d)
         self._expect_checksum(d, candidate)
         try:
             await self._names.claim(d, candidate, data)
@@ -643,6 +653,7 @@ class DownloadManager:
             raise
 
     async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
+        self._forget_name(d)
         self._expect_checksum(d, candidate)
         if d.checksum is not None:  # verified before it is published: a mismatch keeps .part
             await self._names.claim(d, candidate, data)

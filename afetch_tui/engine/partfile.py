@@ -5,6 +5,12 @@ this same file. Both run on the manager's thread pool, through a `TrackedExecuto
 a cancelled ``await`` does not stop a thread that is already at work, so every call is
 tracked by its thread's own future, and ``close`` waits for all of them: the descriptor is
 never closed (and its number reused) under a call still in flight.
+
+A ``.part`` is only ever created by claiming its name (`file_ops.claim`, O_EXCL). Opening it
+here never creates it: if it is gone, the name may not be this download's any more (a
+cancel deleted it and released the name, or someone removed it), so `PartFile.open`
+raises `FileNotFoundError` and the download starts over by claiming a name again, instead
+of writing into a ``.part`` another download may hold by now.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 _REOPEN = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-"""How an existing ``.part`` is opened again: never O_CREAT, never through a symlink."""
+"""How an existing ``.part`` is opened: never O_CREAT, never through a symlink."""
 
 
 class TrackedExecutor(Executor):
@@ -50,8 +56,9 @@ class PartFile:
 
     @classmethod
     async def open(cls, path: Path, pool: Executor) -> PartFile:
+        """Open the existing ``.part`` at ``path``; `FileNotFoundError` if it is gone."""
         executor = TrackedExecutor(pool)
-        fd = await asyncio.wrap_future(executor.submit(_open, path))
+        fd = await asyncio.wrap_future(executor.submit(os.open, path, _REOPEN))
         return cls(path, fd, executor)
 
     def reopen(self, path: str, flags: int) -> int:
@@ -86,11 +93,6 @@ class PartFile:
         """Close once nothing is in flight (callers shield this from cancellation)."""
         await self.executor.drained()
         await asyncio.wrap_future(self.executor.submit(os.close, self.fd))
-
-
-def _open(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, _REOPEN | os.O_CREAT, 0o644)
 
 
 class PartialWrite(OSError):

@@ -42,6 +42,8 @@ class Transfer(Protocol):
 
     def truncated(self, arrived: int | None = None) -> DownloadError: ...
 
+    async def open_part(self) -> PartFile: ...
+
     async def copy(
         self,
         response: aiohttp.ClientResponse,
@@ -65,7 +67,7 @@ class SegmentedCopy:
         or None when resuming the regions of an earlier attempt."""
         d, ctx = self.d, self.ctx
         assert d.total is not None and d.part_path is not None
-        part = await PartFile.open(d.part_path, ctx.disk)
+        part = await self.transfer.open_part()
         try:
             workers: list[asyncio.Task[None]] = []
             if first is not None:

@@ -139,7 +139,7 @@ class Transfer:
             d.total = response.content_length
             d.etag, d.last_modified = etag, last_modified
         candidate = None
-        if d.name is None:
+        if d.name is None or (start == 0 and await self._part_gone()):
             candidate = name_rules.choose_name(
                 requested=d.requested_name,
                 content_disposition=response.headers.get("Content-Disposition"),
@@ -197,11 +197,7 @@ class Transfer:
         d, ctx = self.d, self.ctx
         path = d.part_path
         assert path is not None
-        if start and await asyncio.to_thread(file_ops.size_or_none, path) is None:
-            raise DownloadError(
-                f"{path.name} vanished: starting over", retryable=True, restart=True
-            )
-        part = await PartFile.open(path, ctx.disk)
+        part = await self.open_part()
         try:
             if start and await part.size() < d.done:
                 raise DownloadError(
@@ -220,6 +216,26 @@ class Transfer:
             ctx.set_state(d, State.VERIFYING)
         finally:
             await asyncio.shield(part.close())
+
+    async def open_part(self) -> PartFile:
+        """The ``.part`` this download claimed. If it is gone, the name may be another
+        download's by now: start over, and the next attempt claims a name again."""
+        path = self.d.part_path
+        assert path is not None
+        try:
+            return await PartFile.open(path, self.ctx.disk)
+        except FileNotFoundError:
+            raise DownloadError(
+                f"{path.name} vanished: starting over", retryable=True, restart=True
+            ) from None
+
+    async def _part_gone(self) -> bool:
+        """Starting from zero under a name claimed before: is its ``.part`` gone?"""
+        path = self.d.part_path
+        if path is None or await asyncio.to_thread(file_ops.size_or_none, path) is not None:
+            return False
+        self.ctx.log(self.d, f"{path.name} is gone: claiming a name again")
+        return True
 
     async def copy(
         self,

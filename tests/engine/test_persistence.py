@@ -226,3 +226,36 @@ async def test_checkpoints_of_another_boot_count_only_as_far_as_they_were_synced
         assert done == {1: 8 * MIB, 2: 2 * MIB, 3: 1 * MIB + 3 * MIB}
     finally:
         await shut(manager)
+
+
+async def test_a_cancelled_download_retried_after_a_restart_claims_a_name_of_its_own(
+    server, payload, tmp_path, wait_until
+):
+    """A cancelled download holds no name (its ``.part`` is deleted), so after a restart a
+    new download may take that name: retrying the cancelled one claims a name again and
+    never writes into the new one's ``.part`` (it used to reopen it with O_CREAT)."""
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    a_data, b_data = payload(2 * MIB, seed=21), payload(2 * MIB, seed=22)
+    url_a = server.add_file("/a/f.bin", a_data, rate=4 * MIB)
+    url_b = server.add_file("/b/f.bin", b_data, stall_after=MIB)
+    manager = await open_manager(out, state)
+    a = await manager.add(url_a)
+    await wait_until(lambda: manager.download(a).done >= MIB // 4)
+    await manager.cancel(a)
+    await shut(manager)
+
+    again = await open_manager(out, state)
+    try:
+        b = await again.add(url_b)
+        await wait_until(lambda: again.download(b).done >= MIB)  # stalled, holding f.bin.part
+        assert again.download(b).name == "f.bin"
+        await again.retry(a)
+        await wait_until(lambda: again.download(a).state.is_finished)
+        snap = again.download(a)
+        assert snap.state is State.COMPLETED, snap.error
+        assert snap.name != "f.bin"
+        assert (out / snap.name).read_bytes() == a_data
+        assert (out / "f.bin.part").read_bytes()[:MIB] == b_data[:MIB]  # B's, untouched
+        assert again.download(b).name == "f.bin"
+    finally:
+        await shut(again)
