@@ -280,9 +280,11 @@ class Transfer:
                 taken=taken,
             )
         finally:
-            await asyncio.shield(writer.close())
-            if checkpointing is not None:
-                await asyncio.gather(checkpointing, return_exceptions=True)
+            try:
+                if checkpointing is not None:
+                    await asyncio.gather(checkpointing, return_exceptions=True)
+            finally:
+                await asyncio.shield(writer.close())
 
     def _arrived(self, size: int) -> None:
         """Count bytes toward the rates as they arrive (not per written batch), so a
