@@ -11,12 +11,13 @@ before aiofiles (`PwritevWriter`, kept here and nowhere in the package): the sam
 loop, with each batch written by ``os.pwritev`` at its offset instead of an aiofiles
 handle's ``writelines``. It exists only for that comparison.
 
-Streams bench.py's 1 GiB file from its nginx with one aiohttp connection, the way
-afetch's copy loop does (``readchunk`` pieces gathered into batches, one batch in flight),
-and writes it to tmpfs with each writer shape in turn, the runs alternating between the
-shapes. Prints the median wall and CPU seconds of each and its ratio to ``pwritev``.
+The first form streams bench.py's 1 GiB file from its nginx with one aiohttp connection
+(``readchunk`` pieces gathered into batches, each awaited before the next is read: a
+simpler loop than afetch's, which reads the next batch while one is in flight), and writes
+it to tmpfs with each writer shape in turn, the runs alternating between the shapes.
+Prints the median wall and CPU seconds of each and its ratio to ``pwritev``.
 
-Shapes: ``pwritev-4M`` (the current writer: ``os.pwritev`` of the batch in a thread pool)
+Shapes: ``pwritev-4M`` (the old writer: ``os.pwritev`` of the batch in a thread pool)
 and ``aiofiles-<batch>-<buffering>``: an ``aiofiles.open(path, "r+b")`` handle, seeked once,
 that takes each batch with ``writelines`` (no join), on the same kind of thread pool.
 """
