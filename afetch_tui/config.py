@@ -247,13 +247,14 @@ async def queue_entries(
     manager: DownloadManager,
     config: Config,
     *,
-    skip: Collection[tuple[str, Path]] = (),
+    skip: Collection[int] = (),
 ) -> None:
-    """Queue every entry not in ``skip``; entries without options of their own in batches
-    (between them, a lossless subscriber such as ``--json`` catches up: `manager.room`)."""
+    """Queue every entry whose place in ``config.entries`` is not in ``skip``; entries
+    without options of their own in batches (between them, a lossless subscriber such as
+    ``--json`` catches up: `manager.room`)."""
     plain: list[str] = []
-    for entry in config.entries:
-        if (entry.url, target_directory(config, entry)) in skip:
+    for place, entry in enumerate(config.entries):
+        if place in skip:
             continue
         await manager.room()
         if config.has_own_options(entry):

@@ -15,7 +15,6 @@ import sqlite3
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -113,12 +112,13 @@ async def _run(config: Config) -> int:
         print(f"afetch: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     store = await _open_store(config)
+    take_up = TakeUp(config)
     manager = DownloadManager(
         config.directory,
         limits=config.limits,
         options=config.options,
         store=store,
-        restore_only=_resumable(config),
+        restore_only=take_up,
     )
     subscription = manager.subscribe(lossless=True)  # every line and --json event, in order
     reporter = Reporter(
@@ -132,7 +132,7 @@ async def _run(config: Config) -> int:
             resumed = manager.downloads()
             for d in resumed:
                 reporter.resumed(d)
-            await queue_entries(manager, config, skip={(d.url, d.directory) for d in resumed})
+            await queue_entries(manager, config, skip=take_up.taken)
             await manager.wait()
         finally:
             subscription.close()
@@ -186,46 +186,61 @@ def _filters(config: Config) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _resumable(config: Config) -> Callable[[Record], bool]:
-    """Which stored downloads this run takes up: the same URL into the same directory,
-    unfinished, and asked for with the same name and checksum (else it starts afresh,
-    under a new name, rather than skip what the command line now asks for).
+class TakeUp:
+    """Which stored downloads this run takes up, each for one entry of the command line.
+
+    A stored download is taken up by an entry of the same URL into the same directory,
+    asked for with the same name and checksum, and unfinished (else the entry starts
+    afresh, under a new name, rather than skip what the command line now asks for). Each
+    entry takes up at most one stored download and each stored download serves one entry:
+    the same URL given twice under two ``out=`` names is two downloads, and neither is
+    skipped because the other was resumed. `taken` holds the places (in
+    ``config.entries``) of the entries that were taken up.
 
     A stored download whose URL differs only in its query (an expiring CDN signature:
-    ``f.iso?sig=1`` then ``?sig=2``) and that has a name on disk is taken up too, once,
-    pointed at the new URL: its ``.part`` is revalidated with If-Range like any resume.
+    ``f.iso?sig=1`` then ``?sig=2``) and that has a name on disk is taken up too, pointed
+    at the new URL: its ``.part`` is revalidated with If-Range like any resume.
     """
-    expected: dict[tuple[str, str], tuple[str | None, str | None]] = {}
-    by_path: dict[tuple[str, str, str, str], str] = {}
-    for entry in config.entries:
-        directory = str(target_directory(config, entry))
-        wanted = (config.name or entry.out, checksum.format_checksum(config.checksum))
-        expected[(entry.url, directory)] = wanted
-        by_path.setdefault((*_without_query(entry.url), directory), entry.url)
-    taken_up: set[tuple[str, str]] = set()  # by a stored download of another query
 
-    def accept(record: Record) -> bool:
-        key = (record.url, record.directory)
-        if key not in expected:
-            url = by_path.get((*_without_query(record.url), record.directory))
-            if url is None or record.name is None:
-                return False
-            key = (url, record.directory)
-        wanted = expected.get(key)
-        taken = (
-            wanted is not None
-            and key not in taken_up
-            and record.state != State.COMPLETED.value
-            and wanted == (record.requested_name, record.checksum)
-            and not (config.options.checksums and record.checksum is None)
-        )
-        if taken and record.url != key[0]:
-            taken_up.add(key)  # one stored download per URL given
-            record.log.append((time.time(), "URL replaced: the same path with a new query"))
-            record.url = key[0]
-        return taken
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._open: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        """(url, directory, name, checksum) → places of the entries not yet taken up."""
+        self._by_path: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        """The same without the URL's query and fragment."""
+        self.taken: set[int] = set()
+        wanted_checksum = checksum.format_checksum(config.checksum) or ""
+        for place, entry in enumerate(config.entries):
+            directory = str(target_directory(config, entry))
+            wanted = (directory, config.name or entry.out or "", wanted_checksum)
+            self._open[(entry.url, *wanted)].append(place)
+            self._by_path[(*_without_query(entry.url), *wanted)].append(place)
 
-    return accept
+    def __call__(self, record: Record) -> bool:
+        if record.state == State.COMPLETED.value:
+            return False
+        if self._config.options.checksums and record.checksum is None:
+            return False
+        wanted = (record.directory, record.requested_name or "", record.checksum or "")
+        places = self._open.get((record.url, *wanted))
+        if not places and record.name is not None:
+            places = self._by_path.get((*_without_query(record.url), *wanted))
+        if not places:
+            return False
+        place = places[0]
+        entry = self._config.entries[place]
+        self._open[(entry.url, *wanted)].remove(place)
+        self._by_path[(*_without_query(entry.url), *wanted)].remove(place)
+        self.taken.add(place)
+        if record.url != entry.url:
+            _another_query(record, entry.url)
+        return True
+
+
+def _another_query(record: Record, url: str) -> None:
+    """Point ``record`` at ``url`` (the same path, another query)."""
+    record.log.append((time.time(), "URL replaced: the same path with a new query"))
+    record.url = url
 
 
 def _without_query(url: str) -> tuple[str, str, str]:
