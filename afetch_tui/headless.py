@@ -53,6 +53,7 @@ from afetch_tui.engine import (
     headless_path,
     inert,
     json_line,
+    take_up_under,
 )
 
 PLAIN_INTERVAL = 5.0
@@ -199,7 +200,8 @@ class TakeUp:
 
     A stored download whose URL differs only in its query (an expiring CDN signature:
     ``f.iso?sig=1`` then ``?sig=2``) and that has a name on disk is taken up too, pointed
-    at the new URL: its ``.part`` is revalidated with If-Range like any resume.
+    at the new URL, keeping its bytes only if a validator can prove they are the new
+    URL's (`take_up_under`).
     """
 
     def __init__(self, config: Config) -> None:
@@ -233,14 +235,8 @@ class TakeUp:
         self._by_path[(*_without_query(entry.url), *wanted)].remove(place)
         self.taken.add(place)
         if record.url != entry.url:
-            _another_query(record, entry.url)
+            take_up_under(record, entry.url)
         return True
-
-
-def _another_query(record: Record, url: str) -> None:
-    """Point ``record`` at ``url`` (the same path, another query)."""
-    record.log.append((time.time(), "URL replaced: the same path with a new query"))
-    record.url = url
 
 
 def _without_query(url: str) -> tuple[str, str, str]:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         parse_input,
         unwritable,
     )
+    from afetch_tui.engine.journal import take_up_under
     from afetch_tui.engine.limits import MIN_REQUEST_RATE, parse_size
     from afetch_tui.engine.links import Link
     from afetch_tui.engine.manager import DownloadManager
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 
 _MODULE_OF = {
     "Manager": "api",
+    "take_up_under": "journal",
     "Checksum": "checksum",
     "parse_checksum": "checksum",
     "Client": "client",
@@ -181,6 +183,7 @@ __all__ = [
     "parse_input",
     "parse_size",
     "read_records",
+    "take_up_under",
     "unwritable",
     "validate_url",
     "waiting_reason",

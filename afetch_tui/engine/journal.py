@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from afetch_tui.engine.checksum import format_checksum, parse_checksum
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import LogEntry, State
+from afetch_tui.engine.http import if_range
 from afetch_tui.engine.records import Record
 from afetch_tui.engine.regions import Region, safe_prefix
 from afetch_tui.engine.store import Store
@@ -78,6 +80,19 @@ def _directory(text: str) -> Path:
     return Path(text)
 
 
+def take_up_under(record: Record, url: str) -> None:
+    """Point a stored download at ``url``, the same path under another query (a new CDN
+    signature). Its bytes are kept only if it has a validator (a strong ETag or a
+    Last-Modified) for If-Range to prove the new URL serves the same entity; without one
+    it starts from zero, since the overlap check cannot tell two files apart
+    (``download?id=1`` and ``?id=2``)."""
+    record.log.append((time.time(), "URL replaced: the same path with a new query"))
+    record.url = url
+    if if_range(record.etag, record.last_modified) is None and record.checkpoint:
+        record.log.append((time.time(), "no validator to prove it is the same file: from zero"))
+        record.checkpoint, record.synced, record.regions, record.total = 0, 0, None, None
+
+
 def from_record(record: Record) -> Download:
     """A stored download as it comes back: whatever was running is queued again.
 
@@ -122,8 +137,8 @@ def from_record(record: Record) -> Download:
         with contextlib.suppress(InputError):
             d.checksum = parse_checksum(record.checksum)
             d.checksum_ok = True if state is State.COMPLETED else None
-    for time, message in record.log:
-        d.add_log(LogEntry(time, message))
+    for moment, message in record.log:
+        d.add_log(LogEntry(moment, message))
     return d
 
 
