@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
+import stat
 from collections.abc import Container
 from pathlib import Path
 
@@ -132,6 +134,40 @@ def publish(directory: Path, name: str, taken: Container[str], overwrite: bool) 
             return candidate
         part.unlink()
         return candidate
+
+
+def settle_publish(directory: Path, name: str) -> str | None:
+    """Finish a `publish` that a crash cut short, before ``name.part`` is written again.
+
+    Between its two steps (link, then unlink) the finished file has two names, and the
+    state file may still say the download runs: writing the ``.part`` again would change
+    the published file. So a ``.part`` with another link is never written: if the link is
+    a file of ``directory`` (the final name, or the next free one publish fell back to),
+    the ``.part`` is unlinked and that name returned: the download is complete. A
+    ``.part`` linked only to a file elsewhere is unlinked too (None: the download then
+    finds its ``.part`` gone and starts over). None also when there is nothing to settle.
+    """
+    part = part_of(directory, name)
+    try:
+        info = os.lstat(part)
+    except FileNotFoundError:
+        return None
+    if info.st_nlink < 2 or not stat.S_ISREG(info.st_mode):
+        return None
+    published = None
+    with os.scandir(directory) as entries:
+        for candidate in itertools.chain([name], (entry.name for entry in entries)):
+            if candidate == part.name:
+                continue
+            try:
+                other = os.lstat(directory / candidate)
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+                published = candidate
+                break
+    part.unlink()
+    return published
 
 
 def save_whole(

@@ -84,6 +84,20 @@ class HeldNames:
                 names.discard(candidate)
         names.add(d.name)
 
+    async def settle(self, d: Download) -> bool:
+        """Whether ``d`` was already published by an attempt a crash cut short (its name
+        is then the published one); see `file_ops.settle_publish`."""
+        if d.name is None:
+            return False
+        published = await asyncio.to_thread(file_ops.settle_publish, d.directory, d.name)
+        if published is None:
+            return False
+        if published != d.name:
+            self.release(d)
+            d.name = published
+            self.hold(d)
+        return True
+
     async def publish(self, d: Download) -> str | None:
         """Move the finished ``.part`` to its name without clobbering anything.
 

@@ -674,6 +674,21 @@ class DownloadManager:
         d.hasher.use(found[0])
         self._changed(d)
 
+    async def _published_before(self, d: Download) -> bool:
+        """Whether an earlier attempt had published ``d`` when a crash cut it short (the
+        file was checked before it was linked): then it is complete as it stands."""
+        try:
+            if not await self._names.settle(d):
+                return False
+            assert d.final_path is not None
+            size = (await asyncio.to_thread(d.final_path.stat)).st_size
+        except OSError as exc:
+            raise DownloadError(f"cannot check {d.part_path}: {exc.strerror or exc}") from None
+        d.done = d.checkpoint = d.synced = d.total = size
+        d.regions = None
+        self._log(d, f"it had been saved as {d.name} when afetch stopped: completed")
+        return True
+
     async def _publish(self, d: Download) -> None:
         wanted = await self._names.publish(d)
         if wanted is not None:
@@ -731,9 +746,10 @@ class DownloadManager:
         )
         outcome: DownloadError | None = None
         try:
-            await self._verifier.prepare(d)
-            self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
-            await Transfer(d, context).run()
+            if not await self._published_before(d):
+                await self._verifier.prepare(d)
+                self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
+                await Transfer(d, context).run()
         except DownloadError as exc:
             outcome = exc
         except asyncio.CancelledError:
