@@ -210,6 +210,15 @@ def size_or_none(path: Path) -> int | None:
         return None
 
 
+def sync(path: Path) -> None:
+    """Flush a file's bytes to the disk (fsync), through a descriptor of its own."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()

@@ -378,12 +378,17 @@ class Transfer:
         d = self.d
         assert d.part_path is not None
         size = await asyncio.to_thread(file_ops.size_or_none, d.part_path)
-        if size != d.total:
+        if size is None or size != d.total:
             raise DownloadError(
                 f"{d.part_path.name} holds {size} bytes, expected {d.total}: starting over",
                 retryable=True,
                 restart=True,
             )
+        if self.ctx.options.fsync and d.synced < size:
+            # Bytes written by an earlier attempt (a 416 found them all there) are on disk
+            # only as far as ``synced`` says: every file is fsynced before it is published.
+            await asyncio.to_thread(file_ops.sync, d.part_path)
+            d.synced = size
         await self.ctx.verify(d)
         await _finish_anyway(self.ctx.publish(d))
 
