@@ -71,6 +71,9 @@ class SegmentedCopy:
         try:
             workers: list[asyncio.Task[None]] = []
             if first is not None:
+                # ``first`` streams from byte 0 (it may be a 206 re-sending bytes an earlier
+                # attempt held): the count starts again with the one region it fills.
+                d.done = d.checkpoint = d.synced = 0
                 d.regions = [Region(0, d.total, busy=True)]
                 await part.truncate(d.total)
                 ctx.log(d, f"splitting over up to {d.max_connections} connections")

@@ -64,6 +64,7 @@ async def resume_stored(
         "boot_id": boot_id(),
         "etag": None,
         "last_modified": None,
+        "total": None,
     }
     values.update(fields)
     store = await Store.open(state)
