@@ -232,7 +232,7 @@ def _restart(message: str) -> DownloadError:
 
 def fd_exhausted(host: str) -> DownloadError:
     return DownloadError(
-        f"out of file descriptors talking to {host}: running fewer at once",
+        f"out of file descriptors talking to {host}",
         retryable=True,
         backpressure=True,
     )

@@ -32,7 +32,7 @@ def backoff_delay(
     attempt: int, *, base: float, cap: float, rng: random.Random | None = None
 ) -> float:
     """Exponential backoff with equal jitter: half fixed, half random, never above ``cap``."""
-    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
+    ceiling = min(cap, base * 2.0 ** min(max(0, attempt - 1), 64))  # 2.0 ** 1024 overflows
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
@@ -45,6 +45,9 @@ class Policy:
     cap: float = 60.0
     max_retry_after: float = 600.0
     """A server's Retry-After (or a host hold) is never followed for longer than this."""
+    short_of_descriptors: int = 20
+    """Tries in a row (no byte between them) a download may find no free file descriptor
+    before it fails: running fewer at once spends no retry, but cannot help for ever."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,10 @@ def decide(
 ) -> Decision:
     """What follows a failed attempt; pure, apart from the backoff's jitter (``rng``)."""
     if error.backpressure:
-        return Retry(_backoff(attempt.backoff_step + 1, policy, rng), spend=False)
+        tries = attempt.backoff_step + 1
+        if tries >= policy.short_of_descriptors:
+            return Fail(f"{error.message} (gave up after {tries} tries in a row)")
+        return Retry(_backoff(tries, policy, rng), spend=False)
     if error.pause:
         return Pause(error.message)
     if not error.retryable or attempt.retries >= policy.retries:

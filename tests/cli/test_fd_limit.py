@@ -86,3 +86,44 @@ def test_the_soft_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(hard), str(hard)]
+
+
+def test_never_a_free_descriptor_fails_clearly_after_a_bound(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Running fewer at once cannot help when even one download never gets a socket:
+    after a bound of tries in a row it fails with a clear message, instead of waiting
+    for a descriptor forever."""
+    url = server.add_file("/one.bin", b"x" * 100)
+    code = (
+        "import asyncio, os, sys\n"
+        "from afetch_tui.engine.manager import DownloadManager\n"
+        "from afetch_tui.engine.options import ManagerOptions\n"
+        "async def main():\n"
+        "    options = ManagerOptions(trust_env=False, retry_base=0.001, retry_cap=0.002)\n"
+        "    m = DownloadManager('out', options=options)\n"
+        "    await m.start()\n"
+        "    held = []\n"
+        "    try:\n"
+        "        while True:\n"
+        "            held.append(os.open(os.devnull, os.O_RDONLY))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"    i = await m.add({url!r})\n"
+        "    await asyncio.wait_for(m.wait(), 20)\n"
+        "    d = m.download(i)\n"
+        "    for fd in held:\n"
+        "        os.close(fd)\n"
+        "    print(d.state.value)\n"
+        "    print(d.error)\n"
+        "    await m.close()\n"
+        "asyncio.run(main())\n"
+    )
+
+    result = run(["-c", code], tmp_path, LOW, LOW)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    state, error = result.stdout.splitlines()
+    assert state == "failed"
+    assert error.startswith("out of file descriptors talking to 127.0.0.1:")
+    assert error.endswith("(gave up after 20 tries in a row)")

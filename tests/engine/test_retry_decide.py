@@ -49,6 +49,13 @@ def error(**flags: Any) -> DownloadError:
         # Out of file descriptors: retried later without spending the budget.
         (error(backpressure=True, retryable=True), Attempt(3, 0), Retry(1.0, spend=False)),
         (error(backpressure=True, retryable=True), Attempt(3, 2), Retry(4.0, spend=False)),
+        # ... but not for ever: a bound of tries in a row without a byte.
+        (error(backpressure=True, retryable=True), Attempt(0, 18), Retry(8.0, spend=False)),
+        (
+            error(backpressure=True, retryable=True),
+            Attempt(0, 19),
+            Fail("it broke (gave up after 20 tries in a row)"),
+        ),
     ],
 )
 def test_decide(failure: DownloadError, attempt: Attempt, expected: object) -> None:
@@ -60,6 +67,10 @@ def test_one_retry_spent_is_said_in_the_singular() -> None:
     assert decide(error(retryable=True), Attempt(1, 1), one) == Fail(
         "it broke (gave up after 1 retry)"
     )
+
+
+def test_backoff_never_overflows() -> None:
+    assert decide(error(retryable=True), Attempt(0, 5000), POLICY, Fixed()) == Retry(8.0)
 
 
 def test_backoff_jitter_stays_within_half_and_whole() -> None:
