@@ -24,6 +24,7 @@ import re
 import resource
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -40,6 +41,9 @@ READ_SECONDS = 3.0
 """How long all of it may take, the tree and every link (a page of any shape gives its links
 or a clear error within this): linear in the links, ~7 µs each, so only a page of several
 hundred thousand distinct links (5 MiB of ``<a href=N>``) reaches it."""
+START_SECONDS = 60.0
+"""How long the parser child may take to start (Python and its imports), on top of the
+deadlines: on a loaded machine that is seconds, and it is no part of parsing."""
 _SELECTOR = (
     "a[href], link[href], img[src], img[srcset], source[src], source[srcset], "
     "video[src], audio[src], embed[src]"
@@ -198,9 +202,15 @@ async def parse_page(
     time_limit: float = PARSE_SECONDS,
     total_limit: float = READ_SECONDS,
 ) -> list[Link]:
-    """`extract_links` run in a child process, which is killed (a `PageError` says why) if
+    """`extract_links` run in a child process, which ends (a `PageError` says why) if
     building the page's tree takes over ``time_limit`` seconds, or all of it over
-    ``total_limit``, or when this is cancelled."""
+    ``total_limit``, or when this is cancelled.
+
+    The deadlines are kept by the child itself (a timer whose signal ends it), from the
+    moment it holds the page: the seconds a Python child takes to start on a loaded
+    machine are no part of parsing. The parent only guards against a child that never
+    answers (`START_SECONDS` more).
+    """
     body = html.encode("utf-8") if isinstance(html, str) else html
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -208,37 +218,45 @@ async def parse_page(
         __name__,
         page_url,
         "text" if isinstance(html, str) else "bytes",
-        str(math.ceil(total_limit) + 1),
+        repr(time_limit),
+        repr(total_limit),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert child.stdin is not None and child.stdout is not None
-    parsed = b""
-    started = asyncio.get_running_loop().time()
+    output = b""
     try:
-        async with asyncio.timeout(time_limit):
+        async with asyncio.timeout(START_SECONDS + total_limit):
             child.stdin.write(body)
             await child.stdin.drain()
             child.stdin.close()
-            parsed = await child.stdout.readline()
-        left = total_limit - (asyncio.get_running_loop().time() - started)
-        async with asyncio.timeout(max(0.0, left)):
-            answer = json.loads(await child.stdout.read() or "null") if parsed == _PARSED else None
+            output = await child.stdout.read()
+            returncode = await child.wait()
     except TimeoutError:
-        if parsed != _PARSED:
-            raise PageError(
-                f"the page {page_url} is nested too deeply to read: parsing it took over "
-                f"{time_limit:g} s"
-            ) from None
         raise PageError(
-            f"the page {page_url} has too many links to read them all in {total_limit:g} s"
+            f"cannot parse the page {page_url}: the parser did not answer within "
+            f"{START_SECONDS + total_limit:g} s"
         ) from None
-    except (OSError, ValueError):  # the child died (a broken pipe) or said nothing usable
-        answer = None
+    except OSError:  # the child died (a broken pipe): said below
+        returncode = None
     finally:
         _kill_unreaped(child)
         await asyncio.shield(child.wait())  # asyncio's child watcher reaps it
+    _, tree_built, answer_text = output.partition(_PARSED)
+    if returncode == -signal.SIGALRM:  # the child's own deadline ended it
+        if not tree_built:
+            raise PageError(
+                f"the page {page_url} is nested too deeply to read: parsing it took over "
+                f"{time_limit:g} s"
+            )
+        raise PageError(
+            f"the page {page_url} has too many links to read them all in {total_limit:g} s"
+        )
+    try:
+        answer = json.loads(answer_text or b"null")
+    except ValueError:  # the child said nothing usable
+        answer = None
     if not isinstance(answer, list):
         reason = answer.get("error") if isinstance(answer, dict) else None
         raise PageError(f"cannot parse the page {page_url}: {reason or 'the parser failed'}")
@@ -269,15 +287,27 @@ _PARSED = b"parsed\n"
 def _main() -> None:
     """The child's side of `parse_page`: the page on stdin; on stdout a line when its tree
     is built, then its links (or an error) as JSON."""
-    page_url, mode, cpu_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    # If the parent dies (kill -9) nobody kills this child: the kernel does, at this much CPU.
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    page_url, mode = sys.argv[1], sys.argv[2]
+    time_limit, total_limit = float(sys.argv[3]), float(sys.argv[4])
     data = sys.stdin.buffer.read()
+    # The deadlines start now, with the page in hand: SIGALRM's default action ends this
+    # process even inside the parser's C code. If the parent dies (kill -9) and the timer
+    # somehow does not fire, the kernel ends it at this much CPU more than starting took.
+    started = time.monotonic()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, min(time_limit, total_limit))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = math.ceil(usage.ru_utime + usage.ru_stime + total_limit) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     out = sys.stdout.buffer
     parsed = False
     try:
         html: str | bytes = data.decode("utf-8") if mode == "text" else data
         tree = LexborHTMLParser(html, encoding=isinstance(html, bytes))
+        left = total_limit - (time.monotonic() - started)
+        if left <= 0:
+            os.kill(os.getpid(), signal.SIGALRM)
+        signal.setitimer(signal.ITIMER_REAL, left)
         out.write(_PARSED)
         out.flush()
         parsed = True
@@ -285,6 +315,7 @@ def _main() -> None:
         answer: object = [[link.url, link.tag, link.text] for link in links]
     except Exception as exc:  # reported to the parent as one line
         answer = {"error": f"{type(exc).__name__}: {exc}"}
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the answer is read: a slow reader is no reason to die
     if not parsed:
         out.write(_PARSED)
     out.write(json.dumps(answer).encode())

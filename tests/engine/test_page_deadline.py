@@ -1,0 +1,31 @@
+"""The page parser's deadlines count parsing, not the child's start: on a loaded machine a
+Python child may take a second or more to start and import its parser, and a small valid
+page must not then be called too deeply nested to read."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from afetch_tui.engine.links import parse_page
+
+LISTING = b'<a href="a.iso">a</a> <a href="b.iso">b</a>'
+START = 1.0
+"""Seconds the child takes to start here (a sitecustomize that sleeps)."""
+
+
+@pytest.fixture
+def slow_start(tmp_path, monkeypatch):
+    """Every Python child started from now on takes `START` seconds before it runs."""
+    (tmp_path / "sitecustomize.py").write_text(f"import time\ntime.sleep({START})\n")
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), path])))
+
+
+async def test_a_slow_start_is_not_parse_time(slow_start):
+    began = time.monotonic()
+    links = await parse_page(LISTING, "http://h/dir/", time_limit=0.5, total_limit=0.8)
+    assert time.monotonic() - began >= START  # the child did start slowly
+    assert [link.url for link in links] == ["http://h/dir/a.iso", "http://h/dir/b.iso"]
