@@ -109,7 +109,9 @@ def add_items(args: argparse.Namespace, entries: list[Any] | None = None) -> lis
 
 
 def _subdirectory(directory: str | None, name: str | None) -> str | None:
-    """An input file's ``dir=`` is under ``-d`` (else under the running afetch's directory)."""
+    """An input file's ``dir=`` is under ``-d``, else under this command's working
+    directory (as for ``afetch get``): sent absolute, since the running afetch refuses a
+    relative directory (it has a working directory of its own)."""
     if not name:
         return directory
     return os.path.join(directory, name) if directory else os.path.abspath(name)

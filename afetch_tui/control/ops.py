@@ -125,9 +125,14 @@ def _add_item(item: Any) -> AddItem:
         if not (isinstance(checksum, list) and len(checksum) == 2):
             raise BadArgs("'checksum' must be [algorithm, hex]")
         checksum = (text({"a": checksum[0]}, "a"), text({"h": checksum[1]}, "h"))
+    directory = text(item, "directory", default=None)
+    if directory is not None and not os.path.isabs(directory):
+        # Resolved here it would land in this process's working directory, which the
+        # client knows nothing of: the client resolves it where it runs (`commands.add_items`).
+        raise BadArgs("'directory' must be an absolute path")
     return AddItem(
         url=text(item, "url"),
-        directory=text(item, "directory", default=None),
+        directory=directory,
         name=text(item, "name", default=None),
         headers=dict(headers),
         paused=flag(item, "paused"),

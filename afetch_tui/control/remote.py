@@ -131,7 +131,7 @@ class RemoteManager:
         items = [
             ops.AddItem(
                 url,
-                directory=str(spec.directory or self.directory),
+                directory=str(spec.directory) if spec.directory else None,  # None: its own
                 name=spec.name,
                 headers=dict(spec.headers),
                 paused=spec.paused,

@@ -344,3 +344,44 @@ def test_a_split_downloads_parts_survive_the_wire() -> None:
     decoded = decode_event(json.loads(json.dumps(event.to_json())))
     assert isinstance(decoded, Progress)
     assert decoded.regions == parts
+
+
+async def test_a_relative_directory_is_refused(served: Served, tmp_path: Path) -> None:
+    """Directories on the wire are absolute: the client resolves a relative one where it
+    runs (`commands.add_items`); one resolved here would land in this process's cwd."""
+    manager, server = served
+    reader, writer = await raw(server)
+    item = {"url": "http://127.0.0.1:9/f.bin", "directory": "sub", "paused": True}
+    writer.write(json.dumps({"id": 1, "op": "add", "args": {"items": [item]}}).encode() + b"\n")
+    refused = await reply(reader)
+    item["directory"] = str(tmp_path / "sub")
+    writer.write(json.dumps({"id": 2, "op": "add", "args": {"items": [item]}}).encode() + b"\n")
+    taken = await reply(reader)
+    writer.close()
+    assert code(refused) == "bad-args"
+    assert taken["ok"] is True
+    assert [d.directory for d in manager.downloads()] == [tmp_path / "sub"]
+
+
+def test_the_client_sends_directories_absolute(tmp_path: Path, monkeypatch) -> None:
+    """``-d`` and an input file's ``dir=`` are resolved where ``afetch add`` runs: under
+    ``-d`` if given, else under its working directory, as ``afetch get`` does."""
+    import argparse
+
+    from afetch_tui.control.commands import add_items
+    from afetch_tui.engine.inputfile import InputEntry
+
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(dir=None, urls=["http://h/a"], connections=None)
+    entries = [InputEntry("http://h/b", 1, dir="sub"), InputEntry("http://h/c", 2)]
+    assert [item.directory for item in add_items(args, entries)] == [
+        None,  # the running afetch's own directory
+        str(tmp_path / "sub"),
+        None,
+    ]
+    args.dir = "out"
+    assert [item.directory for item in add_items(args, entries)] == [
+        str(tmp_path / "out"),
+        str(tmp_path / "out" / "sub"),
+        str(tmp_path / "out"),
+    ]
