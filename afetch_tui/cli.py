@@ -237,10 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from afetch_tui.control.serve import run_serve
 
         return run_serve(config)
+    from afetch_tui.control.commands import to_starting_owner
     from afetch_tui.control.serve import listen
     from afetch_tui.dashboard_runner import open_dashboard
 
-    return open_dashboard(config, listen=listen)
+    return open_dashboard(config, listen=listen, on_busy=lambda pid: to_starting_owner(args, pid))
 
 
 def _config(args: argparse.Namespace, *, need_urls: bool) -> Config:

@@ -24,7 +24,14 @@ from afetch_tui.config import (
     on_termination,
     queue_entries,
 )
-from afetch_tui.engine import AfetchError, DownloadManager, InputError, Store, StoreError
+from afetch_tui.engine import (
+    AfetchError,
+    DownloadManager,
+    InputError,
+    Store,
+    StoreBusy,
+    StoreError,
+)
 
 
 class Listener(Protocol):
@@ -35,9 +42,23 @@ Listen = Callable[..., Awaitable[Listener]]
 """``listen(manager, state_path, role=...)``: serve the manager to other afetch processes."""
 
 
-def open_dashboard(config: Config, *, listen: Listen | None = None) -> int:
+def open_dashboard(
+    config: Config,
+    *,
+    listen: Listen | None = None,
+    on_busy: Callable[[int | None], int | None] | None = None,
+) -> int:
+    """Run the dashboard as the state file's owner. If another afetch owns it (it won a
+    race to start), ``on_busy(its pid)`` may reach it instead (hand off the URLs, or
+    attach): its exit code, or None to report the state file busy."""
     try:
         return asyncio.run(_run(config, listen))
+    except StoreBusy as exc:
+        code = on_busy(exc.pid) if on_busy is not None else None
+        if code is not None:
+            return code
+        print(f"afetch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except (StoreError, sqlite3.Error) as exc:
         print(f"afetch: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,40 @@ _NOT_HANDED_OFF = {
     "min_split_size": "20M",
 }
 """Options that shape a manager when it starts; one that runs already keeps its own."""
+
+
+OWNER_WAIT = 30.0
+"""Seconds a dashboard that lost the race for the state file waits for the winner to
+listen (it restores and queues before it does)."""
+
+
+def to_starting_owner(args: argparse.Namespace, pid: int | None) -> int | None:
+    """Another afetch (``pid``) won the state file as this one started: once it listens,
+    hand it the URLs or attach, as `to_running`. None if it does not listen within
+    `OWNER_WAIT` seconds, or ends first."""
+    state = state_path(args)
+    who = f"afetch (pid {pid})" if pid else "another afetch"
+    print(f"afetch: {who} is starting on {state}; waiting for it to listen", file=sys.stderr)
+    deadline = time.monotonic() + OWNER_WAIT
+    while time.monotonic() < deadline:
+        if socket_exists(args):  # a crashed owner's socket too, until the new one replaces it
+            code = to_running(args)
+            if code is not None:
+                return code
+        if pid is not None and not _alive(pid):
+            return None
+        time.sleep(0.05)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that pid
+        return True
+    return True
 
 
 def to_running(args: argparse.Namespace) -> int | None:

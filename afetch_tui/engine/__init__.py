@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputError,
         PageError,
+        StoreBusy,
         StoreError,
     )
     from afetch_tui.engine.events import (
@@ -78,7 +79,8 @@ _MODULE_OF = {
     "inert": "display",
     "json_line": "display",
     **dict.fromkeys(
-        ("AfetchError", "DownloadError", "InputError", "PageError", "StoreError"), "errors"
+        ("AfetchError", "DownloadError", "InputError", "PageError", "StoreBusy", "StoreError"),
+        "errors",
     ),
     **dict.fromkeys(
         (
@@ -166,6 +168,7 @@ __all__ = [
     "State",
     "StateChanged",
     "Store",
+    "StoreBusy",
     "StoreError",
     "StoreProblem",
     "Subscription",

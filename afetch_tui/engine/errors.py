@@ -30,6 +30,14 @@ class StoreError(AfetchError):
     """The persistent store cannot be opened or used."""
 
 
+class StoreBusy(StoreError):
+    """Another afetch holds the state file: process ``pid`` (None if it did not say)."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 class DownloadError(AfetchError):
     """One attempt at a download failed.
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import platformdirs
 
-from afetch_tui.engine.errors import StoreError
+from afetch_tui.engine.errors import StoreBusy, StoreError
 from afetch_tui.engine.records import COLUMNS, BadRow, Record
 
 T = TypeVar("T")
@@ -111,6 +111,18 @@ def _make_private(path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.chmod(f"{path}{suffix}", 0o600)
+
+
+def _owner_pid(lock_file: Any) -> int | None:
+    """The pid the lock's holder wrote, waiting a moment for one that has just taken it
+    (it writes its pid right after taking the lock)."""
+    for _ in range(20):
+        lock_file.seek(0)
+        text = lock_file.read().strip()
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.025)
+    return None
 
 
 class Store:
@@ -209,12 +221,12 @@ class Store:
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._lock_file.seek(0)
-            pid = self._lock_file.read().strip() or "?"
+            pid = _owner_pid(self._lock_file)
             self._lock_file.close()
-            raise StoreError(
-                f"another afetch (pid {pid}) is using {self.path}; "
-                "close it, or use --state to pick another state file"
+            raise StoreBusy(
+                f"another afetch (pid {pid or '?'}) is using {self.path}; "
+                "close it, or use --state to pick another state file",
+                pid,
             ) from None
         self._lock_file.seek(0)
         self._lock_file.truncate()
