@@ -7,7 +7,6 @@ only those rows. Nothing here imports Textual.
 
 from __future__ import annotations
 
-import bisect
 import enum
 import gc
 import time
@@ -35,6 +34,7 @@ from afetch_tui.engine import (
     Updated,
     waiting_reason,
 )
+from afetch_tui.ui.elide import SimilarNames
 
 SPEED_SAMPLES = 16
 """How many one-second speed samples each row keeps for its sparkline."""
@@ -243,8 +243,7 @@ class ViewModel:
         self._unknown = 0
         self._running: set[int] = set()
         self._trailing: set[int] = set()
-        self._names: list[str] | None = None
-        self._new_names: list[str] = []
+        self._names = SimilarNames(lambda: (row.label for row in self.rows.values()))
 
     # -- loading -------------------------------------------------------------------
 
@@ -290,9 +289,7 @@ class ViewModel:
             self.rows[snap.id] = row
             self._account(snap, 1)
         self.order.reset(self.rows)
-        self._names = None
-        self._new_names.clear()
-        self._sorted_names()
+        self._names.reset()
         self.marks &= self.rows.keys()
         self.hosts = {h.host: h for h in sorted(hosts, key=lambda h: h.host)}
         self.limits = limits
@@ -370,7 +367,7 @@ class ViewModel:
         if row is None:
             self.rows[snap.id] = DownloadRow(snap)
             self._account(snap, 1)
-            self._new_names.append(self.rows[snap.id].label)
+            self._names.add(self.rows[snap.id].label)
             self.order.append(snap.id)
             self._stale()
             self.changes.added.add(snap.id)
@@ -380,7 +377,7 @@ class ViewModel:
             self._set(row, snap)
             if renamed:
                 self._stale()  # the filter or a sort by name may place it elsewhere
-                self._new_names.append(row.label)
+                self._names.add(row.label)
             self.changes.dirty.add(snap.id)
 
     def _state_changed(self, event: StateChanged) -> None:
@@ -594,29 +591,9 @@ class ViewModel:
         )
 
     def similar_names(self, name: str) -> tuple[str, ...]:
-        """The names just before and after `name` in alphabetical order: the ones it
-        must stay distinguishable from when shortened (see `style.elide_name`)."""
-        names = self._sorted_names()
-        index = bisect.bisect_left(names, name)
-        before = names[index - 1] if index > 0 else None
-        after_index = index + 1 if index < len(names) and names[index] == name else index
-        after = names[after_index] if after_index < len(names) else None
-        return tuple(n for n in (before, after) if n is not None)
-
-    def _sorted_names(self) -> list[str]:
-        """Every name, sorted; rebuilt after a bulk add, else kept by insertion.
-
-        Names of removed rows stay until the next rebuild: a stale neighbour only makes
-        a name keep a little more of itself."""
-        new, self._new_names = self._new_names, []
-        if self._names is None or len(new) > 512:
-            self._names = sorted({row.label for row in self.rows.values()})
-        else:
-            for name in new:
-                index = bisect.bisect_left(self._names, name)
-                if index == len(self._names) or self._names[index] != name:
-                    self._names.insert(index, name)
-        return self._names
+        """The names `name` must stay distinguishable from when shortened (see
+        `elide.SimilarNames`)."""
+        return self._names.of(name)
 
 
 def display_name(snap: DownloadSnapshot) -> str:

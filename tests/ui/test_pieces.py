@@ -6,7 +6,7 @@ import inspect
 
 from textual.widgets import DataTable
 
-from afetch_tui.ui.style import elide_name
+from afetch_tui.ui.elide import SimilarNames, elide_name
 from afetch_tui.ui.widgets.live_table import LiveTable
 
 
@@ -22,6 +22,22 @@ def test_similar_long_names_stay_distinguishable() -> None:
     shown = {elide_name(p, 18, tuple(parts)) for p in parts}
     assert len(shown) == 3
     assert elide_name("short.bin", 20, ("short.bin",)) == "short.bin"
+
+
+def test_names_differing_in_two_fields_read_apart_in_any_company() -> None:
+    """Two fields vary (architecture, part) among 4 x 5 names with noise around them:
+    each name's neighbours, alphabetical and read backwards, let it keep both."""
+    names = [
+        f"ubuntu-24.04.1-desktop-{arch}-very-long-release-name.iso.part{n}"
+        for arch in ("amd64", "arm64", "i386", "riscv64")
+        for n in range(5)
+    ]
+    names += ["ubuntu-24.04.1-desktop-amd64.iso", "ubuntu-24.04.1.iso", "zz.iso"]
+    similar = SimilarNames(lambda: names)
+    similar.reset()
+    for width in (20, 24, 30):
+        shown = [elide_name(name, width, similar.of(name)) for name in names]
+        assert len(set(shown)) == len(names), shown
 
 
 def test_render_cell_is_the_datatable_internal_we_override() -> None:

@@ -14,9 +14,10 @@ from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Stati
 from textual.widgets.selection_list import Selection
 
 from afetch_tui.engine import InputError, host_of
+from afetch_tui.ui.elide import truncate_middle
 from afetch_tui.ui.format import human_size
 from afetch_tui.ui.screens.dialog import Dialog
-from afetch_tui.ui.style import DIM, ERROR, GOOD, truncate_middle
+from afetch_tui.ui.style import DIM, ERROR, GOOD
 
 if TYPE_CHECKING:
     from afetch_tui.engine import Link, Manager

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from afetch_tui.engine import DownloadSnapshot, State
+from afetch_tui.ui.elide import elide_name, truncate_middle
 from afetch_tui.ui.format import human_duration, human_size, human_speed, percent, progress_bar
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, DownloadRow, ViewModel, display_name
@@ -33,8 +34,6 @@ from afetch_tui.ui.style import (
     STATE_LOOK,
     TRACK_STYLE,
     WARN,
-    elide_name,
-    truncate_middle,
 )
 from afetch_tui.ui.widgets.columns import ColumnSpec, Layout, choose_layout
 

@@ -8,10 +8,11 @@ from typing import ClassVar
 from rich.text import Text
 
 from afetch_tui.engine import HostSnapshot, Limits
+from afetch_tui.ui.elide import elide_name
 from afetch_tui.ui.format import human_duration, human_rate, human_size, human_speed
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, ViewModel
-from afetch_tui.ui.style import DIM, ERROR, GOOD, SPARK_STYLE, WARN, elide_name
+from afetch_tui.ui.style import DIM, ERROR, GOOD, SPARK_STYLE, WARN
 from afetch_tui.ui.widgets.columns import ColumnSpec, Layout
 from afetch_tui.ui.widgets.live_table import Cells, LiveTable
 
