@@ -25,6 +25,16 @@ def rate(bytes_per_second: float | None) -> str:
     return f"{size(bytes_per_second)}/s"
 
 
+def countdown(seconds: float) -> str:
+    """Time left on a countdown, rounded up (`11.2` → `12s`, `0.3` → `1s`): it reads
+    `0s` only once over, and a countdown shown in two places reads the same in both."""
+    whole = math.ceil(seconds)
+    if whole < 100:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
 def duration(seconds: float | None) -> str:
     """`42` → `42s`, `3725` → `1h02m`, `90000` → `1d01h`; unknown → `-`."""
     if seconds is None or math.isnan(seconds) or seconds < 0:

@@ -42,6 +42,7 @@ class Host:
         self._cap_changed_at = now
         self._ttfb_total = 0.0
         self._ttfb_count = 0
+        self._sent_counts: tuple[int, ...] = ()
 
     def cap(self, limits: Limits) -> int:
         if self.reduced_cap is None:
@@ -90,6 +91,20 @@ class Host:
             or self.cooling(now - 1)
             or self.meter.idle_for(now) <= HISTORY_SECONDS + 1
         )
+
+    def update_due(self, now: float) -> bool:
+        """`needs_update`, or its counts changed since the last update: downloads that all
+        fail at connect, between two ticks, leave a host that never saw a byte, and the
+        panel must still hear that none of them runs any more."""
+        counts = (
+            self.running_downloads,
+            self.queued,
+            self.open_connections,
+            self.completed,
+            self.failed,
+        )
+        changed, self._sent_counts = counts != self._sent_counts, counts
+        return self.needs_update(now) or changed
 
     def record_ttfb(self, seconds: float) -> None:
         self._ttfb_total += seconds

@@ -119,8 +119,9 @@ async def request(
     opened: Callable[[], None] | None = None,
     closed: Callable[[], None] | None = None,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """GET ``url``: wait for the host's request-rate token, record its time to first
-    byte and status; ``opened``/``closed`` bracket the connection (the host's counts)."""
+    """GET ``url``: wait for the host's request-rate token, record its status and, for
+    an answer that delivers (2xx), its time to first byte; ``opened``/``closed``
+    bracket the connection (the host's counts)."""
     if host is not None:
         await throttle((host.request_bucket,), 1)
     started = time.monotonic()
@@ -131,7 +132,8 @@ async def request(
             url, headers=dict(headers), proxy=proxy, max_redirects=max_redirects
         ) as response:
             if host is not None:
-                host.record_ttfb(time.monotonic() - started)
+                if response.status < 300:  # a quick refusal says nothing of a transfer
+                    host.record_ttfb(time.monotonic() - started)
                 host.record_status(response.status)
             try:
                 yield response

@@ -865,7 +865,7 @@ class DownloadManager:
         for host in self._hosts.values():
             host.meter.tick(now)
             recovered = host.recover(now, self._limits) or recovered
-            if self._subscribers and host.needs_update(now):
+            if self._subscribers and host.update_due(now):
                 self._emit(HostUpdate(host.snapshot(now, self._limits)))
         if recovered:
             self._schedule()

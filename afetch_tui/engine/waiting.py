@@ -7,9 +7,8 @@ any front end can say why a row waits without asking the scheduler.
 
 from __future__ import annotations
 
-import math
-
 from afetch_tui.engine.events import DownloadSnapshot, HostSnapshot, Limits, State
+from afetch_tui.format import countdown
 
 
 def waiting_reason(
@@ -27,10 +26,10 @@ def waiting_reason(
     if download.state not in (State.QUEUED, State.RETRYING):
         return None
     if download.retry_at is not None and download.retry_at > now:
-        return f"retry in {_seconds(download.retry_at - now)}"
+        return f"retry in {countdown(download.retry_at - now)}"
     if host is not None:
         if host.cooldown_remaining > 0:
-            return f"host cooling {_seconds(host.cooldown_remaining)}"
+            return f"host cooling {countdown(host.cooldown_remaining)}"
         if host.connection_cap and host.connections >= host.connection_cap:
             return f"host cap {host.connections}/{host.connection_cap}"
         if host.active >= host.connection_cap > 0:
@@ -40,11 +39,3 @@ def waiting_reason(
     if host is not None and host.request_rate is not None:
         return "request rate"
     return "starting" if download.state is State.QUEUED else "retrying"
-
-
-def _seconds(value: float) -> str:
-    seconds = math.ceil(value)
-    if seconds < 100:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes}m{seconds:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"

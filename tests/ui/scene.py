@@ -129,7 +129,8 @@ def records(directory: Path) -> list[Record]:
                 (T0 + 190, "failed: HTTP 503 Service Unavailable"),
             ],
         ),
-        record(5, "https://data.example.net/exports/dataset-part-08.parquet", "paused", directory),
+        # plain http: the cooling scene reaches it through a loopback proxy
+        record(5, "http://data.example.net/exports/dataset-part-08.parquet", "paused", directory),
         record(
             6,
             "https://files.example.com/reports/report-2024-q3.pdf",
@@ -219,10 +220,15 @@ class RestoredApp(AfetchApp):
             await self.manager.store.close()
 
 
-def restored_app(tmp_path: Path, *, empty: bool = False, **options: Any) -> AfetchApp:
-    """An app over the scene (or an empty queue), its files under `tmp_path/home`."""
+def restored_app(
+    tmp_path: Path, *, empty: bool = False, proxy: str | None = None, **options: Any
+) -> AfetchApp:
+    """An app over the scene (or an empty queue), its files under `tmp_path/home`; its
+    requests go through `proxy` if given (else nowhere: nothing in the scene runs)."""
     directory = tmp_path / "home" / "Downloads"
     directory.mkdir(parents=True, exist_ok=True)
     store = asyncio.run(open_scene(tmp_path / "state.db", directory, empty=empty))
-    manager = DownloadManager(directory, options=ManagerOptions(trust_env=False), store=store)
+    manager = DownloadManager(
+        directory, options=ManagerOptions(trust_env=False, proxy=proxy), store=store
+    )
     return RestoredApp(manager, cursor_blink=False, **options)

@@ -7,15 +7,16 @@ conftest, cursors do not blink, and files live under a fake home.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faultserver import FaultServer
 from scene import restored_app
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from afetch_tui.engine.events import HostUpdate, State, StateChanged
+from afetch_tui.engine.events import State
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 
@@ -106,28 +107,51 @@ def test_empty_state(snap_compare, home: Path) -> None:
     assert snap_compare(restored_app(home, empty=True), terminal_size=NARROW, run_before=settle)
 
 
+COOLING_PATH = "/exports/dataset-part-08.parquet"
+"""The scene's paused download on data.example.net, reached through a loopback proxy."""
+
+
+@pytest.fixture
+def pushback() -> Iterator[FaultServer]:
+    """A loopback server, as the scene's proxy, that answers data.example.net's paused
+    file with 503 and `Retry-After: 12`."""
+    with FaultServer() as server:
+        server.add_status(COOLING_PATH, 503, retry_after="12")
+        yield server
+
+
 async def cooling_filtered_marked(pilot: Pilot) -> None:
-    """The scene with a host cooling down after 503s (so its paused file, resumed, waits
-    for it), a filter on `dataset` and two marked rows."""
+    """The scene filtered on `dataset`, two rows marked, and then its paused
+    data.example.net file resumed: the host answers 503 with Retry-After 12, so the engine
+    cools it down and lowers its cap, and the file waits to retry. The screen is taken as
+    soon as the view has heard, within the second, so both countdowns read 12s."""
     await settle(pilot)
     app = pilot.app
     assert isinstance(app, AfetchApp)
-    host = next(h for h in app.manager.hosts() if h.host == "data.example.net")
-    cooling = replace(host, cooldown_remaining=12.0, status_5xx=3, connection_cap=1)
-    app.model.apply(HostUpdate(cooling))
-    app.model.apply(StateChanged(5, State.QUEUED))  # the view only: nothing starts
     await pilot.press("slash", *"dataset", "enter")
     await pilot.press("down", "m")
     await pilot.press("m")
+    await app.manager.resume(5)
+    host = "data.example.net"
+    while not (
+        host in app.model.hosts
+        and app.model.hosts[host].cooldown_remaining > 0
+        and app.model.rows[5].snap.state is State.RETRYING
+    ):
+        await pilot.pause(0.01)
     app.tick()
     await pilot.pause()
 
 
-def test_filter_marks_and_a_cooling_host_narrow(snap_compare, home: Path) -> None:
-    app = restored_app(home)
+def test_filter_marks_and_a_cooling_host_narrow(
+    snap_compare, home: Path, pushback: FaultServer
+) -> None:
+    app = restored_app(home, proxy=pushback.url("/"))
     assert snap_compare(app, terminal_size=NARROW, run_before=cooling_filtered_marked)
 
 
-def test_filter_marks_and_a_cooling_host_wide(snap_compare, home: Path) -> None:
-    app = restored_app(home)
+def test_filter_marks_and_a_cooling_host_wide(
+    snap_compare, home: Path, pushback: FaultServer
+) -> None:
+    app = restored_app(home, proxy=pushback.url("/"))
     assert snap_compare(app, terminal_size=(200, 50), run_before=cooling_filtered_marked)

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from afetch_tui.engine import DownloadSnapshot, HostSnapshot, RegionInfo, State
+from afetch_tui.format import countdown
 from afetch_tui.ui.format import (
     home_relative,
     human_duration,
@@ -194,7 +195,7 @@ def host_state(host: HostSnapshot) -> Text:
     text.append(f"{host.active} running, {host.connections}/{host.connection_cap} conn")
     if host.cooldown_remaining > 0:
         _sep(text)
-        text.append(f"cooling down {human_duration(host.cooldown_remaining)}", style=WARN)
+        text.append(f"cooling down {countdown(host.cooldown_remaining)}", style=WARN)
     pushback = host.status_429 + host.status_5xx
     if pushback:
         _sep(text)

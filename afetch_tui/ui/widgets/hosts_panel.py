@@ -8,8 +8,9 @@ from typing import ClassVar
 from rich.text import Text
 
 from afetch_tui.engine import HostSnapshot, Limits
+from afetch_tui.format import countdown
 from afetch_tui.ui.elide import elide_name
-from afetch_tui.ui.format import human_duration, human_rate, human_size, human_speed
+from afetch_tui.ui.format import human_rate, human_size, human_speed
 from afetch_tui.ui.format import sparkline as draw_sparkline
 from afetch_tui.ui.model import Changes, ViewModel
 from afetch_tui.ui.style import DIM, ERROR, GOOD, SPARK_STYLE, WARN
@@ -110,7 +111,7 @@ def host_cells(
             )
         elif key == "cooldown":
             value = Text(
-                human_duration(host.cooldown_remaining) if host.cooldown_remaining > 0 else "",
+                countdown(host.cooldown_remaining) if host.cooldown_remaining > 0 else "",
                 style=WARN,
                 justify="right",
             )
