@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from faultserver import FaultServer
 from test_live import until
 from textual.widgets import Input
 
@@ -26,6 +27,11 @@ async def paused_queue(manager: DownloadManager) -> list[int]:
     return await manager.add_many(
         DownloadSpec([f"http://127.0.0.1:9/files/{name}" for name in NAMES], paused=True)
     )
+
+
+def toasts(app: AfetchApp) -> str:
+    """Every notification's text, current ones included."""
+    return " | ".join(notice.message for notice in app._notifications)
 
 
 def app_for(manager: DownloadManager) -> AfetchApp:
@@ -152,3 +158,27 @@ async def until_state(manager: DownloadManager, download_id: int, state: State) 
     while manager.download(download_id).state is not state:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
+
+
+async def test_y_copies_the_url_and_shift_y_the_path(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    """`y` puts the selected download's URL on the clipboard (Textual's
+    `copy_to_clipboard`), `Y` its file's path, or its folder while the name is unknown;
+    the toast says which."""
+    url = server.add_file("/pub/done.iso", payload(1000))
+    await manager.add_many(DownloadSpec([url]))
+    await manager.wait()
+    await paused_queue(manager)
+    app = app_for(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DownloadsTable)
+        await until(pilot, lambda: table.row_count == 6)
+        await pilot.press("y")
+        assert app.clipboard == url
+        await pilot.press("Y")
+        assert app.clipboard == str(manager.directory / "done.iso")
+        assert (manager.directory / "done.iso").read_bytes() == payload(1000)
+        await pilot.press("j", "Y")  # not started: no name yet
+        assert app.clipboard == str(manager.directory)
+        await until(pilot, lambda: "Copied folder" in toasts(app))

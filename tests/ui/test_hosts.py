@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from faultserver import FaultServer
 from test_live import until
 
 from afetch_tui.engine.events import Limits, State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
+from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
-from afetch_tui.ui.widgets.hosts_panel import HostsPanel
+from afetch_tui.ui.widgets.hosts_panel import HostsPanel, host_cells
 
 SIZE = (120, 36)
 
@@ -58,3 +61,71 @@ async def test_a_host_whose_downloads_all_fail_before_a_byte_shows_none_active(
             await until(pilot, lambda: all(d.state is State.FAILED for d in manager.downloads()))
             await until(pilot, lambda: shown(1) == "0/0", within=1.5)
             assert panel.model.hosts[host].failed == 3
+
+
+async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    """While its file streams the host shows a speed; within 2 s of the file completing
+    its Now and Avg read nothing and its graph's newest column is empty (they froze at
+    the last speed)."""
+    url = server.add_file("/idle.bin", payload(240_000), rate=200_000)
+    await manager.add_many(DownloadSpec([url]))
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    host = f"127.0.0.1:{server.port}"
+    async with app.run_test(size=(200, 40)) as pilot:
+        panel = app.screen.query_one(HostsPanel)
+
+        def cell(key: str) -> str:
+            layout = panel.layout_
+            if host not in panel.model.hosts or layout is None:
+                return ""
+            cells = host_cells(panel.model.hosts[host], layout, panel.model.limits)
+            return str(cells[key])
+
+        await until(pilot, lambda: cell("now").endswith("/s"))
+        await until(pilot, lambda: manager.downloads()[0].state is State.COMPLETED)
+        idle_since = time.monotonic()
+        await until(
+            pilot,
+            lambda: cell("now") == "" and cell("avg") == "" and cell("history")[-1] == " ",
+            within=2.0,
+        )
+        assert time.monotonic() - idle_since <= 2.0
+        shown = panel.get_row(host)
+        assert str(shown[3]).strip() == ""  # what the panel paints, not just the model
+
+
+async def _done_and_failed_shown(manager: DownloadManager, host: str) -> str:
+    """What the dashboard's Done/Fail column says for `host`, then quit with `q`."""
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=(200, 40)) as pilot:
+        panel = app.screen.query_one(HostsPanel)
+        await until(pilot, lambda: host in panel.model.hosts and panel.row_count == 1)
+        layout = panel.layout_
+        assert layout is not None and "ok" in layout.keys
+        shown = str(host_cells(panel.model.hosts[host], layout, Limits())["ok"])
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+    return shown
+
+
+async def test_per_host_done_and_failed_counts_survive_a_restart(
+    server: FaultServer, payload, tmp_path: Path
+) -> None:
+    """Two files done and one failed on a host; quit the dashboard, start it again on the
+    same state file: the hosts panel still reads 2/1 (it restarted at 0/0)."""
+    urls = [server.add_file(f"/ok{n}.bin", payload(1000, seed=n)) for n in range(2)]
+    urls.append(server.add_status("/gone.bin", 404))
+    host = f"127.0.0.1:{server.port}"
+    options = ManagerOptions(fsync=False, retries=0, trust_env=False)
+    shown = []
+    for run in range(2):
+        store = await Store.open(tmp_path / "state.db")
+        async with DownloadManager(tmp_path / "out", options=options, store=store) as manager:
+            if run == 0:
+                await manager.add_many(DownloadSpec(urls))
+                await manager.wait()
+            shown.append(await _done_and_failed_shown(manager, host))
+        await store.close()
+    assert shown == ["2/1", "2/1"]

@@ -740,6 +740,8 @@ class MainScreen(Screen[None]):
         if what == "url":
             text, shown = snap.url, snap.shown_url  # the toast never shows a password
         else:
+            if snap.path is None:  # not named yet: where it will be
+                what = "folder"
             text = str(snap.path or snap.directory)
             shown = home_relative(text)
         self.app.copy_to_clipboard(text)
