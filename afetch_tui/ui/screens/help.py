@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -23,11 +23,46 @@ def key_label(keys: str) -> str:
     return " / ".join(_NAMES.get(key, format_key(key)) for key in map(str.strip, keys.split(",")))
 
 
+def short_key_label(keys: str) -> str:
+    """`plus,shift+up` → `+ ⇧↑`: the same keys in fewer cells, for the help's grid."""
+    return " ".join(
+        _SHORT.get(key, _NAMES.get(key, format_key(key))) for key in map(str.strip, keys.split(","))
+    )
+
+
 _NAMES = {"enter": "enter", "delete": "del", "space": "space", "escape": "esc"}
+_SHORT = {"shift+up": "⇧↑", "shift+down": "⇧↓"}
+
+TARGETS = " the selected or marked downloads"
+"""Said once above the keys instead of after each action that acts on them."""
+
+MOVING = (
+    ("↑↓ j k", "Move; g G home end: 1st, last"),
+    ("tab", "Downloads ⇄ hosts"),
+    ("ctrl+p", "Every action by name"),
+)
+"""Keys that are not the screen's own bindings (the table's and Textual's)."""
+
+
+def key_grid(entries: Sequence[tuple[str, str]], columns: int) -> Table:
+    """`entries` (key, what it does) down `columns` side-by-side columns."""
+    grid = Table.grid(padding=(0, 1), expand=True)
+    for _ in range(columns):
+        grid.add_column(style="bold #58a6ff", no_wrap=True, justify="right")
+        grid.add_column(ratio=1)
+    rows = -(-len(entries) // columns)
+    for row in range(rows):
+        cells: list[str] = []
+        for column in range(columns):
+            index = column * rows + row
+            cells += entries[index] if index < len(entries) else ("", "")
+        grid.add_row(*cells)
+    return grid
 
 
 class HelpDialog(Dialog[None]):
-    """Lists the bindings it is given (titled by their tooltips), and the state icons."""
+    """Lists the bindings it is given (described by their tooltips) in two columns, the
+    state icons, and what the speed columns mean: it fits 80x24 without scrolling."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,q", "cancel", "Close", id="afetch.help.close"),
@@ -38,30 +73,33 @@ class HelpDialog(Dialog[None]):
         self._keys = list(bindings)
         """Not `_bindings`: that is Textual's own attribute."""
 
+    def entries(self) -> list[tuple[str, str]]:
+        """(key, what it does) for every binding, then the keys that move around."""
+        shown = [
+            (short_key_label(b.key), (b.tooltip or b.description).replace(TARGETS, ""))
+            for b in self._keys
+        ]
+        return shown + list(MOVING)
+
     def compose(self) -> ComposeResult:
-        keys = Table.grid(padding=(0, 2))
-        keys.add_column(style="bold #58a6ff", no_wrap=True, justify="right")
-        keys.add_column()
-        for binding in self._keys:
-            keys.add_row(key_label(binding.key), binding.tooltip or binding.description)
-        keys.add_row("↑↓ j k", "Move the cursor; home/g, end/G: first, last")
-        keys.add_row(key_label("tab"), "Switch between downloads and hosts")
-        keys.add_row(key_label("ctrl+p"), "Command palette: every action by name")
-        states = Text()
-        for look in STATE_LOOK.values():
-            states.append(f"{look.icon} {look.word}   ", style=look.style)
+        looks = [Text(f"{look.icon} {look.word}", style=look.style) for look in STATE_LOOK.values()]
+        states = Table.grid(padding=(0, 2))
+        per_row = 5
+        for _ in range(per_row):
+            states.add_column(no_wrap=True)
+        for start in range(0, len(looks), per_row):
+            states.add_row(*looks[start : start + per_row])
         with Vertical(id="dialog", classes="help-dialog") as box:
             box.border_title = "Keys"
+            box.border_subtitle = "actions: on the marked rows, else the selected one"
             with VerticalScroll():
-                yield Static(keys)
-                yield Static(Text("\nStates", style="bold"))
-                yield Static(states)
+                yield Static(key_grid(self.entries(), 2), id="help-keys")
+                yield Static(states, classes="help-states")
                 yield Static(
                     Text(
-                        f"\nSpeed (and a host's Avg) is smoothed over ~{SMOOTHING_SECONDS:.0f} s; "
-                        f"Now is the last {NOW_WINDOW:.0f} s; Trend is the last 16 s. "
-                        "A waiting row says why (host cooling, host cap, n/n running, "
-                        "retry in). Rates accept 2M, 500K, 1.5MiB.",
+                        f"Speed, Avg: smoothed over ~{SMOOTHING_SECONDS:.0f} s · Now: the "
+                        f"last {NOW_WINDOW:.0f} s · Trend: the last 16 s · rates: 2M, 500K, "
+                        "1.5MiB",
                         style=DIM,
                     )
                 )
