@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from afetch_tui.control import codec, wire
 from afetch_tui.engine import (
     AfetchError,
+    Defaults,
     DownloadSnapshot,
     DownloadSpec,
     HostUpdate,
@@ -257,6 +259,27 @@ def download(snap: DownloadSnapshot, *, log: bool) -> dict[str, Any]:
 def limits(value: Limits) -> dict[str, Any]:
     result: dict[str, Any] = LimitsChanged(value).to_json()["limits"]
     return result
+
+
+def defaults(value: Defaults) -> dict[str, Any]:
+    """`Defaults` on the wire (the folder as a string)."""
+    return {
+        "retries": value.retries,
+        "timeout": value.timeout,
+        "connections": value.connections,
+        "directory": str(value.directory),
+    }
+
+
+def read_defaults(args: dict[str, Any]) -> Defaults:
+    """`Defaults` from a request's arguments; `InputError` (from `Defaults`) if wrong."""
+    directory = text(args, "directory")
+    timeout = args.get("timeout")
+    if not isinstance(timeout, _NUMBER) or isinstance(timeout, bool):
+        raise BadArgs("'timeout' must be a number of seconds")
+    return Defaults(
+        integer(args, "retries"), float(timeout), integer(args, "connections"), Path(directory)
+    )
 
 
 def snapshot(manager: DownloadManager, role: str, state: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from afetch_tui.control.codec import decode_download, decode_host, decode_limits
 from afetch_tui.engine import (
     MAX_PAGE_BYTES,
     Added,
+    Defaults,
     DownloadSnapshot,
     DownloadSpec,
     Event,
@@ -91,6 +92,11 @@ class RemoteManager:
     @property
     def limits(self) -> Limits:
         return self._limits
+
+    @property
+    def defaults(self) -> Defaults:
+        options = self.options
+        return Defaults(options.retries, options.timeout, options.connections, self.directory)
 
     def downloads(self) -> list[DownloadSnapshot]:
         return [self._downloads[i] for i in self._order]
@@ -182,6 +188,18 @@ class RemoteManager:
     async def set_limits(self, limits: Limits) -> Limits:
         result = await self.connection.request("set_limits", changes=asdict(limits))
         return decode_limits(result)
+
+    async def set_defaults(self, defaults: Defaults) -> Defaults:
+        """Applied there (which checks the folder on its side), then mirrored here."""
+        result = await self.connection.request("set_defaults", **ops.defaults(defaults))
+        self.directory = Path(result["directory"])
+        self.options = replace(
+            self.options,
+            retries=result["retries"],
+            timeout=result["timeout"],
+            connections=result["connections"],
+        )
+        return self.defaults
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:
         await self.connection.request("set_host_limit", host=host, rate=rate)

@@ -194,6 +194,7 @@ class ControlServer:
             "clear_finished": self._clear_finished,
             "replace_url": self._replace_url,
             "set_limits": self._set_limits,
+            "set_defaults": self._set_defaults,
             "set_host_limit": self._set_host_limit,
             "set_download_limit": self._set_download_limit,
             "set_on_complete": self._set_on_complete,
@@ -277,6 +278,9 @@ class ControlServer:
             replace(self.manager.limits, **ops.limit_changes(args))
         )
         return ops.limits(limits)
+
+    async def _set_defaults(self, session: _Session, args: Any) -> dict[str, Any]:
+        return ops.defaults(await self.manager.set_defaults(ops.read_defaults(args)))
 
     async def _set_host_limit(self, session: _Session, args: Any) -> None:
         await self.manager.set_host_limit(ops.text(args, "host"), ops.rate(args, "rate"))

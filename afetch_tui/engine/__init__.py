@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from afetch_tui.engine.options import ManagerOptions
     from afetch_tui.engine.order import QueueOrder
     from afetch_tui.engine.records import Record
-    from afetch_tui.engine.spec import MAX_CONNECTIONS, DownloadSpec, check_directory
+    from afetch_tui.engine.spec import MAX_CONNECTIONS, Defaults, DownloadSpec, check_directory
     from afetch_tui.engine.store import Store, default_path, headless_path, read_records
     from afetch_tui.engine.subscription import Subscription
     from afetch_tui.engine.urls import host_of, validate_url
@@ -121,7 +121,7 @@ _MODULE_OF = {
     "ManagerOptions": "options",
     "QueueOrder": "order",
     "Record": "records",
-    **dict.fromkeys(("MAX_CONNECTIONS", "DownloadSpec", "check_directory"), "spec"),
+    **dict.fromkeys(("MAX_CONNECTIONS", "Defaults", "DownloadSpec", "check_directory"), "spec"),
     **dict.fromkeys(("Store", "default_path", "headless_path", "read_records"), "store"),
     "Subscription": "subscription",
     "host_of": "urls",
@@ -138,6 +138,7 @@ __all__ = [
     "AfetchError",
     "Checksum",
     "Client",
+    "Defaults",
     "DownloadError",
     "DownloadManager",
     "DownloadSnapshot",

@@ -14,7 +14,7 @@ from typing import Protocol
 from afetch_tui.engine.events import DownloadSnapshot, HostSnapshot, Limits
 from afetch_tui.engine.harvest import Link
 from afetch_tui.engine.options import ManagerOptions
-from afetch_tui.engine.spec import DownloadSpec
+from afetch_tui.engine.spec import Defaults, DownloadSpec
 from afetch_tui.engine.subscription import Subscription
 
 
@@ -34,6 +34,9 @@ class Manager(Protocol):
 
     @property
     def limits(self) -> Limits: ...
+
+    @property
+    def defaults(self) -> Defaults: ...
 
     def downloads(self) -> list[DownloadSnapshot]: ...
 
@@ -77,6 +80,8 @@ class Manager(Protocol):
     async def replace_url(self, download_id: int, url: str) -> None: ...
 
     async def set_limits(self, limits: Limits) -> Limits: ...
+
+    async def set_defaults(self, defaults: Defaults) -> Defaults: ...
 
     async def set_host_limit(self, host: str, rate: float | None) -> None: ...
 

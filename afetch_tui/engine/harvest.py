@@ -119,6 +119,7 @@ async def fetch_page(
                 proxy=proxy,
                 max_redirects=max_redirects,
                 host=host,
+                stall_limit=stall_limit,
             ) as response:
                 http.check_status(response, host_of(str(response.url)))
                 content_type = response.content_type.lower()

@@ -118,10 +118,12 @@ async def request(
     host: Host | None,
     opened: Callable[[], None] | None = None,
     closed: Callable[[], None] | None = None,
+    stall_limit: float | None = None,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """GET ``url``: wait for the host's request-rate token, record its status and, for
     an answer that delivers (2xx), its time to first byte; ``opened``/``closed``
-    bracket the connection (the host's counts)."""
+    bracket the connection (the host's counts); ``stall_limit`` (seconds to connect
+    and between two reads) overrides the session's timeout."""
     if host is not None:
         await throttle((host.request_bucket,), 1)
     started = time.monotonic()
@@ -129,7 +131,17 @@ async def request(
         opened()
     try:
         async with session.get(
-            url, headers=dict(headers), proxy=proxy, max_redirects=max_redirects
+            url,
+            headers=dict(headers),
+            proxy=proxy,
+            max_redirects=max_redirects,
+            timeout=(
+                session.timeout
+                if stall_limit is None
+                else aiohttp.ClientTimeout(
+                    total=None, sock_connect=stall_limit, sock_read=stall_limit
+                )
+            ),
         ) as response:
             if host is not None:
                 if response.status < 300:  # a quick refusal says nothing of a transfer

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from afetch_tui.engine import file_ops
@@ -52,7 +52,7 @@ from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.records import Record
 from afetch_tui.engine.scheduler import HostSlots, Scheduler
-from afetch_tui.engine.spec import DownloadSpec, check_directory
+from afetch_tui.engine.spec import Defaults, DownloadSpec, check_directory
 from afetch_tui.engine.store import Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.transfer import Transfer
@@ -420,6 +420,27 @@ class DownloadManager:
         self._schedule()
         await self._save_settings()
         return limits
+
+    @property
+    def defaults(self) -> Defaults:
+        """The folder, connections, retries and timeout that downloads get from now on."""
+        options = self.options
+        return Defaults(options.retries, options.timeout, options.connections, self.directory)
+
+    async def set_defaults(self, defaults: Defaults) -> Defaults:
+        """Apply new `Defaults` (checked when made): new downloads go to its folder with its
+        connections; every attempt from now on has its retries and timeout (one running
+        keeps the timeout it started with). For this run only: the command line's ``-d``,
+        ``-x``, ``--retries`` and ``--timeout`` say what a start begins with."""
+        self.options = replace(
+            self.options,
+            retries=defaults.retries,
+            timeout=defaults.timeout,
+            connections=defaults.connections,
+        )
+        self._client.options = self.options  # its page reads and probes: the new timeout
+        self.directory = defaults.directory
+        return defaults
 
     async def set_host_limit(self, host: str, rate: float | None) -> None:
         """Give one host its own bandwidth cap (``None``: unlimited for that host)."""

@@ -101,3 +101,40 @@ def _writable_directory(path: Path) -> Path:
     elif not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"cannot write to directory {path}: permission denied")
     return path
+
+
+MAX_RETRIES = 100
+MAX_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What the settings change besides `Limits`, for downloads from now on: the folder
+    and connections a new download gets when its spec names none, and how many failed
+    attempts and how many seconds without a byte each attempt is allowed.
+
+    Checked when made, like `Limits`: `InputError` says what is wrong in one line."""
+
+    retries: int
+    timeout: float
+    connections: int
+    directory: Path
+
+    def __post_init__(self) -> None:
+        if _not_whole(self.retries) or not 0 <= self.retries <= MAX_RETRIES:
+            raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}")
+        if (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, int | float)
+            or not 1 <= self.timeout <= MAX_TIMEOUT
+        ):
+            raise InputError(f"the timeout must be 1 to {MAX_TIMEOUT:g} seconds")
+        if _not_whole(self.connections) or not 1 <= self.connections <= MAX_CONNECTIONS:
+            raise InputError(f"connections per file must be 1 to {MAX_CONNECTIONS}")
+        if not str(self.directory).strip():
+            raise InputError("the download folder cannot be empty")
+        object.__setattr__(self, "directory", check_directory(self.directory))
+
+
+def _not_whole(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int)

@@ -85,6 +85,7 @@ class Transfer:
             proxy=ctx.proxy,
             max_redirects=ctx.options.max_redirects,
             host=ctx.host,
+            stall_limit=ctx.options.timeout,
             opened=lambda: ctx.slots.opened(d),
             closed=lambda: ctx.slots.closed(d),
         )

@@ -760,7 +760,9 @@ class MainScreen(Screen[None]):
     async def action_settings(self) -> None:
         manager = self.manager
         command, _ = manager.on_complete
-        result = await self.app.push_screen_wait(SettingsDialog(manager.limits, command))
+        result = await self.app.push_screen_wait(
+            SettingsDialog(manager.limits, command, manager.defaults)
+        )
         if result is None:
             return
         said = []
@@ -770,6 +772,11 @@ class MainScreen(Screen[None]):
             said.append(
                 "On-complete command set." if result.on_complete else "No on-complete command."
             )
+        if (
+            result.defaults is not None
+            and await self.call(manager.set_defaults(result.defaults)) is not None
+        ):
+            said.append("New downloads and attempts take the new defaults.")
         if result.changes:
             try:
                 changed = replace(manager.limits, **result.changes)  # Limits checks itself

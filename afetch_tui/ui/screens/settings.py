@@ -1,10 +1,12 @@
-"""The settings dialog: concurrency and bandwidth limits, applied live."""
+"""The settings dialog: concurrency and bandwidth limits, and the defaults new downloads
+and attempts get (folder, connections, retries, timeout), applied live."""
 
 from __future__ import annotations
 
 import math
 import shlex
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
@@ -14,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
-from afetch_tui.engine import MIN_REQUEST_RATE, InputError, Limits, parse_command
-from afetch_tui.ui.format import UNLIMITED_WORDS, format_rate_input, parse_rate
+from afetch_tui.engine import MIN_REQUEST_RATE, Defaults, InputError, Limits, parse_command
+from afetch_tui.ui.format import UNLIMITED_WORDS, format_rate_input, home_relative, parse_rate
 from afetch_tui.ui.screens.dialog import Dialog
 
 
@@ -58,18 +60,27 @@ class SettingsResult:
     on_complete: tuple[str, ...] | None = None
     """The command to run for each completed file (its path appended), or None."""
     on_complete_changed: bool = False
+    defaults: Defaults | None = None
+    """New defaults (folder, connections, retries, timeout), or None if unchanged."""
 
 
-HOOK_HINT = "the file's path is added as the last argument (no shell)"
+HOOK_HINT = "the file's path is added last; no shell"
 
 # (field, label, hint)
 _FIELDS = (
     ("max_concurrent", "Max concurrent downloads", "1 or more"),
     ("max_per_host", "Max connections per host", "1 or more"),
-    ("rate", "Total bandwidth cap", "e.g. 2M, 500K · empty: none"),
+    ("rate", "Total bandwidth cap", "2M, 500K · empty: none"),
     ("rate_per_host", "Bandwidth cap per host", "e.g. 1M · empty: none"),
     ("host_request_rate", "Requests per second per host", "e.g. 2 · empty: none"),
 )
+_DEFAULT_FIELDS = (
+    ("connections", "Connections per new file", "1 to 16"),
+    ("retries", "Retries per download", "0 to 100"),
+    ("timeout", "Timeout, seconds", "idle this long: retry"),
+    ("directory", "Folder for new downloads", ""),
+)
+_HINTS = {name: hint for name, _, hint in _FIELDS + _DEFAULT_FIELDS}
 
 
 class SettingsDialog(Dialog[SettingsResult | None]):
@@ -79,10 +90,16 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         Binding("ctrl+s", "apply", "Apply", id="afetch.settings.apply"),
     ]
 
-    def __init__(self, limits: Limits, on_complete: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        on_complete: tuple[str, ...] | None = None,
+        defaults: Defaults | None = None,
+    ) -> None:
         super().__init__()
         self._limits = limits
         self._on_complete = on_complete
+        self._defaults = defaults
 
     def compose(self) -> ComposeResult:
         limits = self._limits
@@ -107,6 +124,8 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                         compact=True,
                     )
                     yield Static(hint, classes="hint", id=f"{name}-hint")
+            if self._defaults is not None:
+                yield from self._default_fields(self._defaults)
             with Horizontal(classes="field"):
                 yield Label("Run when a file completes", classes="field-label wide")
                 yield Input(
@@ -116,10 +135,33 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                     compact=True,
                 )
             yield Static(HOOK_HINT, classes="hint under", id="on_complete-hint")
-            yield Static("Changes apply at once to running downloads.", classes="note")
+            yield Static(
+                "Limits: at once, and kept. The rest: what starts next, this run only.",
+                classes="note",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Apply", id="apply", variant="primary", compact=True)
+
+    def _default_fields(self, defaults: Defaults) -> ComposeResult:
+        values = {
+            "connections": str(defaults.connections),
+            "retries": str(defaults.retries),
+            "timeout": f"{defaults.timeout:g}",
+            "directory": home_relative(defaults.directory),  # ~ is expanded back
+        }
+        for name, label, hint in _DEFAULT_FIELDS:
+            with Horizontal(classes="field"):
+                yield Label(label, classes="field-label wide")
+                yield Input(
+                    values[name],
+                    id=name,
+                    classes="" if name == "directory" else "short",
+                    compact=True,
+                )
+                if name != "directory":
+                    yield Static(hint, classes="hint", id=f"{name}-hint")
+        yield Static("", classes="hint under", id="directory-hint")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -143,7 +185,19 @@ class SettingsDialog(Dialog[SettingsResult | None]):
             hint.update(f"✗ {problem}" if problem else HOOK_HINT)
             hint.set_class(problem is not None, "-error")
             return
-        default = dict((n, h) for n, _, h in _FIELDS)[event.input.id]
+        default = _HINTS[event.input.id]
+        if self._defaults is not None and event.input.id in {n for n, _, _ in _DEFAULT_FIELDS}:
+            try:  # this field with the others as they were: the problem is this one's
+                self._read_defaults(self._defaults, only=event.input.id)
+            except InputError as exc:
+                hint.update(f"✗ {exc}")
+                hint.add_class("-error")
+                event.input.add_class("-invalid")
+            else:
+                hint.update(default)
+                hint.remove_class("-error")
+                event.input.remove_class("-invalid")
+            return
         result = event.validation_result
         if result is not None and not result.is_valid:
             hint.update(f"✗ {result.failure_descriptions[0]}")
@@ -169,6 +223,30 @@ class SettingsDialog(Dialog[SettingsResult | None]):
             else:
                 values[field.name] = parse_rate(text)
         return Limits(**values)
+
+    def _read_defaults(self, base: Defaults, only: str | None = None) -> Defaults:
+        """`Defaults` built from the form (just the field `only`, if given, over `base`):
+        the numbers are passed on as typed when they are not numbers, so `Defaults`
+        alone says what is wrong (`InputError`)."""
+        values: dict[str, Any] = {}
+        for name, _, _ in _DEFAULT_FIELDS:
+            if only is not None and name != only:
+                continue
+            text = self.query_one(f"#{name}", Input).value.strip()
+            if name == "directory":
+                values[name] = Path(text)
+            else:
+                values[name] = _number_or_text(text, whole=name != "timeout")
+        return replace(base, **values)
+
+    def _focus_bad_default(self, base: Defaults) -> None:
+        """Focus the first default field that `Defaults` refuses (its hint says why)."""
+        for name, _, _ in _DEFAULT_FIELDS:
+            try:
+                self._read_defaults(base, only=name)
+            except InputError:
+                self.query_one(f"#{name}", Input).focus()
+                return
 
     def read_command(self) -> tuple[str, ...] | None:
         """The on-complete command, split (`InputError` if it cannot run)."""
@@ -197,15 +275,33 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         except InputError:
             self.query_one("#on_complete", Input).focus()
             return
+        defaults = None
+        if self._defaults is not None:
+            try:
+                defaults = self._read_defaults(self._defaults)
+            except InputError:
+                self._focus_bad_default(self._defaults)
+                return
+            if defaults == self._defaults:
+                defaults = None
         changes = {
             field.name: getattr(limits, field.name)
             for field in fields(Limits)
             if getattr(limits, field.name) != getattr(self._limits, field.name)
         }
-        self.dismiss(SettingsResult(limits, changes, command, command != self._on_complete))
+        self.dismiss(
+            SettingsResult(limits, changes, command, command != self._on_complete, defaults)
+        )
 
 
 def _number(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:g}"
+
+
+def _number_or_text(text: str, *, whole: bool) -> object:
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        return text

@@ -1,0 +1,62 @@
+"""The settings dialog also sets the defaults: folder, connections per file, retries and
+timeout; what is wrong is said by `Defaults` itself, in one line under the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_live import until
+from textual.widgets import Input, Static
+
+from afetch_tui.engine.manager import DownloadManager
+from afetch_tui.engine.spec import DownloadSpec
+from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.screens.settings import SettingsDialog
+
+
+async def test_settings_set_folder_connections_retries_and_timeout(
+    manager: DownloadManager, tmp_path: Path
+) -> None:
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        dialog = app.screen
+
+        def field(name: str) -> Input:
+            return dialog.query_one(f"#{name}", Input)
+
+        def hint(name: str) -> str:
+            return str(dialog.query_one(f"#{name}-hint", Static).content)
+
+        field("retries").value = "-1"
+        await until(
+            pilot, lambda: "✗ retries must be a whole number from 0 to 100" in hint("retries")
+        )
+        field("retries").value = "lots"
+        await until(pilot, lambda: "✗ retries must be" in hint("retries"))
+        (tmp_path / "a-file").write_text("")
+        field("directory").value = str(tmp_path / "a-file")
+        await until(pilot, lambda: "✗ not a directory" in hint("directory"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsDialog)  # nothing applied
+        assert field("retries").has_focus  # the first field refused
+        field("retries").value = "2"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: field("directory").has_focus)
+        assert manager.defaults.retries != 2
+
+        field("connections").value = "3"
+        field("timeout").value = "7.5"
+        field("directory").value = str(tmp_path / "new" / "folder")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
+        defaults = manager.defaults
+        assert (defaults.connections, defaults.retries, defaults.timeout) == (3, 2, 7.5)
+        assert defaults.directory == tmp_path / "new" / "folder"
+        assert manager.options.retries == 2 and manager.options.timeout == 7.5
+        [new] = await manager.add_many(DownloadSpec(["http://127.0.0.1:9/x.iso"], paused=True))
+        snap = manager.download(new)
+        assert snap.directory == tmp_path / "new" / "folder"
+        assert snap.max_connections == 3
