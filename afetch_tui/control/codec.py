@@ -40,7 +40,7 @@ def decode_download(data: dict[str, Any]) -> DownloadSnapshot:
 
 
 def decode_host(data: dict[str, Any]) -> HostSnapshot:
-    return _build(HostSnapshot, data, {"history": tuple})
+    return _build(HostSnapshot, data, {"history": tuple, "log": _host_log})
 
 
 def decode_limits(data: dict[str, Any]) -> Limits:
@@ -63,6 +63,10 @@ def _build(cls: type[T], data: dict[str, Any], convert: dict[str, Callable[[Any]
             to_type = convert.get(field.name)
             kwargs[field.name] = value if value is None or to_type is None else to_type(value)
     return cls(**kwargs)
+
+
+def _host_log(entries: list[dict[str, Any]]) -> tuple[LogEntry, ...]:
+    return tuple(LogEntry(float(e["time"]), str(e["message"])) for e in entries)
 
 
 def _log(entries: list[list[Any]]) -> tuple[LogEntry, ...]:

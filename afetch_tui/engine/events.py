@@ -201,6 +201,8 @@ class HostSnapshot:
     request_rate: float | None
     history: tuple[float, ...]
     """Bytes per second for each of the last seconds, oldest first (up to 60)."""
+    log: tuple[LogEntry, ...] = ()
+    """Its latest pushbacks, connection-cap changes and failures, oldest first."""
 
 
 def _make_inert(obj: object, *names: str) -> None:

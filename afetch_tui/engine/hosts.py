@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from afetch_tui.engine.events import HostSnapshot, Limits
+import time
+from collections import deque
+
+from afetch_tui.engine.events import HostSnapshot, Limits, LogEntry
 from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import HISTORY_SECONDS, RateMeter
 
@@ -11,6 +14,8 @@ CAP_RECOVERY_SECONDS = 30.0
 CAP_RECOVERY_IDLE_STEP = 10.0
 """Seconds after a cooldown, without another pushback, for a lowered cap to grow by one
 (successes grow it faster; time alone must too, or an idle host stays at 1 for good)."""
+HOST_LOG = 8
+"""How many of a host's latest notable events (pushbacks, cap changes, failures) it keeps."""
 
 
 class Host:
@@ -43,6 +48,11 @@ class Host:
         self._ttfb_total = 0.0
         self._ttfb_count = 0
         self._sent_counts: tuple[int, ...] = ()
+        self.log: deque[LogEntry] = deque(maxlen=HOST_LOG)
+        """What happened to it lately and why, for the details pane (wall-clock times)."""
+
+    def note(self, message: str) -> None:
+        self.log.append(LogEntry(time.time(), message))
 
     def cap(self, limits: Limits) -> int:
         if self.reduced_cap is None:
@@ -52,21 +62,31 @@ class Host:
     def cooling(self, now: float) -> bool:
         return self.cooldown_until > now
 
-    def pushback(self, delay: float, now: float, limits: Limits) -> None:
-        """The host said 'slow down': hold its downloads and lower its cap."""
-        self.cooldown_until = max(self.cooldown_until, now + max(delay, PUSHBACK_MIN_COOLDOWN))
-        self.reduced_cap = max(1, min(self.cap(limits), max(self.running_downloads, 1)) // 2)
+    def pushback(self, delay: float, now: float, limits: Limits, why: str = "pushed back") -> None:
+        """The host said 'slow down' (`why`): hold its downloads and lower its cap."""
+        hold = max(delay, PUSHBACK_MIN_COOLDOWN)
+        self.cooldown_until = max(self.cooldown_until, now + hold)
+        before = self.cap(limits)
+        self.reduced_cap = max(1, min(before, max(self.running_downloads, 1)) // 2)
         self._cap_changed_at = now
+        self.note(f"{why}: held {hold:.0f} s, connection cap {before} → {self.cap(limits)}")
 
     def succeeded(self, now: float, limits: Limits) -> None:
         """A request went well: grow a lowered cap back, one step at a time."""
         if self.reduced_cap is None:
             return
         if now - self._cap_changed_at >= min(CAP_RECOVERY_SECONDS, 1.0 + self.reduced_cap):
-            self.reduced_cap += 1
-            self._cap_changed_at = now
-            if self.reduced_cap >= limits.max_per_host:
-                self.reduced_cap = None
+            self._grow_cap(now, limits, "after a success")
+
+    def _grow_cap(self, now: float, limits: Limits, why: str) -> None:
+        assert self.reduced_cap is not None
+        self.reduced_cap += 1
+        self._cap_changed_at = now
+        if self.reduced_cap >= limits.max_per_host:
+            self.reduced_cap = None
+            self.note(f"connection cap back to {limits.max_per_host}, the full cap ({why})")
+        else:
+            self.note(f"connection cap up to {self.reduced_cap} ({why})")
 
     def recover(self, now: float, limits: Limits) -> bool:
         """Grow a lowered cap back with time; True if it grew."""
@@ -75,10 +95,7 @@ class Host:
         since = now - max(self._cap_changed_at, self.cooldown_until)
         if since < CAP_RECOVERY_IDLE_STEP:
             return False
-        self.reduced_cap += 1
-        self._cap_changed_at = now
-        if self.reduced_cap >= limits.max_per_host:
-            self.reduced_cap = None
+        self._grow_cap(now, limits, f"{CAP_RECOVERY_IDLE_STEP:.0f} s without a pushback")
         return True
 
     def needs_update(self, now: float) -> bool:
@@ -141,4 +158,5 @@ class Host:
             limit_rate=self.bucket.rate,
             request_rate=self.request_bucket.rate,
             history=tuple(self.meter.history or ()),
+            log=tuple(self.log),
         )

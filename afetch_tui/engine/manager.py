@@ -823,7 +823,7 @@ class DownloadManager:
             d.restart = True
         hold = retry_rules.host_hold(error, attempt, self._retry_policy)
         if hold is not None:
-            host.pushback(hold, now, self._limits)
+            host.pushback(hold, now, self._limits, error.message.removesuffix(f" from {d.host}"))
             self._log(d, f"{d.host} pushed back: holding it for {hold:.1f} s")
         match retry_rules.decide(error, attempt, self._retry_policy):
             case retry_rules.Pause(message):
@@ -831,6 +831,7 @@ class DownloadManager:
                 self._set_state(d, State.PAUSED, message)
             case retry_rules.Fail(message):
                 host.failed += 1
+                host.note(f"{d.name or d.url.rsplit('/', 1)[-1]} failed: {message}")
                 self._log(d, f"failed: {message}")
                 self._set_state(d, State.FAILED, message)
             case retry_rules.Retry(delay, spend):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
-from test_live import until
+from test_live import plain, until
+from textual.widgets import Static
 
 from afetch_tui.engine.events import Limits, State
 from afetch_tui.engine.manager import DownloadManager
@@ -84,7 +86,7 @@ async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
             return str(cells[key])
 
         await until(pilot, lambda: cell("now").endswith("/s"))
-        await until(pilot, lambda: manager.downloads()[0].state is State.COMPLETED)
+        await until(pilot, lambda: manager.downloads()[0].state is State.COMPLETED, within=15)
         idle_since = time.monotonic()
         await until(
             pilot,
@@ -129,3 +131,27 @@ async def test_per_host_done_and_failed_counts_survive_a_restart(
             shown.append(await _done_and_failed_shown(manager, host))
         await store.close()
     assert shown == ["2/1", "2/1"]
+
+
+async def test_details_explain_the_hosts_state_and_history(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    """A host that answered 503 (Retry-After 1) and lost a file to a 404: the details pane
+    of one of its downloads says, with times, that it was held and its cap cut and why,
+    and which file failed."""
+    flaky = server.add_file("/flaky.bin", payload(5000), statuses=[503], retry_after="1")
+    gone = server.add_status("/gone.bin", 404)
+    await manager.add_many(DownloadSpec([flaky, gone]))
+    await manager.wait()
+    assert [d.state for d in manager.downloads()] == [State.COMPLETED, State.FAILED]
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        details = app.screen.query_one("#details-body", Static)
+        await until(pilot, lambda: "lately" in plain(details.content))
+        text = plain(details.content)
+        assert f"Host 127.0.0.1:{server.port} · lately" in text
+        assert "503 Service Unavailable: held 1 s, connection cap 4 → 1" in text
+        assert "gone.bin failed: 404 Not Found" in text
+        assert text.index("held 1 s") < text.index("gone.bin failed")  # oldest first
+        assert re.search(r"\d\d:\d\d:\d\d +503 Service Unavailable: held", text)

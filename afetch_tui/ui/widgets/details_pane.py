@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -11,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from afetch_tui.engine import DownloadSnapshot, HostSnapshot, RegionInfo, State
+from afetch_tui.engine import DownloadSnapshot, HostSnapshot, LogEntry, RegionInfo, State
 from afetch_tui.format import countdown
 from afetch_tui.ui.format import (
     home_relative,
@@ -137,15 +138,22 @@ def render_details(
         when.append(f"{word} {_clock(snap.finished_at)} ({took})")
     grid.add_row("when", when)
 
-    header = Text(f"Log · {len(snap.log)}", style=f"bold {DIM}")
-    if not snap.log:
-        return Group(grid, header, Text("nothing yet", style=DIM))
+    parts: list[RenderableType] = [grid]
+    if host is not None and host.log:
+        parts += [Text(f"Host {host.host} · lately", style=f"bold {DIM}"), _entries(host.log)]
+    parts.append(Text(f"Log · {len(snap.log)}", style=f"bold {DIM}"))
+    parts.append(_entries(snap.log) if snap.log else Text("nothing yet", style=DIM))
+    return Group(*parts)
+
+
+def _entries(entries: Iterable[LogEntry]) -> Table:
+    """Timestamped lines, coloured by what they say."""
     log = Table.grid(padding=(0, 1))
     log.add_column(style=DIM, no_wrap=True)
     log.add_column(overflow="fold")
-    for entry in snap.log:
+    for entry in entries:
         log.add_row(_clock(entry.time), Text(entry.message, style=_log_style(entry.message)))
-    return Group(grid, header, log)
+    return log
 
 
 def _regions(snap: DownloadSnapshot, width: int = 40) -> Text:
@@ -220,6 +228,6 @@ def _log_style(message: str) -> str:
     lowered = message.lower()
     if "fail" in lowered or "error" in lowered:
         return ERROR
-    if "retry" in lowered or "pushed back" in lowered or "429" in lowered:
+    if "retry" in lowered or "pushed back" in lowered or "429" in lowered or "held" in lowered:
         return WARN
     return ""
