@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -87,13 +86,11 @@ async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
 
         await until(pilot, lambda: cell("now").endswith("/s"))
         await until(pilot, lambda: manager.downloads()[0].state is State.COMPLETED, within=15)
-        idle_since = time.monotonic()
         await until(
             pilot,
             lambda: cell("now") == "" and cell("avg") == "" and cell("history")[-1] == " ",
             within=2.0,
         )
-        assert time.monotonic() - idle_since <= 2.0
         shown = panel.get_row(host)
         assert str(shown[3]).strip() == ""  # what the panel paints, not just the model
 
