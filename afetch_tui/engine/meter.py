@@ -19,6 +19,7 @@ class RateMeter:
     """
 
     __slots__ = (
+        "_quiet_from",
         "_samples",
         "_second_start",
         "_second_total",
@@ -39,6 +40,8 @@ class RateMeter:
         self._second_total = 0
         self.changed_at = float("-inf")
         """When the last tick saw new bytes (never, before any)."""
+        self._quiet_from = float("-inf")
+        """The tick before the last one that saw new bytes: the last byte came after it."""
 
     def add(self, amount: int) -> None:
         self.total += amount
@@ -51,13 +54,19 @@ class RateMeter:
         instant = (self.total - last_total) / elapsed
         if self.total != last_total:
             self.changed_at = now
+            self._quiet_from = last_time
         alpha = 1.0 - math.exp(-elapsed / SMOOTHING_SECONDS)
         self.smoothed += alpha * (instant - self.smoothed)
-        self._samples.append((now, self.total))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= NOW_WINDOW:
-            self._samples.popleft()
-        if self.idle_for(now) >= NOW_WINDOW:
-            self.smoothed = 0.0  # an EWMA only approaches zero: say it once nothing comes
+        if now - self._quiet_from >= NOW_WINDOW:
+            # Nothing for a whole window (counted from before the last byte, so an idle
+            # speed reads zero within NOW_WINDOW of it, not a tick or two later): an EWMA
+            # only approaches zero and the window still holds the last bytes, so say it.
+            self.smoothed = 0.0
+            self._samples = deque([(now, self.total)])
+        else:
+            self._samples.append((now, self.total))
+            while len(self._samples) > 2 and now - self._samples[1][0] >= NOW_WINDOW:
+                self._samples.popleft()
         if self.history is not None:
             while now - self._second_start >= 1.0:
                 self.history.append(float(self.total - self._second_total))

@@ -25,7 +25,11 @@ def test_now_and_smoothed_fall_to_zero_within_two_seconds_of_idle() -> None:
     meter = RateMeter(0.0, keep_history=True)
     now = run(meter, 0.0, 10.0, 25_000)  # 100 kB/s
     assert meter.now > 90_000 and meter.smoothed > 50_000
-    now = run(meter, now, NOW_WINDOW + 0.25, 0)
+    # The last bytes came after the tick before the last that saw any: zero once that
+    # tick is NOW_WINDOW old (the last byte at most 2 s ago), not a tick or two later.
+    now = run(meter, now, NOW_WINDOW - 0.5, 0)
+    assert meter.now > 0.0  # not early either
+    now = run(meter, now, 0.25, 0)
     assert meter.now == 0.0
     assert meter.smoothed == 0.0  # an EWMA alone would still say ~60 kB/s
     assert meter.history is not None and meter.history[-1] == 0.0
