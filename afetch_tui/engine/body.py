@@ -254,7 +254,9 @@ async def copy_body(
                 break
         await landing.settle()
     except aiohttp.ClientPayloadError:
-        if rest := _salvage(content):
+        room = region.end - landing.queued_end - batched
+        if room > 0 and (rest := _salvage(content)[:room]):
+            arrived(len(rest))
             batch.append(rest)
             batched += len(rest)
         if batch:
