@@ -36,6 +36,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+FLAG_OF_SETTING = {
+    "max_concurrent": "-j",
+    "max_per_host": "--max-per-host",
+    "rate": "--limit-rate",
+    "rate_per_host": "--limit-rate-per-host",
+    "host_request_rate": "--host-request-rate",
+    "connections": "-x",
+    "retries": "--retries",
+    "timeout": "--timeout",
+}
+"""The flag that sets each checked setting: its `InputError` is said in the flag's name."""
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("urls", nargs="*", metavar="URL", help="http:// or https:// URLs")
     parser.add_argument("-d", "--dir", help="destination directory (default: .)")
@@ -252,7 +265,8 @@ def _config(args: argparse.Namespace, *, need_urls: bool) -> Config:
     try:
         return build_config(args, need_urls=need_urls)
     except InputError as exc:
-        raise UsageError(str(exc)) from None
+        flag = FLAG_OF_SETTING.get(exc.setting or "")
+        raise UsageError(f"{flag} {exc.rule}" if flag else str(exc)) from None
 
 
 def _to_running(args: argparse.Namespace) -> int | None:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from afetch_tui.engine import (
-    MAX_CONNECTIONS,
+    Defaults,
     DownloadManager,
     DownloadSpec,
     InputEntry,
     InputError,
     Limits,
     ManagerOptions,
-    check_directory,
     checksum,
     harvest,
     hooks,
@@ -90,19 +89,11 @@ class Config:
 
 
 def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
-    for flag, value in (("-j", args.max_concurrent), ("--max-per-host", args.max_per_host)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be at least 1")
-    connections = 1 if args.connections is None else args.connections
-    if not 1 <= connections <= MAX_CONNECTIONS:
-        raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
+    """The checked run. Values with a rule of their own (`Limits`, `Defaults`) are checked
+    by it: its `InputError` names the setting, which the command line says as its flag."""
     min_split = parse_size(args.min_split_size, what="-k")
     if min_split is None or min_split < 1024 * 1024:
         raise UsageError("-k must be at least 1M")
-    if args.retries < 0:
-        raise UsageError("--retries must be 0 or more")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
     given: dict[str, Any] = {
         "max_concurrent": args.max_concurrent,
         "max_per_host": args.max_per_host,
@@ -136,7 +127,13 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         raise UsageError("-o/--output names one file, but several URLs were given")
     page_options = _page_options(args, pages)
     after = _after_download(args, entries, pages)
-    directory = check_directory(args.dir or ".")
+    defaults = Defaults(
+        retries=args.retries,
+        timeout=args.timeout,
+        connections=1 if args.connections is None else args.connections,
+        directory=Path(args.dir or "."),
+    )
+    directory = defaults.directory
     config = Config(
         directory=directory,
         entries=entries,
@@ -144,13 +141,13 @@ def build_config(args: argparse.Namespace, *, need_urls: bool) -> Config:
         limits=limits,
         limit_overrides=limit_overrides,
         options=ManagerOptions(
-            retries=args.retries,
-            timeout=args.timeout,
+            retries=defaults.retries,
+            timeout=defaults.timeout,
             headers=headers,
             overwrite=args.overwrite,
             proxy=args.proxy,
             fsync=not args.no_fsync,
-            connections=connections,
+            connections=defaults.connections,
             min_split_size=int(min_split),
             checksums=after.pop("checksums"),
             on_complete=after.pop("on_complete"),

@@ -87,10 +87,12 @@ def add_items(args: argparse.Namespace, entries: list[Any] | None = None) -> lis
     paused = getattr(args, "paused", False)
     connections = args.connections
     if connections is not None:
-        from afetch_tui.engine import MAX_CONNECTIONS  # only then: it loads aiohttp
+        from afetch_tui.engine import InputError, check_connections  # only now: loads aiohttp
 
-        if not 1 <= connections <= MAX_CONNECTIONS:
-            raise UsageError(f"-x must be 1 to {MAX_CONNECTIONS}")
+        try:
+            check_connections(connections)
+        except InputError as exc:
+            raise UsageError(f"-x {exc.rule}") from None
     items = [AddItem(url, directory, name, headers, paused, None, connections) for url in args.urls]
     for entry in entries or ():
         items.append(

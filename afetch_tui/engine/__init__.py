@@ -64,7 +64,13 @@ if TYPE_CHECKING:
     from afetch_tui.engine.options import ManagerOptions
     from afetch_tui.engine.order import QueueOrder
     from afetch_tui.engine.records import Record
-    from afetch_tui.engine.spec import MAX_CONNECTIONS, Defaults, DownloadSpec, check_directory
+    from afetch_tui.engine.spec import (
+        MAX_CONNECTIONS,
+        Defaults,
+        DownloadSpec,
+        check_connections,
+        check_directory,
+    )
     from afetch_tui.engine.store import Store, default_path, headless_path, read_records
     from afetch_tui.engine.subscription import Subscription
     from afetch_tui.engine.urls import host_of, validate_url
@@ -121,7 +127,10 @@ _MODULE_OF = {
     "ManagerOptions": "options",
     "QueueOrder": "order",
     "Record": "records",
-    **dict.fromkeys(("MAX_CONNECTIONS", "Defaults", "DownloadSpec", "check_directory"), "spec"),
+    **dict.fromkeys(
+        ("MAX_CONNECTIONS", "Defaults", "DownloadSpec", "check_connections", "check_directory"),
+        "spec",
+    ),
     **dict.fromkeys(("Store", "default_path", "headless_path", "read_records"), "store"),
     "Subscription": "subscription",
     "host_of": "urls",
@@ -174,6 +183,7 @@ __all__ = [
     "StoreProblem",
     "Subscription",
     "Updated",
+    "check_connections",
     "check_directory",
     "default_path",
     "format_entries",

@@ -19,7 +19,23 @@ class AfetchError(Exception):
 
 
 class InputError(AfetchError):
-    """Bad user input: a URL, a directory, an option value. Nothing was queued or written."""
+    """Bad user input: a URL, a directory, an option value. Nothing was queued or written.
+
+    One about a setting (`of`) keeps its name and the rule it breaks apart, so each front
+    end names the setting in its own words: the command line by its flag.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None, rule: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+        """The field (of `Limits`, `Defaults`) the value was for, if any."""
+        self.rule = rule
+        """What the value must be, e.g. ``must be 1 to 16``."""
+
+    @classmethod
+    def of(cls, setting: str, rule: str, *, label: str | None = None) -> InputError:
+        """``setting``'s value breaks ``rule``; the message says it with ``label``."""
+        return cls(f"{label or setting.replace('_', ' ')} {rule}", setting=setting, rule=rule)
 
 
 class PageError(InputError):

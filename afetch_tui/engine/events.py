@@ -82,7 +82,7 @@ class Limits:
         for name in ("max_concurrent", "max_per_host"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name.replace('_', ' ')} must be a whole number, at least 1")
+                raise InputError.of(name, "must be a whole number, at least 1")
         for name in ("rate", "rate_per_host", "host_request_rate"):
             value = getattr(self, name)
             if value is None:
@@ -92,12 +92,12 @@ class Limits:
                 or not isinstance(value, int | float)
                 or not (math.isfinite(value) and value > 0)
             ):
-                raise InputError(f"{name.replace('_', ' ')} must be positive (or unlimited)")
+                raise InputError.of(name, "must be positive (or unlimited)")
             floor, unit = (
                 (MIN_REQUEST_RATE, "/s") if name == "host_request_rate" else (MIN_RATE, " B/s")
             )
             if value < floor:
-                raise InputError(f"{name.replace('_', ' ')} must be at least {floor:g}{unit}")
+                raise InputError.of(name, f"must be at least {floor:g}{unit}")
 
 
 @dataclass(frozen=True, slots=True)

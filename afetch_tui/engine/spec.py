@@ -67,8 +67,8 @@ class DownloadSpec:
             name = name.strip()
         if limit_rate is not None and not (math.isfinite(limit_rate) and limit_rate >= MIN_RATE):
             raise InputError("a download's rate limit must be at least 1 B/s")
-        if connections is not None and not 1 <= connections <= MAX_CONNECTIONS:
-            raise InputError(f"connections per download must be 1 to {MAX_CONNECTIONS}")
+        if connections is not None:
+            check_connections(connections)
         setattr_ = object.__setattr__
         setattr_(self, "urls", tuple(url for url, _ in checked))
         setattr_(self, "hosts", tuple(host for _, host in checked))
@@ -122,18 +122,26 @@ class Defaults:
 
     def __post_init__(self) -> None:
         if _not_whole(self.retries) or not 0 <= self.retries <= MAX_RETRIES:
-            raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}")
+            raise InputError.of("retries", f"must be a whole number from 0 to {MAX_RETRIES}")
         if (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, int | float)
             or not 1 <= self.timeout <= MAX_TIMEOUT
         ):
-            raise InputError(f"the timeout must be 1 to {MAX_TIMEOUT:g} seconds")
-        if _not_whole(self.connections) or not 1 <= self.connections <= MAX_CONNECTIONS:
-            raise InputError(f"connections per file must be 1 to {MAX_CONNECTIONS}")
+            raise InputError.of("timeout", f"must be 1 to {MAX_TIMEOUT:g} seconds")
+        check_connections(self.connections)
         if not str(self.directory).strip():
             raise InputError("the download folder cannot be empty")
         object.__setattr__(self, "directory", check_directory(self.directory))
+
+
+def check_connections(value: object) -> int:
+    """``value`` as connections per file, or `InputError` about ``connections``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+        raise InputError.of(
+            "connections", f"must be 1 to {MAX_CONNECTIONS}", label="connections per file"
+        )
+    return value
 
 
 def _not_whole(value: object) -> bool:

@@ -151,6 +151,27 @@ def test_usage_errors_exit_2_with_one_line(
     assert server.requests == []  # nothing queued either
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["-j", "0"], "-j must be a whole number, at least 1"),
+        (["--max-per-host", "0"], "--max-per-host must be a whole number, at least 1"),
+        (["-x", "17"], "-x must be 1 to 16"),
+        (["--retries", "-1"], "--retries must be a whole number from 0 to 100"),
+        (["--retries", "101"], "--retries must be a whole number from 0 to 100"),
+        (["--timeout", "0.5"], "--timeout must be 1 to 3600 seconds"),
+        (["--host-request-rate", "1e-9"], "--host-request-rate must be at least 0.001/s"),
+    ],
+)
+def test_a_setting_out_of_range_is_named_by_its_flag(
+    work: Path, args: list[str], said: str
+) -> None:
+    """The rule is the engine's (`Limits`, `Defaults`); the line names the flag typed."""
+    result = afetch(*args, "http://127.0.0.1:9/x", cwd=work)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"afetch: error: {said}"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
 def test_read_only_directory_is_a_usage_error(server: FaultServer, work: Path) -> None:
     locked = work / "locked"

@@ -15,7 +15,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from afetch_tui.engine import MAX_CONNECTIONS, Checksum, InputError, parse_checksum, validate_url
+from afetch_tui.engine import (
+    MAX_CONNECTIONS,
+    Checksum,
+    InputError,
+    check_connections,
+    parse_checksum,
+    validate_url,
+)
 from afetch_tui.ui.format import home_relative
 from afetch_tui.ui.screens.dialog import Dialog
 from afetch_tui.ui.style import DIM, ERROR, GOOD
@@ -40,9 +47,7 @@ class AddRequest:
 def parse_connections(text: str) -> int:
     """A whole number of connections from 1 to 16, or `InputError` saying why not."""
     raw = text.strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONNECTIONS:
-        raise InputError(f"connections must be a whole number from 1 to {MAX_CONNECTIONS}")
-    return int(raw)
+    return check_connections(int(raw) if raw.isdigit() else None)
 
 
 @dataclass(frozen=True, slots=True)
