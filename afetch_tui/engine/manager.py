@@ -18,6 +18,7 @@ from pathlib import Path
 from afetch_tui.engine import file_ops
 from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine import retry as retry_rules
+from afetch_tui.engine.claims import Claims
 from afetch_tui.engine.client import Client
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
@@ -120,7 +121,9 @@ class DownloadManager:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
-        self._verifier = Verifier(self._log, self._set_state)
+        self._events = _Events(self)
+        self._verifier = Verifier(self._events)
+        self._claims = Claims(self._names, self.options, self._events, self._verifier)
         self._hooks = CompletionHooks(
             self.options.on_complete,
             self.options.on_complete_timeout,
@@ -439,6 +442,7 @@ class DownloadManager:
             connections=defaults.connections,
         )
         self._client.options = self.options  # its page reads and probes: the new timeout
+        self._claims.options = self.options
         self.directory = defaults.directory
         return defaults
 
@@ -655,66 +659,6 @@ class DownloadManager:
         d.done = d.checkpoint = d.synced = 0
         d.restart = True
 
-    # -- internals: names -----------------------------------------------------------------
-
-    def _forget_name(self, d: Download) -> None:
-        """A name is claimed afresh (the ``.part`` of the one it had is gone): let go of it."""
-        if d.name is not None:
-            self._names.release(d)
-            d.name = None
-
-    async def _reserve_name(self, d: Download, candidate: str, data: bytes = b"") -> None:
-        self._forget_name(d)
-        self._expect_checksum(d, candidate)
-        try:
-            await self._names.claim(d, candidate, data)
-        except asyncio.CancelledError:
-            if d.name is not None:  # a quit cancelled us, the .part is ours: record it
-                self._changed(d)
-            raise
-
-    async def _save_small(self, d: Download, candidate: str, data: bytes) -> None:
-        self._forget_name(d)
-        self._expect_checksum(d, candidate)
-        if d.checksum is not None:  # verified before it is published: a mismatch keeps .part
-            await self._names.claim(d, candidate, data)
-            await self._verifier.verify(d)
-            await self._publish(d)
-            return
-        await self._names.save_small(d, candidate, data)
-
-    def _expect_checksum(self, d: Download, candidate: str) -> None:
-        """Take the checksum ``--checksums`` lists for this file name, unless one was given."""
-        if d.checksum is not None or not self.options.checksums:
-            return
-        found = self.options.checksums.get(candidate)
-        if found is None:
-            self._log(d, f"no checksum listed for {candidate}: not verified")
-            return
-        d.checksum = found
-        d.hasher.use(found[0])
-        self._changed(d)
-
-    async def _published_before(self, d: Download) -> bool:
-        """Whether an earlier attempt had published ``d`` when a crash cut it short (the
-        file was checked before it was linked): then it is complete as it stands."""
-        try:
-            if not await self._names.settle(d):
-                return False
-            assert d.final_path is not None
-            size = (await asyncio.to_thread(d.final_path.stat)).st_size
-        except OSError as exc:
-            raise DownloadError(f"cannot check {d.part_path}: {exc.strerror or exc}") from None
-        d.done = d.checkpoint = d.synced = d.total = size
-        d.regions = None
-        self._log(d, f"it had been saved as {d.name} when afetch stopped: completed")
-        return True
-
-    async def _publish(self, d: Download) -> None:
-        wanted = await self._names.publish(d)
-        if wanted is not None:
-            self._log(d, f"{wanted} appeared meanwhile; saved as {d.name}")
-
     # -- internals: scheduling ------------------------------------------------------------
 
     def _schedule(self) -> None:
@@ -753,21 +697,15 @@ class DownloadManager:
             host=host,
             buckets=(self._global_bucket, host.bucket, d.bucket),
             proxy=self._client.proxy_for(d.url, d.host),
-            set_state=self._set_state,
-            changed=self._changed,
-            log=self._log,
-            reserve_name=self._reserve_name,
-            save_small=self._save_small,
-            publish=self._publish,
-            checkpointed=self._persist,
-            verify=self._verifier.verify,
-            disk=self._disk,
+            events=self._events,
+            names=self._claims,
+            verifier=self._verifier,
             slots=HostSlots(self._scheduler, d, host, self._schedule),
-            short_of_descriptors=lambda: self._scheduler.ceiling is not None,
+            disk=self._disk,
         )
         outcome: DownloadError | None = None
         try:
-            if not await self._published_before(d):
+            if not await self._claims.published_before(d):
                 await self._verifier.prepare(d)
                 self._set_state(d, State.CONNECTING)  # no longer queued, even while paced
                 await Transfer(d, context).run()
@@ -908,6 +846,25 @@ class DownloadManager:
                 d.region_infos(),
             )
         )
+
+
+class _Events:
+    """The manager's `DownloadEvents`, for its transfers and verifier."""
+
+    def __init__(self, manager: DownloadManager) -> None:
+        self._manager = manager
+
+    def set_state(self, d: Download, state: State) -> None:
+        self._manager._set_state(d, state)
+
+    def changed(self, d: Download) -> None:
+        self._manager._changed(d)
+
+    def log(self, d: Download, message: str) -> None:
+        self._manager._log(d, message)
+
+    def checkpointed(self, d: Download) -> None:
+        self._manager._persist(d)
 
 
 def _completed(d: Download) -> bool:

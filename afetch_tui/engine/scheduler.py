@@ -383,6 +383,12 @@ class HostSlots:
         self._host = host
         self._wake = wake
 
+    @property
+    def short_of_descriptors(self) -> bool:
+        """While true, connections are closed after each answer: idle pooled sockets would
+        hold the file descriptors the running downloads need."""
+        return self._scheduler.ceiling is not None
+
     def network_done(self) -> None:
         """Every byte is in: let the next download have this one's slot while it saves."""
         if self._scheduler.network_done(self._download):

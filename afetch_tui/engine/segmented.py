@@ -76,7 +76,7 @@ class SegmentedCopy:
                 d.done = d.checkpoint = d.synced = 0
                 d.regions = [Region(0, d.total, busy=True)]
                 await part.truncate(d.total)
-                ctx.log(d, f"splitting over up to {d.max_connections} connections")
+                ctx.events.log(d, f"splitting over up to {d.max_connections} connections")
                 workers.append(asyncio.create_task(self._serve_first(part, first)))
             else:
                 if await part.size() != d.total:
@@ -104,7 +104,7 @@ class SegmentedCopy:
                 raise DownloadError(
                     f"connections to {d.host} ended with parts missing", retryable=True
                 )
-            ctx.set_state(d, State.VERIFYING)
+            ctx.events.set_state(d, State.VERIFYING)
         finally:
             await asyncio.shield(part.close())
 
@@ -151,7 +151,7 @@ class SegmentedCopy:
                 region.taken_over = False
                 owner = self._owners.pop(id(region), None)
                 if owner is not None and owner is not asyncio.current_task():
-                    self.ctx.log(self.d, "took over the rest of a slow connection's part")
+                    self.ctx.events.log(self.d, "took over the rest of a slow connection's part")
                     owner.cancel()
 
     async def _fetch(self, part: PartFile, region: Region) -> None:
@@ -164,7 +164,7 @@ class SegmentedCopy:
             http.check_status(response, d.host)
             self._check_range(response, first, last)
             if d.state is not State.DOWNLOADING:
-                ctx.set_state(d, State.DOWNLOADING)
+                ctx.events.set_state(d, State.DOWNLOADING)
             await self.transfer.copy(response, part, region=region)
             if region.remaining:
                 raise self.transfer.truncated()

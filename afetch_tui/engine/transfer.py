@@ -43,7 +43,8 @@ class Transfer:
         self._synced_at = time.monotonic()
 
     def headers(self) -> dict[str, str]:
-        return self.ctx.client.file_headers(self.d.headers, close=self.ctx.short_of_descriptors())
+        close = self.ctx.slots.short_of_descriptors
+        return self.ctx.client.file_headers(self.d.headers, close=close)
 
     async def run(self) -> None:
         d, ctx = self.d, self.ctx
@@ -51,10 +52,10 @@ class Transfer:
             d.done = d.checkpoint = d.synced = 0
             d.total, d.etag, d.last_modified, d.restart = None, None, None, False
             d.regions = None
-            ctx.changed(d)
+            ctx.events.changed(d)
         if d.regions:
             with self.mapped_errors():
-                ctx.set_state(d, State.CONNECTING)
+                ctx.events.set_state(d, State.CONNECTING)
                 await SegmentedCopy(self).run(None)
                 await self._finish()
             return
@@ -68,7 +69,7 @@ class Transfer:
             else:
                 overlap = min(offset, OVERLAP)
             headers["Range"] = f"bytes={offset - overlap}-"
-        ctx.set_state(d, State.CONNECTING)
+        ctx.events.set_state(d, State.CONNECTING)
         with self.mapped_errors():
             async with self.request(headers) as response:
                 await self._receive(response, offset, overlap)
@@ -134,7 +135,9 @@ class Transfer:
                 d.etag, d.last_modified = etag, last_modified
         else:
             if offset:
-                ctx.log(d, "server sent the whole file (range ignored or file changed): from zero")
+                ctx.events.log(
+                    d, "server sent the whole file (range ignored or file changed): from zero"
+                )
             start = overlap = 0
             d.done = d.checkpoint = d.synced = 0
             d.total = response.content_length
@@ -147,7 +150,7 @@ class Transfer:
                 url=d.url,
                 final_url=str(response.url),
             )
-        ctx.set_state(d, State.DOWNLOADING)
+        ctx.events.set_state(d, State.DOWNLOADING)
         if (
             candidate is not None
             and d.total is not None
@@ -157,8 +160,8 @@ class Transfer:
             await self._receive_small(response, candidate)
             return
         if candidate is not None:
-            await ctx.reserve_name(d, candidate)
-        ctx.changed(d)
+            await ctx.names.reserve(d, candidate)
+        ctx.events.changed(d)
         if start == 0 and self._may_split(response):
             await SegmentedCopy(self).run(response)
         else:
@@ -184,7 +187,7 @@ class Transfer:
         total = http.unsatisfiable_total(response)
         whole = d.part_path is not None and offset == d.total and total in (None, d.total)
         if offset and whole:
-            self.ctx.log(d, "server says nothing is left to fetch")
+            self.ctx.events.log(d, "server says nothing is left to fetch")
             await self._finish()
             return
         raise DownloadError(
@@ -214,7 +217,7 @@ class Transfer:
             finally:
                 await asyncio.shield(self.checkpoint(part, d.done, sync=True))
             self._check_complete()
-            ctx.set_state(d, State.VERIFYING)
+            ctx.events.set_state(d, State.VERIFYING)
         finally:
             await asyncio.shield(part.close())
 
@@ -235,7 +238,7 @@ class Transfer:
         path = self.d.part_path
         if path is None or await asyncio.to_thread(file_ops.size_or_none, path) is not None:
             return False
-        self.ctx.log(self.d, f"{path.name} is gone: claiming a name again")
+        self.ctx.events.log(self.d, f"{path.name} is gone: claiming a name again")
         return True
 
     async def copy(
@@ -316,7 +319,7 @@ class Transfer:
         d.checkpoint = safe_prefix(d.regions) if d.regions else max(d.checkpoint, upto)
         if synced:
             d.synced = safe_prefix(d.regions, synced=True) if d.regions else d.checkpoint
-        self.ctx.checkpointed(d)
+        self.ctx.events.checkpointed(d)
 
     async def _check_overlap(
         self, part: PartFile, response: aiohttp.ClientResponse, overlap: int
@@ -329,7 +332,8 @@ class Transfer:
                 retryable=True,
                 restart=True,
             )
-        self.ctx.log(self.d, f"resumed at {self.d.done} after matching the last {overlap} bytes")
+        d = self.d
+        self.ctx.events.log(d, f"resumed at {d.done} after matching the last {overlap} bytes")
 
     async def _receive_small(self, response: aiohttp.ClientResponse, candidate: str) -> None:
         """Read a small body whole; name, write, flush and publish it in one thread hop."""
@@ -354,9 +358,9 @@ class Transfer:
         d.done = size
         self._check_complete()
         ctx.slots.network_done()
-        ctx.set_state(d, State.VERIFYING)
+        ctx.events.set_state(d, State.VERIFYING)
         try:
-            await _finish_anyway(ctx.save_small(d, candidate, body))
+            await _finish_anyway(ctx.names.save_small(d, candidate, body))
         except BaseException:
             d.done = d.checkpoint = 0  # the body is not on disk: the next attempt starts at 0
             raise
@@ -390,8 +394,8 @@ class Transfer:
             # only as far as ``synced`` says: every file is fsynced before it is published.
             await asyncio.to_thread(file_ops.sync, d.part_path)
             d.synced = size
-        await self.ctx.verify(d)
-        await _finish_anyway(self.ctx.publish(d))
+        await self.ctx.verifier.verify(d)
+        await _finish_anyway(self.ctx.names.publish(d))
 
 
 async def _finish_anyway(step: Awaitable[None]) -> None:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from afetch_tui.engine.checksum import hash_file
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
+from afetch_tui.engine.transfer_context import DownloadEvents
 from afetch_tui.format import size
 
 
 class Verifier:
     """The manager's side of checksums: prime a resumed hash, verify a finished file."""
 
-    def __init__(
-        self,
-        log: Callable[[Download, str], None],
-        set_state: Callable[[Download, State], None],
-    ) -> None:
-        self._log = log
-        self._set_state = set_state
+    def __init__(self, events: DownloadEvents) -> None:
+        self._events = events
 
     async def prepare(self, d: Download) -> None:
         """Before an attempt: make the stream hash cover exactly the bytes on disk."""
@@ -40,8 +35,8 @@ class Verifier:
         if path is None:
             hasher.invalidate()
             return
-        self._set_state(d, State.VERIFYING)
-        self._log(d, f"hashing the {size(d.done)} already in {path.name}")
+        self._events.set_state(d, State.VERIFYING)
+        self._events.log(d, f"hashing the {size(d.done)} already in {path.name}")
         try:
             digest = await asyncio.to_thread(hash_file, path, d.checksum[0], d.done)
         except OSError:
@@ -61,7 +56,7 @@ class Verifier:
             actual = hasher.hexdigest()
         else:
             how = "hashed after downloading"
-            self._set_state(d, State.VERIFYING)
+            self._events.set_state(d, State.VERIFYING)
             try:
                 actual = (await asyncio.to_thread(hash_file, d.part_path, algo)).hexdigest()
             except OSError as exc:
@@ -79,4 +74,4 @@ class Verifier:
                 restart=True,
             )
         d.checksum_ok = True
-        self._log(d, f"{algo} checksum verified ({how}): {actual}")
+        self._events.log(d, f"{algo} checksum verified ({how}): {actual}")
