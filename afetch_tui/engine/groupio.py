@@ -14,13 +14,18 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from afetch_tui.engine.disk_threads import DiskThreads
+
 T = TypeVar("T")
 
 _Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
 
 
 class GroupRunner:
-    def __init__(self) -> None:
+    """Runs calls in batches on the manager's `DiskThreads`."""
+
+    def __init__(self, disk: DiskThreads) -> None:
+        self._disk = disk
         self._waiting: list[_Call] = []
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
@@ -37,7 +42,7 @@ class GroupRunner:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
-                outcomes = await asyncio.to_thread(_run_all, batch)
+                outcomes = await self._disk.run(_run_all, batch)
                 for (_, _, _, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue

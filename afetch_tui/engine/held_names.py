@@ -10,16 +10,20 @@ import asyncio
 from pathlib import Path
 
 from afetch_tui.engine import file_ops
+from afetch_tui.engine.disk_threads import DiskThreads
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.groupio import GroupRunner
 from afetch_tui.engine.options import ManagerOptions
 
 
 class HeldNames:
-    def __init__(self, options: ManagerOptions) -> None:
+    """Names held per directory; claims and publishes run on the manager's `DiskThreads`."""
+
+    def __init__(self, options: ManagerOptions, disk: DiskThreads) -> None:
         self._options = options
         self._held: dict[Path, set[str]] = {}
-        self._group_io = GroupRunner()
+        self._disk = disk
+        self._group_io = GroupRunner(disk)
 
     def held_in(self, directory: Path) -> set[str]:
         return self._held.setdefault(directory, set())
@@ -44,7 +48,7 @@ class HeldNames:
         taken = file_ops.Taken(names, own)
         names.add(candidate)  # held during the thread hop, so a concurrent claim skips it
         hop = asyncio.ensure_future(
-            asyncio.to_thread(
+            self._disk.run(
                 file_ops.claim,
                 d.directory,
                 candidate,
@@ -89,7 +93,7 @@ class HeldNames:
         is then the published one); see `file_ops.settle_publish`."""
         if d.name is None:
             return False
-        published = await asyncio.to_thread(file_ops.settle_publish, d.directory, d.name)
+        published = await self._disk.run(file_ops.settle_publish, d.directory, d.name)
         if published is None:
             return False
         if published != d.name:
@@ -106,7 +110,7 @@ class HeldNames:
         """
         assert d.name is not None
         taken = file_ops.Taken(self.held_in(d.directory), d.name)
-        final = await asyncio.to_thread(
+        final = await self._disk.run(
             file_ops.publish, d.directory, d.name, taken, self._options.overwrite
         )
         if final == d.name:

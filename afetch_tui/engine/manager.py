@@ -11,7 +11,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine import retry as retry_rules
 from afetch_tui.engine.claims import Claims
 from afetch_tui.engine.client import Client
+from afetch_tui.engine.disk_threads import DiskThreads
 from afetch_tui.engine.display import unmask_password
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError, InputError
@@ -62,8 +62,6 @@ from afetch_tui.engine.urls import host_of, validate_url
 from afetch_tui.engine.verifier import Verifier
 
 _DEFAULT_LIMITS = Limits()
-DISK_THREADS = 8
-"""Threads writing ``.part`` files: each connection has at most one batch in flight."""
 _RESTORED_AS_QUEUED = frozenset(
     {State.QUEUED, State.CONNECTING, State.DOWNLOADING, State.VERIFYING}
 )
@@ -99,7 +97,9 @@ class DownloadManager:
         self.store = store
         self._journal = Journal(store, self._store_problem) if store else None
         self._restore_only = restore_only
-        self._names = HeldNames(self.options)
+        self._disk = DiskThreads()
+        """The threads for file work (started by start, shut by close)."""
+        self._names = HeldNames(self.options, self._disk)
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(self._limits, self._downloads)
         self._running: dict[int, Download] = {}
@@ -114,8 +114,6 @@ class DownloadManager:
         self._meter = RateMeter(time.monotonic())
         self._next_id = 1
         self._client = Client(self.options, self._host)
-        self._disk: ThreadPoolExecutor | None = None
-        """The threads that write and read the ``.part`` files (made by start, shut by close)."""
         self._ticker: asyncio.Task[None] | None = None
         self._wake_handle: asyncio.TimerHandle | None = None
         self._idle = asyncio.Event()
@@ -137,7 +135,7 @@ class DownloadManager:
         if self._client.started:
             return
         file_ops.raise_open_file_limit()
-        self._disk = ThreadPoolExecutor(max_workers=DISK_THREADS, thread_name_prefix="afetch-disk")
+        self._disk.start()
         await self._client.start()
         if self.store is not None:
             await self._restore(self.store)
@@ -162,9 +160,7 @@ class DownloadManager:
                 self._ticker.cancel()
                 await asyncio.gather(self._ticker, return_exceptions=True)
             await self._client.close()
-            if self._disk:
-                disk, self._disk = self._disk, None
-                await asyncio.to_thread(disk.shutdown)  # every transfer has ended above
+            await self._disk.close()  # every transfer has ended above
             for sub in list(self._subscribers):
                 sub.close()
 
@@ -690,7 +686,6 @@ class DownloadManager:
         d.task = asyncio.create_task(self._run(d, host), name=f"afetch-download-{d.id}")
 
     async def _run(self, d: Download, host: Host) -> None:
-        assert self._disk is not None
         context = TransferContext(
             client=self._client,
             options=self.options,
@@ -701,7 +696,7 @@ class DownloadManager:
             names=self._claims,
             verifier=self._verifier,
             slots=HostSlots(self._scheduler, d, host, self._schedule),
-            disk=self._disk,
+            disk=self._disk.pool,
         )
         outcome: DownloadError | None = None
         try:

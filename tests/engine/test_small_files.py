@@ -7,6 +7,7 @@ slot already belongs to the next download, so a connection never idles on our di
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,37 @@ async def test_saves_waiting_on_a_slow_disk_are_bounded_by_the_concurrency_limit
         assert {d.state for d in manager.downloads()} == {State.COMPLETED}
     finally:
         await manager.close()
+
+
+async def test_names_and_small_files_use_the_managers_disk_threads(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims, publishes and batched small-file saves run on the manager's own pool (none
+    before start or after close), never on asyncio's default executor."""
+    threads: dict[str, set[str]] = {}
+    for name in ("claim", "publish", "save_whole", "settle_publish"):
+        real = getattr(file_ops, name)
+
+        def record(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            threads.setdefault(_name, set()).add(threading.current_thread().name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(file_ops, name, record)
+
+    def disk_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("afetch-disk")]
+
+    small = server.add_file("/small.bin", b"s" * KIB)
+    big = server.add_file("/big.bin", b"b" * (2 * 1024 * KIB))
+    manager = DownloadManager(tmp_path, options=fast_options())
+    assert disk_threads() == []
+    await manager.start()
+    try:
+        await manager.add_many(DownloadSpec((small, big)))
+        await asyncio.wait_for(manager.wait(), 10)
+        assert {d.state for d in manager.downloads()} == {State.COMPLETED}
+    finally:
+        await manager.close()
+    assert set(threads) == {"claim", "publish", "save_whole"}
+    assert all(t.startswith("afetch-disk") for names in threads.values() for t in names), threads
+    assert disk_threads() == []
