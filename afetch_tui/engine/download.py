@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from afetch_tui.engine.checksum import StreamHasher
 from afetch_tui.engine.events import DownloadSnapshot, LogEntry, RegionInfo, State
@@ -13,6 +14,9 @@ from afetch_tui.engine.limits import TokenBucket
 from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.name_rules import PART_SUFFIX
 from afetch_tui.engine.regions import Region
+
+if TYPE_CHECKING:
+    from afetch_tui.engine.spec import DownloadSpec
 
 LOG_LINES = 200
 
@@ -170,3 +174,28 @@ class Download:
             RegionInfo(r.start, r.end, r.done, r.busy, r.rate(now) if r.busy else 0.0)
             for r in self.regions
         )
+
+
+def from_spec(
+    spec: DownloadSpec, first_id: int, after_rank: float, directory: Path, connections: int
+) -> list[Download]:
+    """The downloads ``spec`` asks for, numbered from ``first_id`` and ranked in order
+    after ``after_rank``; ``directory`` and ``connections`` where the spec gives none."""
+    downloads = []
+    for offset, (url, host) in enumerate(zip(spec.urls, spec.hosts, strict=True)):
+        d = Download(
+            id=first_id + offset,
+            url=url,
+            host=host,
+            directory=spec.directory or directory,
+            requested_name=spec.name,
+            headers=dict(spec.headers),
+            state=State.PAUSED if spec.paused else State.QUEUED,
+            rank=after_rank + offset + 1,
+            max_connections=spec.connections or connections,
+            checksum=spec.checksum,
+        )
+        if spec.limit_rate is not None:
+            d.bucket.rate = spec.limit_rate
+        downloads.append(d)
+    return downloads

@@ -150,6 +150,13 @@ class CompletionHooks:
     def running(self) -> bool:
         return bool(self._tasks)
 
+    def configure(self, argv: tuple[str, ...] | None, timeout: float) -> None:
+        """The command (None: none) and time limit for every file completed from now on."""
+        if timeout <= 0:
+            raise InputError("the on-complete timeout must be positive")
+        self.argv = tuple(argv) if argv else None
+        self.timeout = timeout
+
     def schedule(self, d: Download, done: Callable[[], None]) -> None:
         """Run the command for ``d`` (if there is one) in the background; ``done`` after."""
         if self.argv is None or d.final_path is None:

@@ -118,7 +118,7 @@ async def test_a_peer_vanishing_mid_stream_costs_nothing(
 ) -> None:
     manager, control = served
     url = server.add_file("/v.bin", payload(2_000_000), rate=2_000_000)
-    before = len(manager._subscribers)
+    before = len(manager._events.subscribers)
     for _ in range(5):
         reader, writer = await raw(control)
         writer.write(b'{"id": 1, "op": "subscribe", "args": {}}\n')
@@ -128,7 +128,7 @@ async def test_a_peer_vanishing_mid_stream_costs_nothing(
         await asyncio.sleep(0.1)  # events are flowing to it now
         writer.transport.abort()  # no goodbye
     await asyncio.sleep(0.2)
-    assert len(manager._subscribers) == before
+    assert len(manager._events.subscribers) == before
     async with await Connection.connect(control.path) as connection:
         remote = await RemoteManager.attach(connection)
         await asyncio.wait_for(_until(lambda: remote.downloads()[0].state is State.COMPLETED), 10)

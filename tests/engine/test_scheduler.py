@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from afetch_tui.engine import manager as manager_module
+from afetch_tui.engine import runner as runner_module
 from afetch_tui.engine import urls
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.events import Limits, State
@@ -246,7 +246,7 @@ async def work_per_download(count: int, tmp_path: Path, limits: Limits) -> float
 async def test_the_cost_of_starting_a_download_does_not_grow_with_the_queue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: Limits
 ) -> None:
-    monkeypatch.setattr(manager_module, "Transfer", InstantTransfer)
+    monkeypatch.setattr(runner_module, "Transfer", InstantTransfer)
     small = await work_per_download(2_000, tmp_path, limits)
     large = await work_per_download(20_000, tmp_path, limits)
     assert large <= 1.5 * small, (small, large)
