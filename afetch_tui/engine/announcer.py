@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Protocol
 
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.events import (
@@ -39,6 +40,12 @@ _RESTORED_AS_QUEUED = frozenset(
 them leaves its stored row as it is (for 1000 small files, 3000 rows fewer to write)."""
 
 
+class Schedules(Protocol):
+    """What starts waiting downloads when the limits allow (the manager's `Runner`)."""
+
+    def schedule(self) -> None: ...
+
+
 class Announcer:
     """Tells subscribers what happens to the manager's downloads, and the journal what to save."""
 
@@ -51,6 +58,9 @@ class Announcer:
     ) -> None:
         """``idle`` is called after every state change (the manager's idle flag)."""
         self.subscribers: list[Subscription] = []
+        self.meter = RateMeter(time.monotonic())
+        """Every host's bytes together: the manager's speed."""
+        self._ticker: asyncio.Task[None] | None = None
         self._downloads = downloads
         self._tally = tally
         self._journal = journal
@@ -142,7 +152,6 @@ class Announcer:
 
     def tick(
         self,
-        meter: RateMeter,
         running: Iterable[Download],
         hosts: Collection[Host],
         limits: Limits,
@@ -150,6 +159,7 @@ class Announcer:
         """Move the rate meters on, announce progress and due host updates; True if a
         host came back from a pushback (the scheduler may start more)."""
         now = time.monotonic()
+        meter = self.meter
         meter.total = sum(host.meter.total for host in hosts)
         meter.tick(now)
         for d in running:
@@ -163,17 +173,25 @@ class Announcer:
                 self.emit(HostUpdate(host.snapshot(now, limits)))
         return recovered
 
-    async def tick_forever(
+    def start_ticker(
         self,
         interval: float,
-        meter: RateMeter,
         running: Mapping[int, Download],
         settings: LimitSettings,
-        *,
-        recovered: Callable[[], None],
+        scheduler: Schedules,
     ) -> None:
-        """`tick` every ``interval`` seconds; ``recovered`` when a host came back."""
-        while True:
-            await asyncio.sleep(interval)
-            if self.tick(meter, running.values(), settings.hosts.values(), settings.limits):
-                recovered()
+        """`tick` every ``interval`` seconds, until `stop_ticker`; when a host came back
+        from a pushback, ``scheduler`` may start more."""
+
+        async def tick_forever() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                if self.tick(running.values(), settings.hosts.values(), settings.limits):
+                    scheduler.schedule()
+
+        self._ticker = asyncio.create_task(tick_forever(), name="afetch-ticker")
+
+    async def stop_ticker(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)

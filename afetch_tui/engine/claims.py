@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from afetch_tui.engine import file_ops
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.held_names import HeldNames
@@ -30,6 +31,16 @@ class Claims:
         self.options = options
         self._events = events
         self._verifier = verifier
+
+    async def delete_part(self, d: Download) -> None:
+        """Delete ``d``'s ``.part``, if it has one."""
+        if d.part_path:
+            await asyncio.to_thread(file_ops.unlink, d.part_path)
+
+    async def delete_file(self, d: Download) -> None:
+        """Delete the file a completed ``d`` was published as."""
+        if d.final_path:
+            await asyncio.to_thread(file_ops.unlink, d.final_path)
 
     def forget(self, d: Download) -> None:
         """A name is claimed afresh (the ``.part`` of the one it had is gone): let go of it."""

@@ -13,14 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from afetch_tui.engine import file_ops
 from afetch_tui.engine import harvest as harvesting
-from afetch_tui.engine import restore as restoring
 from afetch_tui.engine.announcer import Announcer
-from afetch_tui.engine.claims import Claims
 from afetch_tui.engine.client import Client
 from afetch_tui.engine.disk_threads import DiskThreads
 from afetch_tui.engine.display import unmask_password
@@ -44,17 +41,16 @@ from afetch_tui.engine.held_names import HeldNames
 from afetch_tui.engine.hooks import CompletionHooks
 from afetch_tui.engine.journal import Journal
 from afetch_tui.engine.limit_settings import LimitSettings, check_rate
-from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.records import Record
+from afetch_tui.engine.restore import restore_queue
 from afetch_tui.engine.runner import Runner
 from afetch_tui.engine.scheduler import Scheduler
 from afetch_tui.engine.spec import Defaults, DownloadSpec, check_directory
 from afetch_tui.engine.store import Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.tally import Tally
-from afetch_tui.engine.urls import host_of, validate_url
-from afetch_tui.engine.verifier import Verifier
+from afetch_tui.engine.urls import validate_url
 
 
 class DownloadManager:
@@ -86,20 +82,15 @@ class DownloadManager:
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(limits or Limits(), self._downloads)
         self._settings = LimitSettings(self._scheduler, given=limits is not None)
-        self._hosts = self._settings.hosts
         self._tally = Tally()
-        self._meter = RateMeter(time.monotonic())
         self._next_id = 1
         self._client = Client(self.options, self._settings.host)
         self._disk = DiskThreads()
         """The threads for file work (started by start, shut by close)."""
         self._names = HeldNames(self.options, self._disk)
-        self._ticker: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._events = Announcer(self._downloads, self._tally, self._journal, self._update_idle)
-        self._verifier = Verifier(self._events)
-        self._claims = Claims(self._names, self.options, self._events, self._verifier)
         self._hooks = CompletionHooks(
             self.options.on_complete,
             self.options.on_complete_timeout,
@@ -114,8 +105,7 @@ class DownloadManager:
             settings=self._settings,
             tally=self._tally,
             events=self._events,
-            claims=self._claims,
-            verifier=self._verifier,
+            names=self._names,
             hooks=self._hooks,
             disk=self._disk,
             idle=self._update_idle,
@@ -130,31 +120,26 @@ class DownloadManager:
         self._disk.start()
         await self._client.start()
         if self.store is not None:
-            await self._restore(self.store)
-        ticking = self._events.tick_forever(
-            self.options.progress_interval,
-            self._meter,
-            self._tally.running,
-            self._settings,
-            recovered=self._runner.schedule,
+            first_free = await restore_queue(
+                self.store, self._settings, self._names, self._admit, self._restore_only
+            )
+            self._next_id = max(self._next_id, first_free)
+            self._restore_only = None  # it holds a key per URL asked for: no longer needed
+            self._update_idle()
+        self._events.start_ticker(
+            self.options.progress_interval, self._tally.running, self._settings, self._runner
         )
-        self._ticker = asyncio.create_task(ticking, name="afetch-ticker")
         self._runner.schedule()
 
     async def close(self) -> None:
         """Stop every transfer (their ``.part`` files stay) and release the network."""
-        tasks = self._runner.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._runner.close()
         try:
             await self._hooks.close()
             if self._journal:
                 await self._journal.close()  # may fail (a full disk): the rest still closes
         finally:
-            if self._ticker:
-                self._ticker.cancel()
-                await asyncio.gather(self._ticker, return_exceptions=True)
+            await self._events.stop_ticker()
             await self._client.close()
             await self._disk.close()  # every transfer has ended above
             self._events.close()
@@ -202,11 +187,11 @@ class DownloadManager:
     def hosts(self) -> list[HostSnapshot]:
         now = time.monotonic()
         limits = self._settings.limits
-        return [host.snapshot(now, limits) for host in self._hosts.values()]
+        return [host.snapshot(now, limits) for host in self._settings.hosts.values()]
 
     @property
     def speed(self) -> float:
-        return self._meter.now
+        return self._events.meter.now
 
     def subscribe(self, maxsize: int = 10_000, *, lossless: bool = False) -> Subscription:
         """Events from now on; ``lossless``: every one, in order (see `Subscription`)."""
@@ -252,12 +237,11 @@ class DownloadManager:
             await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         except OSError as exc:  # e.g. a dangling link on the way: nothing is queued
             raise InputError(f"cannot create directory {target}: {exc.strerror or exc}") from None
-        after_rank = self._scheduler.next_rank() - 1.0
-        connections = self.options.connections
-        downloads = from_spec(spec, self._next_id, after_rank, target, connections)
+        after = self._scheduler.next_rank() - 1.0
+        downloads = from_spec(spec, self._next_id, after, target, self.options.connections)
         self._next_id += len(downloads)
         for d in downloads:
-            self._admit(d, waiting=not spec.paused)
+            self._admit(d, not spec.paused)
             self._events.emit(Added(d.snapshot()))
             self._events.persist(d)
         if self._journal:
@@ -271,54 +255,30 @@ class DownloadManager:
         self._events.emit(HandedOff(tuple(ids), source))
 
     async def pause(self, download_id: int) -> None:
-        d = self._get(download_id)
-        if d.state.is_finished or d.state is State.PAUSED:
-            return
-        await self._runner.stop(d)
-        if d.state.is_finished:  # it was publishing and got to the end
-            return
-        self._events.set_state(d, State.PAUSED)
-        self._events.log(d, "paused")
+        await self._runner.pause(self._get(download_id))
 
     async def resume(self, download_id: int) -> None:
-        d = self._get(download_id)
-        if d.state is State.PAUSED:
-            self._runner.requeue(d)
+        self._runner.resume(self._get(download_id))
 
     async def retry(self, download_id: int) -> None:
         """Start a failed or cancelled download again (from the bytes on disk, if any).
 
         After a checksum mismatch the bytes on disk are not trusted: it starts from zero.
         """
-        d = self._get(download_id)
-        if d.state in (State.FAILED, State.CANCELLED):
-            d.retries = 0
-            d.error = None
-            if d.state is State.CANCELLED:
-                d.name = None  # it holds no name (see cancel): it claims one again
-            self._runner.requeue(d)
+        await self._runner.retry(self._get(download_id))
 
     async def cancel(self, download_id: int) -> None:
         """Stop a download and delete its partial file; completed downloads are kept."""
-        d = self._get(download_id)
-        if d.state in (State.COMPLETED, State.CANCELLED):
-            return
-        await self._runner.stop(d)
-        if _completed(d):  # it was publishing and got to the end
-            return
-        await self._delete_part(d)
-        self._names.release(d)  # nothing on disk holds it now: another download may take it
-        self._events.set_state(d, State.CANCELLED)
-        self._events.log(d, "cancelled; partial file deleted")
+        await self._runner.cancel(self._get(download_id))
 
     async def remove(self, download_id: int, *, delete_file: bool = False) -> None:
         """Forget a download; with ``delete_file`` also delete what it wrote to disk."""
         d = self._get(download_id)
         await self._runner.stop(d)
         if d.state is not State.CANCELLED and (delete_file or not d.state.is_finished):
-            await self._delete_part(d)  # a cancelled one's went with its name
-        if delete_file and d.state is State.COMPLETED and d.final_path:
-            await asyncio.to_thread(file_ops.unlink, d.final_path)
+            await self._runner.delete_part(d)  # a cancelled one's went with its name
+        if delete_file and d.state is State.COMPLETED:
+            await self._runner.claims.delete_file(d)
         self._events.set_state(d, State.CANCELLED, quiet=True)
         self._names.release(d)
         self._scheduler.forget(d)
@@ -331,11 +291,8 @@ class DownloadManager:
 
     async def move(self, download_id: int, offset: int) -> None:
         """Move a download ``offset`` places in the queue (negative is towards the front)."""
-        d = self._get(download_id)
-        self._moved(d, self._scheduler.move(d, offset))
-
-    def _moved(self, moved: Download, changed: list[Download] | None) -> None:
-        """``moved`` went elsewhere in the queue; ``changed``: whose rank changed for it."""
+        moved = self._get(download_id)
+        changed = self._scheduler.move(moved, offset)  # whose rank changed for it, if any
         if changed is None:
             return
         for d in changed:
@@ -350,8 +307,7 @@ class DownloadManager:
 
     async def resume_all(self) -> None:
         for d in list(self._downloads.values()):
-            if d.state is State.PAUSED:
-                self._runner.requeue(d)
+            self._runner.resume(d)
 
     async def clear_finished(self) -> list[int]:
         """Forget completed and cancelled downloads (their files stay)."""
@@ -372,16 +328,7 @@ class DownloadManager:
         masked (``bob:***@``, as every front end shows it) keeps the one the download has.
         """
         d = self._get(download_id)
-        new_url = validate_url(unmask_password(url, d.url))
-        running = d.state.is_running
-        if running:
-            await self._runner.stop(d)
-        self._scheduler.move_host(d, self._settings.host(host_of(new_url)), time.monotonic())
-        d.url = new_url
-        self._events.log(d, f"URL replaced with {new_url}")
-        self._events.changed(d)
-        if running:
-            self._runner.requeue(d)
+        await self._runner.repoint(d, validate_url(unmask_password(url, d.url)))
 
     async def set_limits(self, limits: Limits) -> Limits:
         """Apply new manager-wide limits (a `Limits` checks itself when it is made)."""
@@ -394,22 +341,16 @@ class DownloadManager:
     @property
     def defaults(self) -> Defaults:
         """The folder, connections, retries and timeout that downloads get from now on."""
-        options = self.options
-        return Defaults(options.retries, options.timeout, options.connections, self.directory)
+        return Defaults.of(self.options, self.directory)
 
     async def set_defaults(self, defaults: Defaults) -> Defaults:
         """Apply new `Defaults` (checked when made): new downloads go to its folder with its
         connections; every attempt from now on has its retries and timeout (one running
         keeps the timeout it started with). For this run only: the command line's ``-d``,
         ``-x``, ``--retries`` and ``--timeout`` say what a start begins with."""
-        self.options = replace(
-            self.options,
-            retries=defaults.retries,
-            timeout=defaults.timeout,
-            connections=defaults.connections,
-        )
+        self.options = defaults.applied_to(self.options)
         self._client.options = self.options  # its page reads and probes: the new timeout
-        self._runner.options = self._claims.options = self.options
+        self._runner.options = self.options
         self.directory = defaults.directory
         return defaults
 
@@ -483,7 +424,7 @@ class DownloadManager:
         except KeyError:
             raise InputError(f"no download with id {download_id}") from None
 
-    def _admit(self, d: Download, *, waiting: bool) -> None:
+    def _admit(self, d: Download, waiting: bool) -> None:
         """Take ``d`` into the queue (counted; on the waiting list if ``waiting``)."""
         self._downloads[d.id] = d
         self._tally.count(d, 1)
@@ -492,20 +433,6 @@ class DownloadManager:
     async def _save_settings(self) -> None:
         if self.store:
             await self.store.save_settings(self._settings.saved())
-
-    async def _restore(self, store: Store) -> None:
-        """Bring back the stored queue (`restore.load_queue`) and the names it holds."""
-        downloads, next_id = await restoring.load_queue(store, self._settings, self._restore_only)
-        self._next_id = max(self._next_id, next_id)
-        for d in downloads:
-            self._admit(d, waiting=d.state is State.QUEUED)
-            host = self._hosts[d.host]
-            host.completed += d.state is State.COMPLETED  # the panel's Done/Fail survive a restart
-            host.failed += d.state is State.FAILED
-            if not d.state.is_finished or d.state is State.FAILED:  # a failed one keeps its .part
-                self._names.hold(d)
-        self._restore_only = None  # what it holds (a key per URL asked for) is no longer needed
-        self._update_idle()
 
     def _store_problem(self, message: str) -> None:
         self._events.emit(StoreProblem(message))
@@ -518,16 +445,3 @@ class DownloadManager:
             self._idle.set()
         else:
             self._idle.clear()
-
-    async def _delete_part(self, d: Download) -> None:
-        if d.part_path:
-            await asyncio.to_thread(file_ops.unlink, d.part_path)
-        self._tally.emptied(d)
-        d.done = d.checkpoint = d.synced = 0
-        d.restart = True
-
-
-def _completed(d: Download) -> bool:
-    """Whether ``d`` is completed now (a check after an await, which mypy cannot see
-    may have changed the state)."""
-    return d.state is State.COMPLETED

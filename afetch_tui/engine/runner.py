@@ -1,8 +1,10 @@
 """Running downloads: start what the scheduler lets run, run each attempt, decide what next.
 
-An attempt ends in success (completed, its ``--on-complete`` command started), or in a
-`DownloadError` that `retry.decide` turns into a retry after a backoff, a pause, or a
-failure; a host that pushed back is held meanwhile.
+Stopping one is here too (pause, cancel, a new URL): a task cancelled mid-publish may
+complete instead, and whatever it held is given back exactly once. An attempt ends in
+success (completed, its ``--on-complete`` command started), or in a `DownloadError` that
+`retry.decide` turns into a retry after a backoff, a pause, or a failure; a host that
+pushed back is held meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from afetch_tui.engine.disk_threads import DiskThreads
 from afetch_tui.engine.download import Download
 from afetch_tui.engine.errors import DownloadError
 from afetch_tui.engine.events import State
+from afetch_tui.engine.held_names import HeldNames
 from afetch_tui.engine.hooks import CompletionHooks
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.limit_settings import LimitSettings
@@ -27,11 +30,12 @@ from afetch_tui.engine.scheduler import HostSlots, Scheduler
 from afetch_tui.engine.tally import Tally
 from afetch_tui.engine.transfer import Transfer
 from afetch_tui.engine.transfer_context import TransferContext
+from afetch_tui.engine.urls import host_of
 from afetch_tui.engine.verifier import Verifier
 
 
 class Runner:
-    """Starts, runs and settles the manager's downloads (one task each)."""
+    """Starts, runs, stops and settles the manager's downloads (one task each)."""
 
     def __init__(
         self,
@@ -43,15 +47,16 @@ class Runner:
         settings: LimitSettings,
         tally: Tally,
         events: Announcer,
-        claims: Claims,
-        verifier: Verifier,
+        names: HeldNames,
         hooks: CompletionHooks,
         disk: DiskThreads,
         idle: Callable[[], None],
     ) -> None:
         """``idle`` is called when a completion command ends (the manager's idle flag)."""
+        self._verifier = Verifier(events)
+        self.claims = Claims(names, options, events, self._verifier)
+        """The file names downloads claim, publish and delete."""
         self.options = options
-        """What attempts start with (the manager replaces it when its defaults change)."""
         self.closing = False
         """Set once the manager closes: nothing starts any more."""
         self._downloads = downloads
@@ -60,19 +65,29 @@ class Runner:
         self._settings = settings
         self._tally = tally
         self._events = events
-        self._claims = claims
-        self._verifier = verifier
         self._hooks = hooks
         self._disk = disk
         self._idle = idle
         self._wake_handle: asyncio.TimerHandle | None = None
 
-    def close(self) -> list[asyncio.Task[None]]:
-        """Start nothing more; the tasks of the downloads running, for the caller to end."""
+    @property
+    def options(self) -> ManagerOptions:
+        """What attempts start with (the manager replaces it when its defaults change)."""
+        return self._options
+
+    @options.setter
+    def options(self, options: ManagerOptions) -> None:
+        self._options = self.claims.options = options
+
+    async def close(self) -> None:
+        """Start nothing more, and stop every download running (their ``.part`` stay)."""
         self.closing = True
         if self._wake_handle:
             self._wake_handle.cancel()
-        return [d.task for d in self._tally.running.values() if d.task]
+        tasks = [d.task for d in self._tally.running.values() if d.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- starting -------------------------------------------------------------------------
 
@@ -118,6 +133,59 @@ class Runner:
             self.schedule()
         self._scheduler.dequeue(d)
 
+    async def pause(self, d: Download) -> None:
+        if d.state.is_finished or d.state is State.PAUSED:
+            return
+        await self.stop(d)
+        if d.state.is_finished:  # it was publishing and got to the end
+            return
+        self._events.set_state(d, State.PAUSED)
+        self._events.log(d, "paused")
+
+    def resume(self, d: Download) -> None:
+        if d.state is State.PAUSED:
+            self.requeue(d)
+
+    async def retry(self, d: Download) -> None:
+        """Queue a failed or cancelled ``d`` again, with its retries back to none."""
+        if d.state in (State.FAILED, State.CANCELLED):
+            d.retries = 0
+            d.error = None
+            if d.state is State.CANCELLED:
+                d.name = None  # it holds no name (see cancel): it claims one again
+            self.requeue(d)
+
+    async def cancel(self, d: Download) -> None:
+        """Stop ``d`` and delete its ``.part``, unless it is (or just got) completed."""
+        if d.state in (State.COMPLETED, State.CANCELLED):
+            return
+        await self.stop(d)
+        if _completed(d):  # it was publishing and got to the end
+            return
+        await self.delete_part(d)
+        self.claims.held.release(d)  # nothing on disk holds it now: another may take it
+        self._events.set_state(d, State.CANCELLED)
+        self._events.log(d, "cancelled; partial file deleted")
+
+    async def repoint(self, d: Download, url: str) -> None:
+        """Point ``d`` at ``url`` (checked), keeping its progress; a running one restarts."""
+        running = d.state.is_running
+        if running:
+            await self.stop(d)
+        self._scheduler.move_host(d, self._settings.host(host_of(url)), time.monotonic())
+        d.url = url
+        self._events.log(d, f"URL replaced with {url}")
+        self._events.changed(d)
+        if running:
+            self.requeue(d)
+
+    async def delete_part(self, d: Download) -> None:
+        """Delete ``d``'s ``.part``: it has no bytes any more, and starts from zero."""
+        await self.claims.delete_part(d)
+        self._tally.emptied(d)
+        d.done = d.checkpoint = d.synced = 0
+        d.restart = True
+
     def _start(self, d: Download, host: Host) -> None:
         """Run a download the scheduler has just counted as running on ``host``."""
         self._tally.started(d)
@@ -134,14 +202,14 @@ class Runner:
             buckets=(self._settings.bucket, host.bucket, d.bucket),
             proxy=self._client.proxy_for(d.url, d.host),
             events=self._events,
-            names=self._claims,
+            names=self.claims,
             verifier=self._verifier,
             slots=HostSlots(self._scheduler, d, host, self.schedule),
             disk=self._disk.pool,
         )
         outcome: DownloadError | None = None
         try:
-            if not await self._claims.published_before(d):
+            if not await self.claims.published_before(d):
                 await self._verifier.prepare(d)
                 self._events.set_state(d, State.CONNECTING)  # no longer queued, even paced
                 await Transfer(d, context).run()
@@ -239,3 +307,9 @@ class Runner:
         if self._scheduler.ceiling is None or ceiling < self._scheduler.ceiling:
             self._scheduler.ceiling = ceiling
             self._events.log(d, f"{error.message} (at most {ceiling} at once for now)")
+
+
+def _completed(d: Download) -> bool:
+    """Whether ``d`` is completed now (a check after an await, which mypy cannot see
+    may have changed the state)."""
+    return d.state is State.COMPLETED

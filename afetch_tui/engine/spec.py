@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from afetch_tui.engine import checksum as checksums
 from afetch_tui.engine import name_rules
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.limits import MIN_RATE
 from afetch_tui.engine.urls import checked_url
+
+if TYPE_CHECKING:
+    from afetch_tui.engine.options import ManagerOptions
 
 MAX_CONNECTIONS = 16
 """The most connections one download may use (``-x``)."""
@@ -133,6 +137,17 @@ class Defaults:
         if not str(self.directory).strip():
             raise InputError("the download folder cannot be empty")
         object.__setattr__(self, "directory", check_directory(self.directory))
+
+    @classmethod
+    def of(cls, options: ManagerOptions, directory: Path) -> Defaults:
+        """The defaults a manager with these options and folder applies."""
+        return cls(options.retries, options.timeout, options.connections, directory)
+
+    def applied_to(self, options: ManagerOptions) -> ManagerOptions:
+        """``options`` with these retries, timeout and connections (the folder is apart)."""
+        return replace(
+            options, retries=self.retries, timeout=self.timeout, connections=self.connections
+        )
 
 
 def check_connections(value: object) -> int:
