@@ -39,7 +39,6 @@ class Subscription:
         self._closed = False
         self._on_close = on_close
         self.lossless = lossless
-        self.dropped = 0
 
     def push(self, event: Event) -> None:
         if self._closed:
@@ -60,7 +59,6 @@ class Subscription:
         if key in self._pending:
             self._pending[key] = event
         elif len(self._pending) >= self._maxsize:
-            self.dropped += len(self._pending)
             self._pending.clear()
             self._pending["resync"] = Resync()
         else:
