@@ -8,6 +8,7 @@ whichever test directories run together (each directory has its own ``conftest``
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +23,15 @@ from afetch_tui.engine.store import Store
 
 GUARD = 15.0
 """Seconds any single wait may take before the test fails instead of hanging."""
+
+
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process and its reaped children, such as the page
+    parser's: a measure of work that, unlike the clock, does not grow when other processes
+    share the cores."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
 
 MakeManager = Callable[..., Awaitable[DownloadManager]]
 Settle = Callable[..., Awaitable[None]]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
-from engine_helpers import MakeManager
+from engine_helpers import MakeManager, cpu_seconds
 from faultserver import FaultServer
 
 from afetch_tui.engine.errors import InputError, PageError
@@ -167,10 +166,10 @@ async def test_a_five_megabyte_page_parses_quickly(
     body = "<table>" + "".join(rows) + "</table>"
     assert 4.5e6 < len(body) < 5 * 1024 * 1024
     url = page(server, "/big.html", body)
-    started = time.perf_counter()
+    started = cpu_seconds()  # not the clock: on a loaded machine it counts others' work
     links = await manager.harvest(url, match="*.iso")
     assert len(links) == 60_000
-    assert time.perf_counter() - started < 5.0
+    assert cpu_seconds() - started < 5.0
 
 
 # ------------------------------------------------------------------------------ filters

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from afetch_tui.engine.errors import PageError
-from afetch_tui.engine.links import parse_page
+from afetch_tui.engine.links import DEADLINE_SIGNAL, parse_page
 
 if not hasattr(asyncio, "ThreadedChildWatcher"):  # Python 3.14 has no pluggable watcher
     pytest.skip("needs asyncio.ThreadedChildWatcher", allow_module_level=True)
@@ -121,7 +121,7 @@ async def test_a_cancelled_or_overdue_parse_is_killed_and_reaped_by_the_watcher_
             await task
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     # the overdue one ended itself at its deadline; the cancelled one was killed
-    assert list(late_watcher.statuses.values()) == [-signal.SIGALRM, -signal.SIGKILL]
+    assert list(late_watcher.statuses.values()) == [-DEADLINE_SIGNAL, -signal.SIGKILL]
     for pid in late_watcher.statuses:
         with pytest.raises(ChildProcessError):  # reaped: no zombie left
             os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # noqa: ASYNC222
