@@ -166,13 +166,18 @@ async def test_416_when_every_byte_is_held_completes(
 
 # ------------------------------------------------------- pause / resume / cancel / remove
 
+HELD = 256 * KIB
+"""Where `start_slow`'s server goes silent."""
+
 
 async def start_slow(server, payload, manager, wait_until, path: str, size: int = 1 * MIB):
-    """Start a throttled download and wait until it is well under way."""
+    """Start a throttled download and wait until it is well under way: its first GET goes
+    silent after `HELD` bytes (the next is not held), so however late this test's loop
+    runs, the download is still running, and every byte the server sent is on disk."""
     data = payload(size, seed=len(path))
-    url = server.add_file(path, data, rate=4 * MIB)
+    url = server.add_file(path, data, rate=4 * MIB, stall_after=HELD, stall_times=1)
     download_id = await manager.add(url)
-    await wait_until(lambda: manager.download(download_id).done >= 128 * KIB)
+    await wait_until(lambda: manager.download(download_id).done == HELD)
     return download_id, data
 
 
