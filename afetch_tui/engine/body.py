@@ -214,7 +214,17 @@ async def copy_body(
                 await throttle(buckets, len(chunk))
                 limited = True
             else:
-                chunk, chunk_end = await content.readchunk()
+                hold = asyncio.timeout(_hold_left(batch, content, taken, held_since))
+                try:
+                    async with hold:
+                        chunk, chunk_end = await content.readchunk()
+                except TimeoutError:
+                    if not hold.expired():
+                        raise  # aiohttp's read timeout (a stall), not ours
+                    # held MAX_HOLD and the server went silent: write it now
+                    await landing.submit(batch, batched)
+                    batch, batched = [], 0
+                    continue
                 if not chunk and chunk_end:
                     continue  # the end of one HTTP chunk, not of the body
                 limited = False
@@ -265,6 +275,17 @@ async def copy_body(
         raise
     finally:
         await landing.settle()  # a failure or cancellation while one was in flight
+
+
+def _hold_left(
+    batch: list[bytes], content: aiohttp.StreamReader, taken: int, held_since: float
+) -> float | None:
+    """How long the next read may wait before the held ``batch`` is written anyway: a
+    read that waits for the network (nothing buffered) must not hold it past MAX_HOLD.
+    None: no limit (nothing is held, or the read returns at once)."""
+    if not batch or content.total_bytes > taken:
+        return None
+    return max(0.0, MAX_HOLD - (time.monotonic() - held_since))
 
 
 def widen_reads(response: aiohttp.ClientResponse) -> None:

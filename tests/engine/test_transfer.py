@@ -215,6 +215,27 @@ async def test_pause_keeps_part_then_resume_completes(
     await server.wait_for(lambda: server.bytes_served("/slow.bin") == len(data))
 
 
+@pytest.mark.parametrize("connections", [1, 2], ids=["whole", "split"])
+async def test_bytes_held_for_a_bigger_write_land_when_the_stream_goes_silent(
+    server, payload, make_manager, wait_until, tmp_path, connections
+):
+    """Small pieces wait (`body.MAX_HOLD`) to be written together; when the server then
+    goes silent they are written anyway, not held until more comes: shown as done, and
+    kept by a checkpoint should the process be killed meanwhile."""
+    rate = 4 * MIB  # paced in slices of rate / 50 bytes, one every 20 ms
+    silent_at = 4 * (rate // 50) + 1000  # four slices (written: 256 KiB), then 1000 bytes
+    data = payload(2 * MIB, seed=3)
+    url = server.add_file(
+        "/quiet.bin", data, rate=rate, stall_after=silent_at, stall_times=connections
+    )
+    manager = await make_manager(connections=connections, min_split_size=MIB)
+    download_id = await manager.add(url)
+    await wait_until(lambda: manager.download(download_id).done == connections * silent_at)
+    part = tmp_path / ("quiet.bin" + PART_SUFFIX)
+    assert part.read_bytes()[:silent_at] == data[:silent_at]
+    await manager.cancel(download_id)
+
+
 async def test_cancel_deletes_part_and_writes_nothing(
     server, payload, manager, settle, wait_until, tmp_path
 ):
