@@ -1,24 +1,13 @@
-"""Fixtures for the control socket: a private runtime dir, and real afetch processes."""
+"""Fixtures for the control socket: real afetch processes (the private runtime dir each
+test gets is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from control_procs import Serve
-
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """``$XDG_RUNTIME_DIR`` for this test only, short enough for a socket path (108 bytes)."""
-    path = Path(tempfile.mkdtemp(prefix="afr-", dir="/tmp"))
-    path.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

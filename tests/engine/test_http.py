@@ -4,7 +4,6 @@ one error mapping, used by whole-file, ranged and page fetches alike."""
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -28,12 +27,6 @@ def gets(server, path: str):
 def assert_exact(directory: Path, name: str, expected: bytes) -> None:
     assert (directory / name).read_bytes() == expected
     assert not list(directory.glob(f"*{PART_SUFFIX}"))
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:  # free a moment ago: nobody listens
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ------------------------------------------------------------------ the parsers
@@ -141,8 +134,8 @@ async def test_short_206_during_the_overlap_check_is_retried(
 # ------------------------------------------------------------------ error mapping
 
 
-async def test_page_connection_refused_reads_like_a_download(manager):
-    port = closed_port()
+async def test_page_connection_refused_reads_like_a_download(manager, closed_port):
+    port = closed_port
 
     with pytest.raises(
         PageError, match=rf"cannot connect to 127\.0\.0\.1:{port}: Connection refused"
@@ -150,8 +143,10 @@ async def test_page_connection_refused_reads_like_a_download(manager):
         await manager.harvest(f"http://127.0.0.1:{port}/index.html")
 
 
-async def test_redirect_to_a_closed_port_names_the_host_tried(server, make_manager, fetch):
-    port = closed_port()
+async def test_redirect_to_a_closed_port_names_the_host_tried(
+    server, make_manager, fetch, closed_port
+):
+    port = closed_port
     url = server.add_redirect("/away.bin", f"http://127.0.0.1:{port}/x.bin")
     manager = await make_manager(retries=0)
 

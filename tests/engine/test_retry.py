@@ -3,7 +3,6 @@ the engine waits, and how it gives up."""
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -102,10 +101,8 @@ async def test_retries_exhausted(server, make_manager, fetch, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_connection_refused_is_retried_then_fails(make_manager, fetch, tmp_path):
-    with socket.socket() as sock:  # a port that was free a moment ago: nobody listens
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+async def test_connection_refused_is_retried_then_fails(make_manager, fetch, tmp_path, closed_port):
+    port = closed_port
     manager = await make_manager(retries=1)
 
     snap = await fetch(manager, f"http://127.0.0.1:{port}/x.bin")

@@ -121,8 +121,10 @@ async def test_cursor_keys_and_ends(manager: DownloadManager) -> None:
         assert table.selected_id == ids[1]
 
 
-async def test_retry_on_a_row_that_has_not_failed_asks_first(manager: DownloadManager) -> None:
-    ids = await manager.add_many(DownloadSpec(["http://127.0.0.1:9/gone.bin"]))
+async def test_retry_on_a_row_that_has_not_failed_asks_first(
+    manager: DownloadManager, closed_port: int
+) -> None:
+    ids = await manager.add_many(DownloadSpec([f"http://127.0.0.1:{closed_port}/gone.bin"]))
     await until_state(manager, ids[0], State.FAILED)
     await manager.add_many(DownloadSpec(["http://127.0.0.1:9/later.bin"], paused=True))
     app = app_for(manager)
