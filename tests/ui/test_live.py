@@ -185,7 +185,11 @@ async def test_settings_change_concurrency_live(
     server: FaultServer, manager: DownloadManager, payload
 ) -> None:
     await manager.set_limits(replace(manager.limits, max_concurrent=1))
-    urls = [server.add_file(f"/c{i}.bin", payload(600_000, seed=i), rate=SLOW) for i in range(4)]
+    # Files that take 20 s each, so none ends while the dialog is used however slowly the
+    # app runs: 3 s files did under load, and with two of the four done, three could never
+    # be running at once (the wait for three ran out, 1 in 2 full runs at load 4-8).
+    size = 20 * SLOW
+    urls = [server.add_file(f"/c{i}.bin", payload(size, seed=i), rate=SLOW) for i in range(4)]
     await manager.add_many(DownloadSpec(urls))
     app = app_for(manager)
     async with app.run_test(size=SIZE) as pilot:
