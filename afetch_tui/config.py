@@ -11,18 +11,18 @@ import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from afetch_tui.engine import (
+    MAX_PAGE_BYTES,
     Defaults,
-    DownloadManager,
     DownloadSpec,
     InputEntry,
     InputError,
     Limits,
     ManagerOptions,
     checksum,
-    harvest,
+    compile_match,
     hooks,
     parse_header,
     parse_input,
@@ -36,6 +36,9 @@ from afetch_tui.usage import (  # re-exported: the front ends take them from her
     EXIT_USAGE,
     UsageError,
 )
+
+if TYPE_CHECKING:  # the manager (and aiohttp) is loaded only by a run, not by its checks
+    from afetch_tui.engine import DownloadManager
 
 __all__ = [
     "EXIT_FAILED",
@@ -72,7 +75,7 @@ class Config:
     match: str | None = None
     same_host: bool | None = None
     """True: only links on the page's host; False: only links elsewhere; None: both."""
-    max_page_bytes: int = harvest.MAX_PAGE_BYTES
+    max_page_bytes: int = MAX_PAGE_BYTES
     checksum: tuple[str, str] | None = None
     """``--checksum`` for the single URL given."""
 
@@ -176,7 +179,7 @@ def _page_options(args: argparse.Namespace, pages: list[str]) -> dict[str, Any]:
         same_host = False
     if not pages and (match is not None or same_host is not None):
         raise UsageError("--match, --same-host and --other-hosts filter --from-page links")
-    harvest.compile_match(match)
+    compile_match(match)
     max_bytes = parse_size(getattr(args, "max_page_size", "5M"), what="--max-page-size")
     if not max_bytes:
         raise UsageError("--max-page-size must be positive")

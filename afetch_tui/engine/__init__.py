@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         StoreProblem,
         Updated,
     )
-    from afetch_tui.engine.harvest import MAX_PAGE_BYTES
     from afetch_tui.engine.hooks import parse_command
     from afetch_tui.engine.inputfile import (
         InputEntry,
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     )
     from afetch_tui.engine.journal import take_up_under
     from afetch_tui.engine.limits import MIN_REQUEST_RATE, parse_size
+    from afetch_tui.engine.link_match import MAX_PAGE_BYTES, compile_match
     from afetch_tui.engine.links import Link
     from afetch_tui.engine.manager import DownloadManager
     from afetch_tui.engine.name_rules import PART_SUFFIX
@@ -114,7 +114,8 @@ _MODULE_OF = {
         ),
         "events",
     ),
-    "MAX_PAGE_BYTES": "harvest",
+    "MAX_PAGE_BYTES": "link_match",
+    "compile_match": "link_match",
     "parse_command": "hooks",
     **dict.fromkeys(
         ("InputEntry", "format_entries", "parse_header", "parse_input", "unwritable"), "inputfile"
@@ -185,6 +186,7 @@ __all__ = [
     "Updated",
     "check_connections",
     "check_directory",
+    "compile_match",
     "default_path",
     "format_entries",
     "headless_path",

@@ -11,17 +11,15 @@ regular expression searched in the whole URL (case-sensitive unless it says ``(?
 
 from __future__ import annotations
 
-import fnmatch
-import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from urllib.parse import unquote, urlsplit
+from collections.abc import Iterable, Mapping
 
 import aiohttp
 
 from afetch_tui.engine import http
 from afetch_tui.engine.errors import DownloadError, PageError
 from afetch_tui.engine.hosts import Host
+from afetch_tui.engine.link_match import MAX_PAGE_BYTES, compile_match
 from afetch_tui.engine.links import Link, extract_links, parse_page, parse_srcset
 from afetch_tui.engine.urls import host_of
 from afetch_tui.format import size
@@ -39,31 +37,9 @@ __all__ = [
     "probe_size",
 ]
 
-MAX_PAGE_BYTES = 5 * 1024 * 1024
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _READ_SIZE = 64 * 1024
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
-
-
-def compile_match(pattern: str | None) -> Callable[[str], bool] | None:
-    """``pattern`` as a predicate on URLs, or `InputError` (a `PageError`) if it is unusable."""
-    if pattern is None:
-        return None
-    if pattern.startswith("re:"):
-        try:
-            regex = re.compile(pattern[3:])
-        except re.error as exc:
-            raise PageError(f"--match: not a valid regular expression: {exc}") from None
-        return lambda url: regex.search(url) is not None
-    if not pattern:
-        raise PageError("--match: empty pattern")
-    glob = re.compile(fnmatch.translate(pattern.lower()))
-
-    def matches(url: str) -> bool:
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]).lower()
-        return glob.match(name) is not None or glob.match(url.lower()) is not None
-
-    return matches
 
 
 def filter_links(

@@ -40,6 +40,14 @@ print(code, ",".join(heavy))
         (["serve", "--help"], 0),
         (["add", "--help"], 0),
         (["ls", "--bogus"], 2),
+        # Usage errors found after parsing (issue 12): the checks load no aiohttp either.
+        (["get", "ftp://example.invalid/f"], 2),
+        (["get", "not-a-url"], 2),
+        (["get", "-j0", "http://example.invalid/f"], 2),
+        (["get", "--limit-rate", "fast", "http://example.invalid/f"], 2),
+        (["get", "-d", "/dev/null", "http://example.invalid/f"], 2),
+        (["get"], 2),
+        (["serve", "-j0"], 2),
     ],
 )
 def test_answers_without_loading_the_engine(argv: list[str], code: int) -> None:
