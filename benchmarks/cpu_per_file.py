@@ -71,6 +71,7 @@ def main() -> int:
     args = parser.parse_args()
     counts = sorted({int(n) for n in args.counts.split(",")})
     tools = args.tools.split(",")
+    bench.compile_afetch()
     data = bench.ensure_data(args.workdir / "data", bench.parts_for([args.scenario]))
     bench.warm_page_cache(data)
     scenario = bench.build_scenarios(data, args.latency_ms)[args.scenario]
