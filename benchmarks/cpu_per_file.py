@@ -20,6 +20,7 @@ beside it. afetch runs as in bench.py (-j16 -q --no-fsync --max-per-host 16, a f
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import os
 import shlex
@@ -36,10 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one run of ``cmd``; exit on failure."""
+def run_once(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one run of ``cmd`` in ``cwd``; exit on failure.
+
+    ``cwd`` must not hold an ``afetch_tui``: ``python -m`` imports from there first (run
+    from the repository, ``--baseline`` would measure this tree twice)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -65,12 +69,23 @@ def main() -> int:
     parser.add_argument("--counts", default="200,1000")
     parser.add_argument("--tools", default="afetch,bare")
     parser.add_argument("--afetch", default=f"{sys.executable} -m afetch_tui")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run the afetch_tui in this source tree (e.g. `git archive main` unpacked),"
+        " as the tool 'baseline', for a before/after in the same runs",
+    )
     parser.add_argument("--workdir", type=Path, default=bench.default_workdir())
     parser.add_argument("--latency-ms", type=float, default=bench.LATENCY_MS)
     parser.add_argument("extra", nargs="*", help="more afetch get options")
     args = parser.parse_args()
     counts = sorted({int(n) for n in args.counts.split(",")})
     tools = args.tools.split(",")
+    envs: dict[str, dict[str, str] | None] = dict.fromkeys(tools)
+    if args.baseline:
+        tools.append("baseline")
+        envs["baseline"] = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+        compileall.compile_dir(args.baseline / "afetch_tui", quiet=1)
     bench.compile_afetch()
     data = bench.ensure_data(args.workdir / "data", bench.parts_for([args.scenario]))
     bench.warm_page_cache(data)
@@ -94,9 +109,8 @@ def main() -> int:
                         out = tmp / "out"
                         shutil.rmtree(out, ignore_errors=True)
                         out.mkdir()
-                        c, w = run_once(
-                            command(tool, shlex.split(args.afetch), lists[n], out, args.extra)
-                        )
+                        cmd = command(tool, shlex.split(args.afetch), lists[n], out, args.extra)
+                        c, w = run_once(cmd, tmp, envs[tool])
                         cpu[tool, n].append(c)
                         wall[tool, n].append(w)
     finally:
@@ -116,8 +130,9 @@ def main() -> int:
         extra_cpu = statistics.median(cpu[tool, hi]) - statistics.median(cpu[tool, lo])
         slopes[tool] = extra_cpu / (hi - lo) * 1000
         print(f"{tool}: {slopes[tool]:.3f} ms CPU per file ({lo} to {hi} files)")
-    if "afetch" in slopes and "bare" in slopes and slopes["bare"] > 0:
-        print(f"afetch / bare per file: {slopes['afetch'] / slopes['bare']:.2f}x")
+    for tool in ("afetch", "baseline"):
+        if tool in slopes and "bare" in slopes and slopes["bare"] > 0:
+            print(f"{tool} / bare per file: {slopes[tool] / slopes['bare']:.2f}x")
     return 0
 
 

@@ -89,6 +89,48 @@ class Record:
     all of ``checkpoint``, as for records written before the two were kept apart)."""
 
     def row(self) -> tuple[Any, ...]:
+        """The values of `COLUMNS`, as SQLite can hold them (see `to_column`)."""
+        texts = (
+            self.url,
+            self.directory,
+            self.requested_name or "",
+            self.name or "",
+            self.state,
+            self.etag or "",
+            self.last_modified or "",
+            self.error or "",
+            self.checksum or "",
+            self.boot_id or "",
+        )
+        if not "".join(texts).isascii():  # rare: the slow path, value by value
+            return self._row_by_column()
+        return (  # the common case at ~1/5 of the cost: every text is ASCII as it is
+            self.id,
+            self.url,
+            self.directory,
+            self.requested_name,
+            self.name,
+            json.dumps(self.headers) if self.headers else "{}",
+            self.state,
+            self.checkpoint,
+            self.total,
+            self.etag,
+            self.last_modified,
+            self.retries,
+            self.error,
+            self.rank,
+            self.limit_rate,
+            self.added_at,
+            self.finished_at,
+            json.dumps(self.log) if self.log else "[]",
+            self.checksum,
+            self.connections,
+            json.dumps(self.regions) if self.regions else None,
+            self.boot_id,
+            self.checkpoint if self.synced is None else self.synced,
+        )
+
+    def _row_by_column(self) -> tuple[Any, ...]:
         values: list[Any] = []
         for column in COLUMNS:
             value = getattr(self, column)
