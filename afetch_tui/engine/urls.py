@@ -11,6 +11,13 @@ from afetch_tui.engine.errors import InputError
 
 SUPPORTED_SCHEMES = frozenset({"http", "https"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::([1-9][0-9]{0,4}))?"
+    r"(?:/[A-Za-z0-9._~/-]*(?:\?[A-Za-z0-9._~=&-]+)?)?"
+)
+"""A URL that yarl takes and gives back as it is: lower-case host, an explicit port that
+is not the default, a path without escapes, query characters that need none."""
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def validate_url(text: str) -> str:
@@ -20,6 +27,19 @@ def validate_url(text: str) -> str:
 
 def checked_url(text: str) -> tuple[str, str]:
     """`validate_url` and `host_of` from one parse: (the URL as requested, its host key)."""
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:  # most URLs: the answer without building a yarl URL (~1/4 the cost)
+        scheme, host, port = plain.group(1, 2, 3)
+        if "/." not in text and "xn--" not in host:
+            if port is None:
+                return text, host
+            if int(port) < 65536 and port != _DEFAULT_PORTS[scheme]:
+                return text, f"{host}:{port}"
+    return _parsed_url(text)
+
+
+def _parsed_url(text: str) -> tuple[str, str]:
+    """`checked_url` by yarl's parse: every URL, whatever it holds."""
     raw = text.strip()
     if not raw:
         raise InputError("empty URL")
