@@ -206,17 +206,29 @@ class TakeUp:
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        self._wanted: list[tuple[str, str, str]] = []
+        """Each entry's (directory, name, checksum), by place."""
         self._open: dict[tuple[str, ...], list[int]] = defaultdict(list)
         """(url, directory, name, checksum) → places of the entries not yet taken up."""
-        self._by_path: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        """The same without the URL's query and fragment."""
+        self._index: dict[tuple[str, ...], list[int]] | None = None
         self.taken: set[int] = set()
         wanted_checksum = checksum.format_checksum(config.checksum) or ""
         for place, entry in enumerate(config.entries):
             directory = str(target_directory(config, entry))
             wanted = (directory, config.name or entry.out or "", wanted_checksum)
+            self._wanted.append(wanted)
             self._open[(entry.url, *wanted)].append(place)
-            self._by_path[(*_without_query(entry.url), *wanted)].append(place)
+
+    @property
+    def _by_path(self) -> dict[tuple[str, ...], list[int]]:
+        """The same without the URL's query and fragment, made only when a stored download
+        does not match exactly (a URL split per entry is most of the cost of this class)."""
+        if self._index is None:
+            self._index = defaultdict(list)
+            for place, entry in enumerate(self._config.entries):
+                if place not in self.taken:
+                    self._index[(*_without_query(entry.url), *self._wanted[place])].append(place)
+        return self._index
 
     def __call__(self, record: Record) -> bool:
         if record.state == State.COMPLETED.value:
@@ -232,7 +244,8 @@ class TakeUp:
         place = places[0]
         entry = self._config.entries[place]
         self._open[(entry.url, *wanted)].remove(place)
-        self._by_path[(*_without_query(entry.url), *wanted)].remove(place)
+        if self._index is not None:
+            self._index[(*_without_query(entry.url), *wanted)].remove(place)
         self.taken.add(place)
         if record.url != entry.url:
             take_up_under(record, entry.url)

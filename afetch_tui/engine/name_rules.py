@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -56,6 +56,8 @@ _C1_RE = re.compile("[\x80-\x9f]")
 # legal elsewhere and common in names a server suggests (tc2231 keeps "=?ISO-8859-1?Q?...?="
 # literally), so only Windows loses it.
 _RESERVED_RE = re.compile(r'[<>:"|?*]' if os.name == "nt" else r'[<>:"|*]')
+# A name that `safe_basename` keeps as it is (if short enough and no device name).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?")
 # Device names Windows treats specially whatever their extension.
 _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
@@ -208,6 +210,17 @@ def safe_basename(name: str | None, *, max_bytes: int = MAX_NAME_BYTES) -> str |
     """
     if not name or not isinstance(name, str):
         return None
+    if (
+        _PLAIN_NAME.fullmatch(name)
+        and len(name) <= max_bytes
+        and name.split(".", 1)[0].upper() not in _WINDOWS_DEVICES
+    ):  # most names: nothing to remove, replace or cut
+        return name
+    return _reduced(name, max_bytes)
+
+
+def _reduced(name: str, max_bytes: int) -> str | None:
+    """`safe_basename`, rule by rule."""
     name = _fix_surrogates(name)
     name = re.split(r"[/\\]", name)[-1]
     name = _CONTROL_RE.sub("", name)
@@ -240,17 +253,22 @@ def choose_name(
     one falls through to the next. The result leaves room for :data:`PART_SUFFIX`
     within :data:`MAX_NAME_BYTES`.
     """
-    candidates = (
-        requested,
-        filename_from_content_disposition(content_disposition),
-        filename_from_url(url),
-        filename_from_url(final_url) if final_url else None,
-    )
-    for candidate in candidates:
+    for candidate in _candidates(requested, content_disposition, url, final_url):
         safe = safe_basename(candidate, max_bytes=_NAME_BUDGET)
         if safe is not None:
             return safe
     return DEFAULT_NAME
+
+
+def _candidates(
+    requested: str | None, content_disposition: str | None, url: str, final_url: str | None
+) -> Iterator[str | None]:
+    """`choose_name`'s candidates in order, each made only if those before were unusable."""
+    yield requested
+    yield filename_from_content_disposition(content_disposition)
+    yield filename_from_url(url)
+    if final_url:
+        yield filename_from_url(final_url)
 
 
 def unique_name(

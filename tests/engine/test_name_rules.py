@@ -7,11 +7,14 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from afetch_tui.engine.name_rules import (
     DEFAULT_NAME,
     MAX_NAME_BYTES,
     PART_SUFFIX,
+    _reduced,
     choose_name,
     filename_from_content_disposition,
     filename_from_url,
@@ -363,3 +366,19 @@ def test_is_inside_follows_symlinks(tmp_path: Path) -> None:
     alias.symlink_to(root, target_is_directory=True)
     assert is_inside(alias, alias / "file.txt")
     assert is_inside(alias, root / "file.txt")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["a", "Z", "0", ".", "..", "-", "_", " ", "/", "\\", ":", "*", "é", "\u202e", "\x01",
+             "con", "NUL", "lpt1", "x" * 120, "tar", "gz"]
+        ),
+        max_size=8,
+    ).map("".join),
+    st.sampled_from([255, 250, 10, 3, 1]),
+)  # fmt: skip
+def test_the_quick_path_of_safe_basename_changes_nothing(name: str, max_bytes: int) -> None:
+    """A name taken as it is (no rule would touch it) is what the rules give, for any name."""
+    assert safe_basename(name, max_bytes=max_bytes) == _reduced(name, max_bytes)
