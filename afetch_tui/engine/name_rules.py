@@ -295,10 +295,8 @@ def unique_name(
             return False
         if candidate.endswith(PART_SUFFIX) and candidate[: -len(PART_SUFFIX)] in taken:
             return False
-        return not (
-            os.path.lexists(directory / candidate)
-            or os.path.lexists(directory / (candidate + PART_SUFFIX))
-        )
+        path = os.path.join(directory, candidate)  # a str: a Path costs ~3x as much
+        return not (os.path.lexists(path) or os.path.lexists(path + PART_SUFFIX))
 
     if name not in taken and (overwrite or free(name)):
         return name

@@ -131,3 +131,23 @@ async def test_names_and_small_files_use_the_managers_disk_threads(
     assert set(threads) == {"claim", "publish", "save_whole"}
     assert all(t.startswith("afetch-disk") for names in threads.values() for t in names), threads
     assert disk_threads() == []
+
+
+@pytest.mark.parametrize("size", [16 * KIB, 700 * KIB], ids=["saved whole", "streamed"])
+async def test_a_directory_removed_after_queueing_is_made_again(
+    server: FaultServer, payload: Any, tmp_path: Path, size: int
+) -> None:
+    """The claim makes the directory only when the ``.part`` cannot be created without it
+    (not once per file): the file still lands there, under its own name."""
+    body = payload(size)
+    url = server.add_file("/again.bin", body)
+    target = tmp_path / "gone" / "deeper"
+    async with DownloadManager(tmp_path, options=fast_options()) as manager:
+        (download_id,) = await manager.add_many(DownloadSpec([url], directory=target, paused=True))
+        target.rmdir()
+        target.parent.rmdir()
+        await manager.resume(download_id)
+        await asyncio.wait_for(manager.wait(), 10)
+        snap = manager.download(download_id)
+    assert snap.state is State.COMPLETED, snap.error
+    assert (target / "again.bin").read_bytes() == body
