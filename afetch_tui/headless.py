@@ -323,11 +323,7 @@ class Reporter:
     def _handle(self, event: Event) -> None:
         if self.json_out is not None:
             self._json(event.to_json())
-        if isinstance(event, HookFinished):
-            self._hook_finished(event)
-        elif isinstance(event, StoreProblem):
-            self._print_above_live(f"afetch: {event.message}")
-        elif isinstance(event, StateChanged):
+        if isinstance(event, StateChanged):  # the most frequent kind first
             if event.state.is_finished:
                 self.counts[event.state] += 1
                 self._announce(event)
@@ -336,6 +332,10 @@ class Reporter:
             elif event.state is State.RETRYING and not self.quiet:
                 snap = self.manager.download(event.id)
                 self._print_above_live(f"retry   {snap.name or snap.url}: {event.error}")
+        elif isinstance(event, HookFinished):
+            self._hook_finished(event)
+        elif isinstance(event, StoreProblem):
+            self._print_above_live(f"afetch: {event.message}")
 
     def _paused_by_engine(self, event: StateChanged) -> None:
         """A download the engine had to stop (a full disk): the run is not complete."""

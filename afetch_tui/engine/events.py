@@ -268,7 +268,8 @@ class StateChanged(Event):
     """Whether the file matched its checksum, once verified (None until then)."""
 
     def __post_init__(self) -> None:
-        _make_inert(self, "error")
+        if self.error is not None:  # `_make_inert`, inline: four of these a file
+            object.__setattr__(self, "error", inert(self.error))
 
 
 @dataclass(frozen=True, slots=True)
