@@ -104,7 +104,11 @@ def main() -> int:
                 import_afetch()  # outside the profile: start-up is not what it looks at
             cpu0, wall0 = time.process_time(), time.perf_counter()
             if args.profiler == "cprofile":
-                profile = cProfile.Profile(time.thread_time if args.clock == "thread" else None)
+                profile = (
+                    cProfile.Profile(time.thread_time)
+                    if args.clock == "thread"
+                    else cProfile.Profile()
+                )
                 code = profile.runcall(run, argv)
             else:
                 from pyinstrument import Profiler
