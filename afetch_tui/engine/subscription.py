@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterator
 from itertools import count
 
-from afetch_tui.engine.events import Event, HostUpdate, Progress, Resync
+from afetch_tui.engine.events import Event, HostUpdate, Progress, Resync, State, StateChanged
 
 
 class Subscription:
@@ -25,11 +25,21 @@ class Subscription:
     """
 
     def __init__(
-        self, maxsize: int, on_close: Callable[[Subscription], None], *, lossless: bool = False
+        self,
+        maxsize: int,
+        on_close: Callable[[Subscription], None],
+        *,
+        lossless: bool = False,
+        kinds: Collection[type[Event]] | None = None,
+        states: Collection[State] | None = None,
     ) -> None:
         """``lossless`` (``--json``, a contract for scripts): no event is coalesced or
         dropped; a producer of many events at once (queueing thousands of URLs) waits for
-        `room` instead, so memory stays bounded by back-pressure."""
+        `room` instead, so memory stays bounded by back-pressure. ``kinds``: only events
+        of these classes are wanted (None: all); ``states``: of the `StateChanged` events,
+        only those into these states (None: all); see `Subscribers`."""
+        self.kinds = None if kinds is None else frozenset(kinds)
+        self.states = None if states is None else frozenset(states)
         self._maxsize = maxsize
         self._pending: OrderedDict[Hashable, Event] = OrderedDict()
         self._sequence = count()
@@ -104,3 +114,60 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Subscribers:
+    """A manager's subscriptions, and which kinds of event any of them wants.
+
+    An event is built only if `wants` (or, for a state change, `wants_state`) says
+    someone will read it: ``afetch get`` without ``--json`` reads hook results, store
+    problems and the state changes it prints a line for (finished, paused, retrying), and
+    the snapshots, log lines, progress and other state changes of 1000 small files are
+    then never made. `push` hands an event to each subscription that wants it.
+    """
+
+    def __init__(self) -> None:
+        self._subs: list[Subscription] = []
+        self._wanted: frozenset[type[Event]] = frozenset()
+        self._all = False
+        self._states: frozenset[State] = frozenset()
+        self._all_states = False
+
+    def add(self, sub: Subscription) -> None:
+        self._subs.append(sub)
+        self._update()
+
+    def remove(self, sub: Subscription) -> None:
+        self._subs.remove(sub)
+        self._update()
+
+    def _update(self) -> None:
+        self._all = any(sub.kinds is None for sub in self._subs)
+        self._wanted = frozenset().union(*(sub.kinds or () for sub in self._subs))
+        readers = [sub for sub in self._subs if sub.kinds is None or StateChanged in sub.kinds]
+        self._all_states = any(sub.states is None for sub in readers)
+        self._states = frozenset().union(*(sub.states or () for sub in readers))
+
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether some subscription reads events of class ``kind``."""
+        return self._all or kind in self._wanted
+
+    def wants_state(self, state: State) -> bool:
+        """Whether some subscription reads a `StateChanged` into ``state``."""
+        return self._all_states or state in self._states
+
+    def push(self, event: Event) -> None:
+        kind = type(event)
+        state = event.state if isinstance(event, StateChanged) else None
+        for sub in self._subs:
+            if sub.kinds is not None and kind not in sub.kinds:
+                continue
+            if state is not None and sub.states is not None and state not in sub.states:
+                continue
+            sub.push(event)
+
+    def __iter__(self) -> Iterator[Subscription]:
+        return iter(list(self._subs))
+
+    def __len__(self) -> int:
+        return len(self._subs)
