@@ -30,7 +30,7 @@ from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal
 from afetch_tui.engine.limit_settings import LimitSettings
 from afetch_tui.engine.meter import RateMeter
-from afetch_tui.engine.subscription import Subscription
+from afetch_tui.engine.subscription import Subscribers, Subscription
 from afetch_tui.engine.tally import Tally
 
 _RESTORED_AS_QUEUED = frozenset(
@@ -57,7 +57,8 @@ class Announcer:
         idle: Callable[[], None],
     ) -> None:
         """``idle`` is called after every state change (the manager's idle flag)."""
-        self.subscribers: list[Subscription] = []
+        self.subscribers = Subscribers()
+        """Who listens, and to what: an event nobody wants is not built (`Subscribers`)."""
         self.meter = RateMeter(time.monotonic())
         """Every host's bytes together: the manager's speed."""
         self._ticker: asyncio.Task[None] | None = None
@@ -66,10 +67,23 @@ class Announcer:
         self._journal = journal
         self._idle = idle
 
-    def subscribe(self, maxsize: int, *, lossless: bool) -> Subscription:
-        sub = Subscription(maxsize, self.subscribers.remove, lossless=lossless)
-        self.subscribers.append(sub)
+    def subscribe(
+        self,
+        maxsize: int,
+        *,
+        lossless: bool,
+        kinds: Collection[type[Event]] | None = None,
+        states: Collection[State] | None = None,
+    ) -> Subscription:
+        sub = Subscription(
+            maxsize, self.subscribers.remove, lossless=lossless, kinds=kinds, states=states
+        )
+        self.subscribers.add(sub)
         return sub
+
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether an event of class ``kind`` has a reader (else do not build it)."""
+        return self.subscribers.wants(kind)
 
     async def room(self) -> None:
         """Wait until every lossless subscriber has room for more events."""
@@ -83,8 +97,7 @@ class Announcer:
             sub.close()
 
     def emit(self, event: Event) -> None:
-        for sub in self.subscribers:
-            sub.push(event)
+        self.subscribers.push(event)
 
     def persist(self, d: Download) -> None:
         """Record ``d`` in the journal (if it is still one of the manager's)."""
@@ -95,13 +108,14 @@ class Announcer:
         self.persist(d)
 
     def changed(self, d: Download) -> None:
-        self.emit(Updated(d.snapshot()))
+        if self.subscribers.wants(Updated):
+            self.emit(Updated(d.snapshot()))
         self.persist(d)
 
     def log(self, d: Download, message: str) -> None:
         entry = LogEntry(time.time(), message)
         d.add_log(entry)
-        if d.id in self._downloads:
+        if d.id in self._downloads and self.subscribers.wants(Logged):
             self.emit(Logged(d.id, entry))
 
     def set_state(
@@ -117,12 +131,20 @@ class Announcer:
         if state.is_finished:
             d.finished_at = time.time()
         if not quiet:
-            retry_at = d.retry_at if state is State.RETRYING else None
-            self.emit(
-                StateChanged(
-                    d.id, state, error, d.retries, d.done, d.finished_at, retry_at, d.checksum_ok
+            if self.subscribers.wants_state(state):
+                retry_at = d.retry_at if state is State.RETRYING else None
+                self.emit(
+                    StateChanged(
+                        d.id,
+                        state,
+                        error,
+                        d.retries,
+                        d.done,
+                        d.finished_at,
+                        retry_at,
+                        d.checksum_ok,
+                    )
                 )
-            )
             if not (old in _RESTORED_AS_QUEUED and state in _RESTORED_AS_QUEUED and error is None):
                 self.persist(d)
         self._idle()
@@ -134,7 +156,7 @@ class Announcer:
         self.persist(d)
 
     def progress(self, d: Download) -> None:
-        if not self.subscribers:
+        if not self.subscribers.wants(Progress):
             return
         running = d.state.is_running
         self.emit(
@@ -169,7 +191,7 @@ class Announcer:
         for host in hosts:
             host.meter.tick(now)
             recovered = host.recover(now, limits) or recovered
-            if self.subscribers and host.update_due(now):
+            if self.subscribers.wants(HostUpdate) and host.update_due(now):
                 self.emit(HostUpdate(host.snapshot(now, limits)))
         return recovered
 

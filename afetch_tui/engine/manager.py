@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from afetch_tui.engine import file_ops
@@ -26,6 +26,7 @@ from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import (
     Added,
     DownloadSnapshot,
+    Event,
     HandedOff,
     HostSnapshot,
     HostUpdate,
@@ -193,9 +194,18 @@ class DownloadManager:
     def speed(self) -> float:
         return self._events.meter.now
 
-    def subscribe(self, maxsize: int = 10_000, *, lossless: bool = False) -> Subscription:
-        """Events from now on; ``lossless``: every one, in order (see `Subscription`)."""
-        return self._events.subscribe(maxsize, lossless=lossless)
+    def subscribe(
+        self,
+        maxsize: int = 10_000,
+        *,
+        lossless: bool = False,
+        kinds: Collection[type[Event]] | None = None,
+        states: Collection[State] | None = None,
+    ) -> Subscription:
+        """Events from now on; ``lossless``: every one, in order (see `Subscription`);
+        ``kinds``: only events of these classes, ``states``: only state changes into these
+        (the others are then not even built)."""
+        return self._events.subscribe(maxsize, lossless=lossless, kinds=kinds, states=states)
 
     async def room(self) -> None:
         """Wait until every lossless subscriber has room for more events: what a caller
@@ -242,7 +252,8 @@ class DownloadManager:
         self._next_id += len(downloads)
         for d in downloads:
             self._admit(d, not spec.paused)
-            self._events.emit(Added(d.snapshot()))
+            if self._events.wants(Added):
+                self._events.emit(Added(d.snapshot()))
             self._events.persist(d)
         if self._journal:
             await self._journal.save_now()
