@@ -59,6 +59,10 @@ from afetch_tui.engine import (
 PLAIN_INTERVAL = 5.0
 LIVE_INTERVAL = 0.25
 LIVE_ROWS = 8
+LINE_KINDS = (StateChanged, HookFinished, StoreProblem)
+"""The events `Reporter` makes stderr lines of (with ``--json`` it reads every kind)."""
+LINE_STATES = (State.COMPLETED, State.FAILED, State.CANCELLED, State.PAUSED, State.RETRYING)
+"""The states a `StateChanged` may tell `Reporter` of for a line (or the count of them)."""
 
 
 class _Terminated(Exception):
@@ -121,7 +125,12 @@ async def _run(config: Config) -> int:
         store=store,
         restore_only=take_up,
     )
-    subscription = manager.subscribe(lossless=True)  # every line and --json event, in order
+    # Every line and --json event, in order; without --json only the kinds lines come from.
+    subscription = manager.subscribe(
+        lossless=True,
+        kinds=None if config.json else LINE_KINDS,
+        states=None if config.json else LINE_STATES,
+    )
     reporter = Reporter(
         manager, sys.stderr, json_out=sys.stdout if config.json else None, quiet=config.quiet
     )

@@ -86,6 +86,39 @@ async def test_state_order_of_a_download(server: FaultServer, payload, tmp_path)
     ]
 
 
+async def test_a_subscription_to_some_kinds_gets_only_those(
+    server: FaultServer, payload, tmp_path
+) -> None:
+    """``kinds``: the other events are not delivered (nor built, when nobody wants them),
+    while a subscription to everything beside it still gets every kind."""
+    url = server.add_file("/kinds.bin", payload(300 * KIB), rate=1 * MIB)
+    async with DownloadManager(tmp_path, options=options()) as m:
+        some = m.subscribe(kinds=(StateChanged, Logged))
+        download_id = await m.add(url)
+        events = await collect(some, finished(download_id))
+        assert {type(e) for e in events} == {StateChanged, Logged}
+        assert states(events, download_id)[-1] is State.COMPLETED
+        every = m.subscribe()
+        again = await m.add(url, name="again.bin")
+        events = await collect(every, finished(again))
+    assert {Added, Updated, Progress, StateChanged, Logged} <= {type(e) for e in events}
+    assert some.kinds == frozenset({StateChanged, Logged})
+
+
+async def test_a_subscription_to_some_states_gets_only_those_state_changes(
+    server: FaultServer, payload, tmp_path
+) -> None:
+    url = server.add_file("/states.bin", payload(1000))
+    async with DownloadManager(tmp_path, options=options()) as m:
+        some = m.subscribe(kinds=(StateChanged,), states=(State.COMPLETED,))
+        every = m.subscribe(kinds=(StateChanged,))
+        download_id = await m.add(url)
+        only = await collect(some, finished(download_id))
+        events = await collect(every, finished(download_id))
+    assert states(only, download_id) == [State.COMPLETED]
+    assert states(events, download_id)[0] is State.CONNECTING
+
+
 async def test_state_order_with_a_retry_and_a_failure(
     server: FaultServer, payload, tmp_path
 ) -> None:
