@@ -4,7 +4,6 @@ queueing what the command line asked for."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
@@ -23,7 +22,7 @@ from afetch_tui.engine import (
     ManagerOptions,
     checksum,
     compile_match,
-    hooks,
+    parse_command,
     parse_header,
     parse_input,
     parse_size,
@@ -198,7 +197,7 @@ def _after_download(
     table = checksum.read_checksums(args.checksums) if getattr(args, "checksums", None) else {}
     command = None
     if getattr(args, "on_complete", None) is not None:
-        command = hooks.parse_command(args.on_complete)
+        command = parse_command(args.on_complete)
     time_limit = getattr(args, "on_complete_timeout", 60.0)
     if time_limit <= 0:
         raise UsageError("--on-complete-timeout must be positive")
@@ -277,6 +276,8 @@ TERMINATION_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 @contextlib.contextmanager
 def on_termination(stop: Callable[[int], None]) -> Iterator[None]:
     """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop."""
+    import asyncio  # here, not at the top: a usage error must not load asyncio (~30 ms)
+
     loop = asyncio.get_running_loop()
     received: list[int] = []
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         StoreProblem,
         Updated,
     )
-    from afetch_tui.engine.hooks import parse_command
+    from afetch_tui.engine.hook_command import parse_command
     from afetch_tui.engine.inputfile import (
         InputEntry,
         format_entries,
@@ -116,7 +116,7 @@ _MODULE_OF = {
     ),
     "MAX_PAGE_BYTES": "link_match",
     "compile_match": "link_match",
-    "parse_command": "hooks",
+    "parse_command": "hook_command",
     **dict.fromkeys(
         ("InputEntry", "format_entries", "parse_header", "parse_input", "unwritable"), "inputfile"
     ),

@@ -14,12 +14,14 @@ attempt to start from zero.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from afetch_tui.engine.errors import InputError
 
@@ -175,6 +177,8 @@ class StreamHasher:
     async def settle(self) -> None:
         """Wait for the batch in flight (a cancellation leaves it to finish on its own)."""
         if self._pending is not None:
+            import asyncio  # here: the checksum parsing serves the command line (no asyncio)
+
             await asyncio.shield(self._pending)
             self._pending = None
 
@@ -189,6 +193,8 @@ class StreamHasher:
             self.valid = False
             return
         self.fed += sum(len(chunk) for chunk in batch)
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._pending = loop.run_in_executor(None, _update, self._digest, batch)
 

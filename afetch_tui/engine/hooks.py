@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from afetch_tui.engine.errors import InputError
+from afetch_tui.engine.hook_command import parse_command as parse_command
 
 if TYPE_CHECKING:
     from afetch_tui.engine.download import Download
@@ -31,23 +31,6 @@ OUTPUT_BYTES = 4096
 OUTPUT_LINES = 20
 LINE_CHARS = 200
 MAX_PARALLEL = max(2, min(8, os.cpu_count() or 2))
-
-
-def parse_command(text: str) -> tuple[str, ...]:
-    """``text`` split as a shell would split it, checked to name a program we can run."""
-    try:
-        argv = tuple(shlex.split(text))
-    except ValueError as exc:
-        raise InputError(f"--on-complete: cannot split the command: {exc}") from None
-    if not argv:
-        raise InputError("--on-complete: empty command")
-    program = argv[0]
-    if os.sep in program:
-        if not os.access(program, os.X_OK) or os.path.isdir(program):
-            raise InputError(f"--on-complete: not an executable file: {program}")
-    elif shutil.which(program) is None:
-        raise InputError(f"--on-complete: command not found: {program}")
-    return argv
 
 
 @dataclass(frozen=True, slots=True)

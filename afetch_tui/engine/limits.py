@@ -9,7 +9,6 @@ rate exact and costs O(1) per chunk.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Iterable
@@ -92,6 +91,8 @@ async def throttle(buckets: Iterable[TokenBucket], amount: float) -> None:
         if bucket.rate is not None:
             delay = max(delay, bucket.reserve(amount, now))
     if delay > 0:
+        import asyncio  # here: parse_size serves the command line, which loads no asyncio
+
         await asyncio.sleep(delay)
 
 
