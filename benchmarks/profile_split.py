@@ -26,6 +26,14 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "events (build, queue, read)",
         (
             "engine/events.py",
+            "announcer.py:emit",
+            "announcer.py:log",
+            "announcer.py:changed",
+            "announcer.py:progress",
+            "announcer.py:wants",
+            "announcer.py:room",
+            "manager.py:_get",
+            "manager.py:download",
             "engine/subscription.py",
             "manager.py:_emit",
             "manager.py:_log",
@@ -44,6 +52,8 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "journal rows (to_record, row, save)",
         (
             "engine/journal.py",
+            "announcer.py:persist",
+            "announcer.py:checkpointed",
             "engine/records.py",
             "engine/store.py",
             "json/",
@@ -56,6 +66,8 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "name reservation and the file's thread hop",
         (
             "engine/name_rules.py",
+            "engine/claims.py",
+            "engine/disk_threads.py",
             "engine/held_names.py",
             "engine/groupio.py",
             "engine/file_ops.py",
@@ -80,6 +92,9 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "state changes and idle tracking",
         (
             "manager.py:_set_state",
+            "announcer.py:set_state",
+            "engine/tally.py",
+            "enum.py",
             "manager.py:_update_idle",
             "manager.py:_is_idle",
             "manager.py:_tally",
@@ -92,6 +107,11 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "scheduler and host bookkeeping",
         (
             "engine/scheduler.py",
+            "runner.py:schedule",
+            "runner.py:_start",
+            "runner.py:_finish",
+            "runner.py:_succeeded",
+            "engine/limit_settings.py",
             "engine/hosts.py",
             "manager.py:_schedule",
             "manager.py:_start",
@@ -112,6 +132,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "queueing the list (spec, URL checks, add)",
         (
             "engine/spec.py",
+            "manager.py:_admit",
             "engine/urls.py",
             "engine/inputfile.py",
             "config.py",
@@ -127,6 +148,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "end of run: clear_finished / remove",
         (
             "manager.py:clear_finished",
+            "runner.py:stop",
             "manager.py:remove",
             "manager.py:_stop",
             "manager.py:_delete_part",
@@ -136,6 +158,10 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "attempt: transfer, http bracket, limits",
         (
             "engine/transfer.py",
+            "runner.py:_run",
+            "runner.py:options",
+            "checksum.py:use",
+            "checksum.py:__init__",
             "engine/http.py",
             "engine/client.py",
             "engine/limits.py",
