@@ -38,6 +38,10 @@ class QueueOrder:
     def __iter__(self) -> Iterator[int]:
         return (download_id for _, download_id in self._keys)
 
+    def ids(self) -> list[int]:
+        """Every id in order, as a new list (faster than iterating)."""
+        return [download_id for _, download_id in self._keys]
+
     def __getitem__(self, index: int) -> int:
         return self._keys[index][1]
 

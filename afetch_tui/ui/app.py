@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from afetch_tui.engine import DownloadSnapshot, HandedOff, HookFinished, State
+from afetch_tui.ui.collector import ShortCollections
 from afetch_tui.ui.model import ViewModel, display_name
 from afetch_tui.ui.screens.help import key_label
 from afetch_tui.ui.screens.main_screen import MainScreen, plural
@@ -66,6 +67,7 @@ class AfetchApp(App[None]):
         self._summary = Summary()
         self._summary_toast: Notification | None = None
         self._subscription: Any = None
+        self._collections = ShortCollections()
 
     @property
     def directory(self) -> Path:
@@ -77,6 +79,7 @@ class AfetchApp(App[None]):
     # -- lifetime ------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._collections.install()
         self._subscription = self.manager.subscribe()
         self._resync()
         self.consume_events()
@@ -84,6 +87,7 @@ class AfetchApp(App[None]):
         self.call_after_refresh(self.tick)
 
     def on_unmount(self) -> None:
+        self._collections.remove()
         if self._subscription is not None:
             self._subscription.close()
 
@@ -103,6 +107,10 @@ class AfetchApp(App[None]):
                 )
             elif not self.model.apply(event):
                 self._resync()
+            if self.dashboard.awaiting_events:
+                # after the events already queued (the command's among them), not per event
+                self.dashboard.awaiting_events = False
+                self.call_later(self.tick)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name != "events" or event.state is not WorkerState.ERROR:

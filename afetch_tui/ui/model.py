@@ -59,6 +59,7 @@ class DownloadRow:
         "snap",
         "sort_name",
         "speed_key",
+        "state_key",
         "ticks",
     )
 
@@ -78,6 +79,7 @@ class DownloadRow:
         self._name: str | None = None
         self._url = ""
         self.size_key = self.progress_key = self.speed_key = 0.0
+        self.state_key = 0
         self.update(snap)
 
     def update(self, snap: DownloadSnapshot) -> None:
@@ -87,6 +89,7 @@ class DownloadRow:
         self.size_key = -snap.total if snap.total else 0
         self.progress_key = -fraction if fraction else 0.0
         self.speed_key = -snap.speed if snap.speed else 0.0
+        self.state_key = _STATE_RANK[snap.state]
         self.describe()
 
     def describe(self) -> None:
@@ -177,6 +180,9 @@ _ADMITTED: dict[Show, frozenset[State]] = {
 }
 """The states each quick filter shows (a set: the filter runs over 100,000 rows)."""
 
+_STATE_RANK: dict[State, int] = {state: rank for rank, state in enumerate(State)}
+"""Where a sort by state puts each state (the enum's order)."""
+
 
 RESORT_EVERY = 1.0
 """Seconds between re-sorts of an order that moves (speed, progress, state)."""
@@ -195,6 +201,8 @@ class Changes:
     limits: bool = False
     view: bool = False
     """The rows shown (filter, sort, marks) changed."""
+    names: bool = False
+    """A name was added or changed (others may elide differently next to it)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -206,6 +214,7 @@ class Changes:
             or self.hosts
             or self.limits
             or self.view
+            or self.names
         )
 
 
@@ -234,6 +243,9 @@ class ViewModel:
         self._in_order: list[DownloadRow] | None = None
         """Every row in queue order (what a filter or a sort starts from), kept until the
         order changes."""
+        self._queue_ids: list[int] | None = None
+        """Every id in queue order: what is shown unfiltered and unsorted (Escape goes back
+        to it without walking the order again), kept until the order changes."""
         self._moved = False
         """A row's state or size changed so that the view may have to follow (it does at
         most once a second, `refresh_view`)."""
@@ -368,6 +380,7 @@ class ViewModel:
             self.rows[snap.id] = DownloadRow(snap)
             self._account(snap, 1)
             self._names.add(self.rows[snap.id].label)
+            self.changes.names = True
             self.order.append(snap.id)
             self._stale()
             self.changes.added.add(snap.id)
@@ -376,8 +389,9 @@ class ViewModel:
             renamed = snap.name != row.snap.name or snap.url != row.snap.url
             self._set(row, snap)
             if renamed:
-                self._stale()  # the filter or a sort by name may place it elsewhere
+                self._renamed()
                 self._names.add(row.label)
+                self.changes.names = True
             self.changes.dirty.add(snap.id)
 
     def _state_changed(self, event: StateChanged) -> None:
@@ -500,10 +514,22 @@ class ViewModel:
             self.changes.view = True
 
     def _stale(self) -> None:
-        """Rows changed: the shown list (and any narrowed search) must be recomputed."""
+        """The order changed (rows added, removed or moved): everything shown is recomputed."""
         self._shown = None
         self._narrowed = None
         self._in_order = None
+        self._queue_ids = None
+
+    def _renamed(self) -> None:
+        """A row's name or URL changed: only a filter or a sort by name may place it
+        elsewhere, and the view follows within a second (`refresh_view`). Names arrive
+        as downloads start, several a second: recomputing the view over 100,000 rows for
+        each was most of the dashboard's time while they ran."""
+        if self.filter_text:
+            self._narrowed = None  # it may match now, or no longer
+            self._moved = True
+        elif self.sort is Sort.NAME:
+            self._moved = True
 
     def set_view(
         self, *, text: str | None = None, show: Show | None = None, sort: Sort | None = None
@@ -538,7 +564,8 @@ class ViewModel:
     def targets(self, selected: int | None) -> list[int]:
         """What an action applies to: the marked rows in queue order, else the selected."""
         if self.marks:
-            return [i for i in self.order if i in self.marks]
+            marks = self.marks
+            return [i for i in self._in_queue_order() if i in marks]
         return [selected] if selected is not None and selected in self.rows else []
 
     def _compute_shown(self) -> list[int]:
@@ -548,14 +575,14 @@ class ViewModel:
         show = self.show
         sort = self.sort
         if not text and show is Show.ALL and sort is Sort.QUEUE:
-            return list(self.order)
+            return self._in_queue_order()
         rows = self.rows
         narrowed = self._narrowed
         if text and narrowed is not None and text.startswith(narrowed[0]):
             matching = [r for r in narrowed[1] if text in r.haystack]  # typing on
         else:
             if self._in_order is None:
-                self._in_order = [rows[i] for i in self.order]
+                self._in_order = [rows[i] for i in self._in_queue_order()]
             matching = self._in_order
             if text:
                 matching = [r for r in matching if text in r.haystack]
@@ -574,11 +601,14 @@ class ViewModel:
         elif sort is Sort.SPEED:
             chosen.sort(key=attrgetter("speed_key"))
         elif sort is Sort.STATE:
-            by_state: dict[State, list[DownloadRow]] = {state: [] for state in State}
-            for r in chosen:
-                by_state[r.snap.state].append(r)
-            return [r.id for state in State for r in by_state[state]]
+            chosen.sort(key=attrgetter("state_key"))
         return [r.id for r in chosen]
+
+    def _in_queue_order(self) -> list[int]:
+        """Every id in queue order (kept until the order changes; not to be modified)."""
+        if self._queue_ids is None:
+            self._queue_ids = self.order.ids()
+        return self._queue_ids
 
     def waiting(self, snap: DownloadSnapshot, now: float | None = None) -> str | None:
         """Why a queued or retrying download waits (see `engine.waiting`)."""

@@ -277,6 +277,9 @@ class MainScreen(Screen[None]):
         self.manager = manager
         self.add_draft = ""
         """What the add dialog held when it was closed with Escape."""
+        self.awaiting_events = False
+        """A command was sent: repaint once its events are folded in (`AfetchApp`), not
+        at the next timer tick (up to a quarter of a second later)."""
         self.set_reactive(MainScreen.show_hosts, show_hosts)
         self.set_reactive(MainScreen.show_details, show_details)
 
@@ -394,7 +397,8 @@ class MainScreen(Screen[None]):
             title += f" · {model.show.value}"
         if model.sort is not Sort.QUEUE:
             title += f" · by {model.sort.value}"
-        box.border_title = title
+        if box.border_title != title:  # setting it repaints the whole box
+            box.border_title = title
         parts = []
         shown = self.table.row_count
         if shown != len(model.rows):
@@ -405,7 +409,9 @@ class MainScreen(Screen[None]):
             parts.append(f"{unfinished} to go")
         if finished:
             parts.append(f"{finished} finished")
-        box.border_subtitle = " · ".join(parts)
+        subtitle = " · ".join(parts)
+        if box.border_subtitle != subtitle:
+            box.border_subtitle = subtitle
 
     def _show_details(self, download_id: int | None) -> None:
         row = self.model.rows.get(download_id) if download_id is not None else None
@@ -514,10 +520,13 @@ class MainScreen(Screen[None]):
     async def call(self, awaitable: Awaitable[T]) -> T | None:
         """Await a manager command, showing its error (if any) as a notification."""
         try:
-            return await awaitable
+            result = await awaitable
         except (AfetchError, OSError) as exc:
             self.say(str(exc), title="afetch", severity="error")
-        return None
+            return None
+        self.awaiting_events = True
+        self.app_tick()  # what was folded in already
+        return result
 
     # -- adding --------------------------------------------------------------------
 

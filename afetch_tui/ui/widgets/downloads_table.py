@@ -42,6 +42,10 @@ PADDING = 1
 
 MARK = "●"
 
+LINE_CACHE = 2000
+"""Rendered lines kept across reloads (each is checked against what it shows before use):
+Escape back from a filter or a sort finds the lines it showed before."""
+
 
 class DownloadsTable(ScrollView, can_focus=True):
     """Every shown download with its progress, speed, trend, ETA and state (or why it waits)."""
@@ -177,7 +181,23 @@ class DownloadsTable(ScrollView, can_focus=True):
             self._reload()
         if changes.reset:
             self._lines.clear()
-        self.refresh()
+        if changes.reset or changes.names or changes.hosts or changes.limits or changes.view:
+            self.refresh()  # names elide against their neighbours; reasons read hosts
+            return
+        self._refresh_visible(changes.dirty)
+
+    def _refresh_visible(self, dirty: set[int]) -> None:
+        """Repaint the visible lines of `dirty` rows, and of waiting rows (why they wait
+        reads the time and how many run). A tick that repainted every line spent most of
+        the dashboard's time re-checking lines that had not changed."""
+        top = round(self.scroll_y)
+        rows = self.model.rows
+        waiting = (State.QUEUED, State.RETRYING)
+        for index in range(top, min(len(self._ids), top + self._visible_rows())):
+            download_id = self._ids[index]
+            row = rows.get(download_id)
+            if download_id in dirty or (row is not None and row.snap.state in waiting):
+                self.refresh_line(index + 1)  # line 0 is the header
 
     def _reload(self) -> None:
         """Take the shown ids from the model, keeping the cursor on its download."""
@@ -189,7 +209,8 @@ class DownloadsTable(ScrollView, can_focus=True):
             # the selected download left the view: stay at the same place in the list
             index = min(self.cursor, len(self._ids) - 1)
         self._set_cursor(max(0, index))
-        self._lines.clear()  # positions and neighbours moved
+        if len(self._lines) > LINE_CACHE:
+            self._lines.clear()
 
     # -- cursor and scrolling --------------------------------------------------------
 
@@ -201,22 +222,33 @@ class DownloadsTable(ScrollView, can_focus=True):
 
     def _set_cursor(self, value: int) -> None:
         value = self.validate_cursor(value)
-        if self.cursor != value:
+        before = self.cursor
+        if before != value:
             self.set_reactive(DownloadsTable.cursor, value)
-        self._scroll_to_cursor()
+        if self._scroll_to_cursor():
+            self.refresh()
+        else:  # only the line the cursor left and the one it is on
+            self.refresh_line(before + 1)
+            self.refresh_line(value + 1)
         selected = self.selected_id
         if selected != self._selected:
             self._selected = selected
             self.post_message(self.Highlighted(selected))
-        self.refresh()
 
-    def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> bool:
+        """Scroll so the cursor's row is visible; whether that scrolled."""
+        visible = self._visible_rows()
         top = round(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + visible:
             self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+        else:
+            return False
+        return True
 
     def action_cursor(self, step: int) -> None:
         self.cursor += step
@@ -286,9 +318,10 @@ class DownloadsTable(ScrollView, can_focus=True):
             reason,
             marked,
             cursor,
-            self.has_focus,
+            cursor and self.has_focus,  # focus shows on the cursor's line only
             neighbours,
             layout,
+            width,
             self.model.position(download_id) if "pos" in layout.keys else 0,
         )
         cached = self._lines.get(download_id)
@@ -310,7 +343,7 @@ class DownloadsTable(ScrollView, can_focus=True):
     def _neighbour_names(self, index: int) -> tuple[str, ...]:
         """The names this row's name must stay distinguishable from."""
         row = self.model.rows.get(self._ids[index])
-        return self.model.similar_names(display_name(row.snap)) if row else ()
+        return self.model.similar_names(row.label) if row else ()
 
     def _header_strip(self, layout: Layout, width: int) -> Strip:
         key = (layout, width, self.model.sort)
