@@ -222,8 +222,8 @@ async def measure(base: str, size: int, terminal: tuple[int, int], rounds: int, 
                 selected = table.selected_id
 
                 def shown_state(download_id: int | None, *states: State) -> bool:
-                    line = table._lines.get(download_id) if download_id is not None else None
-                    return line is not None and line[0][0].state in states
+                    line = table.painted(download_id) if download_id is not None else None
+                    return line is not None and line[0].state in states
 
                 paused = shown_state(selected, State.PAUSED)  # --idle: all are
                 await key(

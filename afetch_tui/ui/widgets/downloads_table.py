@@ -93,7 +93,7 @@ class DownloadsTable(ScrollView, can_focus=True):
         ColumnSpec("retries", "Retry", 5, priority=4, right=True),
     )
 
-    cursor = reactive(0, always_update=True, init=False)
+    cursor = reactive(0, always_update=True, init=False, repaint=False)
     """The index (into the shown rows) of the highlighted row."""
 
     class Highlighted(Message):
@@ -118,6 +118,8 @@ class DownloadsTable(ScrollView, can_focus=True):
         self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._header: tuple[tuple[object, ...], Strip] | None = None
         self._selected: int | None = None
+        self._last_selected: int | None = None
+        """The download the cursor was last on (kept while a filter shows nothing)."""
 
     # -- what is shown ---------------------------------------------------------------
 
@@ -155,6 +157,16 @@ class DownloadsTable(ScrollView, can_focus=True):
             row.snap.id in self.model.marks,
         )
         return {key: value for key, value in cells.items() if isinstance(value, Text)}
+
+    def painted(self, download_id: int) -> tuple[DownloadSnapshot, bool] | None:
+        """What the line last painted for a download showed: the snapshot it was drawn
+        from and whether it had the cursor (None if none was painted; for tests and tools)."""
+        line = self._lines.get(download_id)
+        if line is None:
+            return None
+        snap, _, _, _, cursor, *_ = line[0]
+        assert isinstance(snap, DownloadSnapshot) and isinstance(cursor, bool)
+        return snap, cursor
 
     def select_id(self, download_id: int) -> None:
         """Move the cursor to this download, if it is shown."""
@@ -201,7 +213,7 @@ class DownloadsTable(ScrollView, can_focus=True):
 
     def _reload(self) -> None:
         """Take the shown ids from the model, keeping the cursor on its download."""
-        selected = self._selected
+        selected = self._selected if self._selected is not None else self._last_selected
         self._ids = self.model.shown()
         self.virtual_size = Size(self.size.width, len(self._ids) + 1)
         index = self._index_of(selected) if selected is not None else None
@@ -217,13 +229,16 @@ class DownloadsTable(ScrollView, can_focus=True):
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, len(self._ids) - 1)) if self._ids else 0
 
-    def watch_cursor(self, value: int) -> None:
-        self._set_cursor(value)
+    def watch_cursor(self, before: int, value: int) -> None:
+        self._set_cursor(value, before)
 
-    def _set_cursor(self, value: int) -> None:
+    def _set_cursor(self, value: int, before: int | None = None) -> None:
+        """Put the cursor on the row at `value`, repainting only the lines that changed
+        (`before`: where it was, if the reactive has already moved it)."""
         value = self.validate_cursor(value)
-        before = self.cursor
-        if before != value:
+        if before is None:
+            before = self.cursor
+        if self.cursor != value:
             self.set_reactive(DownloadsTable.cursor, value)
         if self._scroll_to_cursor():
             self.refresh()
@@ -233,6 +248,8 @@ class DownloadsTable(ScrollView, can_focus=True):
         selected = self.selected_id
         if selected != self._selected:
             self._selected = selected
+            if selected is not None:
+                self._last_selected = selected
             self.post_message(self.Highlighted(selected))
 
     def _visible_rows(self) -> int:
