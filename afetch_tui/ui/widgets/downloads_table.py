@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -41,6 +42,9 @@ PADDING = 1
 """Cells of padding on each side of a column."""
 
 MARK = "●"
+
+CELL_CACHE = 20_000
+"""Rendered cells kept (by what they show) for building lines."""
 
 LINE_CACHE = 2000
 """Rendered lines kept across reloads (each is checked against what it shows before use):
@@ -117,6 +121,7 @@ class DownloadsTable(ScrollView, can_focus=True):
         self._ids: list[int] = []
         self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._header: tuple[tuple[object, ...], Strip] | None = None
+        self._cells: dict[tuple[object, ...], list[Segment]] = {}
         self._selected: int | None = None
         self._last_selected: int | None = None
         """The download the cursor was last on (kept while a filter shows nothing)."""
@@ -379,25 +384,40 @@ class DownloadsTable(ScrollView, can_focus=True):
         return strip
 
     def _strip(self, cells: dict[str, object], layout: Layout, width: int, style: Style) -> Strip:
-        line = Text(no_wrap=True, overflow="crop")
-        pad = " " * PADDING
+        """One line: each cell cut to its column and padded, then the row's style."""
+        segments: list[Segment] = []
         for spec, column_width in layout.columns:
             cell = cells.get(spec.key)
             text = cell if isinstance(cell, Text) else Text(str(cell or ""))
-            text = text.copy()
-            text.truncate(column_width, overflow="ellipsis")
-            gap = column_width - text.cell_len
-            line.append(pad)
-            if spec.right or text.justify == "right":
-                line.append(" " * gap)
-                line.append_text(text)
-            else:
-                line.append_text(text)
-                line.append(" " * gap)
-            line.append(pad)
-        segments = list(line.render(self.app.console))
-        strip = Strip(segments).crop_extend(0, width, None)
+            segments += self._cell_segments(text, column_width, spec.right)
+        strip = Strip(Segment.simplify(segments)).crop_extend(0, width, None)
         return strip.apply_style(style)
+
+    def _cell_segments(self, text: Text, width: int, right: bool) -> list[Segment]:
+        """A cell's segments with its padding, kept while the same text is shown: most
+        cells of a line (name, host, size, state) stay the same when its progress moves."""
+        key = (text.plain, text.style, tuple(text.spans), text.justify, width, right)
+        cached = self._cells.get(key)
+        if cached is not None:
+            return cached
+        text = text.copy()
+        text.truncate(width, overflow="ellipsis")
+        gap = " " * (width - text.cell_len)
+        pad = " " * PADDING
+        line = Text(no_wrap=True, overflow="crop")
+        line.append(pad)
+        if right or text.justify == "right":
+            line.append(gap)
+            line.append_text(text)
+        else:
+            line.append_text(text)
+            line.append(gap)
+        line.append(pad)
+        segments = list(line.render(self.app.console))
+        if len(self._cells) >= CELL_CACHE:
+            self._cells.clear()
+        self._cells[key] = segments
+        return segments
 
 
 def download_cells(
