@@ -198,15 +198,16 @@ class DownloadsTable(ScrollView, can_focus=True):
             self._reload()
         if changes.reset:
             self._lines.clear()
-        if changes.reset or changes.names or changes.hosts or changes.limits or changes.view:
-            self.refresh()  # names elide against their neighbours; reasons read hosts
+        if changes.reset or changes.names or changes.view:
+            self.refresh()  # a name is elided against its neighbours
             return
         self._refresh_visible(changes.dirty)
 
     def _refresh_visible(self, dirty: set[int]) -> None:
         """Repaint the visible lines of `dirty` rows, and of waiting rows (why they wait
-        reads the time and how many run). A tick that repainted every line spent most of
-        the dashboard's time re-checking lines that had not changed."""
+        reads the time, the hosts, the limits and how many run). A tick that repainted
+        every line spent most of the dashboard's time re-checking lines that had not
+        changed."""
         top = round(self.scroll_y)
         rows = self.model.rows
         waiting = (State.QUEUED, State.RETRYING)
