@@ -213,9 +213,14 @@ async def measure(base: str, size: int, terminal: tuple[int, int], rounds: int, 
                 # a row near the end: still queued while the first ones run
                 await key("end (G)", "G", lambda: table.cursor == table.row_count - 1)
                 # below the last row still waiting (earlier rounds moved finished ones down)
-                table.cursor = 1 + max(
-                    (n for n, i in enumerate(table._ids[:-1]) if model.rows[i].snap.state in
-                     (State.QUEUED, State.PAUSED)), default=0)  # fmt: skip
+                waiting = [
+                    n
+                    for n, i in enumerate(table.shown_ids[:-1])
+                    if model.rows[i].snap.state in (State.QUEUED, State.PAUSED)
+                ]
+                if not waiting:  # a small list is done already: nothing to pause or move
+                    continue
+                table.cursor = 1 + waiting[-1]
                 await settle()
                 at = table.cursor
                 await key("up", "up", lambda at=at: table.cursor == at - 1)
