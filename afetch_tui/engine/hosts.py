@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 
 from afetch_tui.engine.events import HostSnapshot, Limits, LogEntry
 from afetch_tui.engine.limits import TokenBucket
@@ -50,6 +51,9 @@ class Host:
         self._sent_counts: tuple[int, ...] = ()
         self.log: deque[LogEntry] = deque(maxlen=HOST_LOG)
         """What happened to it lately and why, for the details pane (wall-clock times)."""
+        self.cap_raised: Callable[[], None] | None = None
+        """Called when a lowered cap grows back: the scheduler looks at the host again
+        (it left it aside at the old cap; see `Scheduler._know`)."""
 
     def note(self, message: str) -> None:
         self.log.append(LogEntry(time.time(), message))
@@ -87,6 +91,8 @@ class Host:
             self.note(f"connection cap back to {limits.max_per_host}, the full cap ({why})")
         else:
             self.note(f"connection cap up to {self.reduced_cap} ({why})")
+        if self.cap_raised is not None:
+            self.cap_raised()
 
     def recover(self, now: float, limits: Limits) -> bool:
         """Grow a lowered cap back with time; True if it grew."""

@@ -10,7 +10,8 @@ many of its downloads wait for a busy host:
 - the hosts that may start something now sit in one heap keyed by their first waiting
   download, so the next download to start is the top of that heap; a host at its
   connection cap or in a cooldown leaves it ("parks") until a slot comes back, the
-  limits change or its cooldown ends (a timer heap);
+  limits change, its lowered cap grows back (`Host.cap_raised`) or its cooldown ends
+  (a timer heap);
 - a retry that must wait (``not_before``) sits in a timer heap, not in its host's heap.
 
 Heaps are cleaned lazily: an entry whose download left the queue or changed rank is
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 
 from sortedcontainers import SortedList
 
@@ -86,7 +88,7 @@ class Scheduler:
 
     def add(self, d: Download, host: Host, *, waiting: bool) -> None:
         """Put a download at its rank in the order (and in the waiting list if ``waiting``)."""
-        self.hosts.setdefault(host.name, host)
+        self._know(host)
         d.host = host.name  # one string per host, not one per download
         self._order.add((d.rank, d.id))
         if waiting:
@@ -282,13 +284,20 @@ class Scheduler:
 
     def move_host(self, d: Download, host: Host, now: float) -> None:
         """The download's URL now points at ``host``; it keeps its place in the queue."""
-        self.hosts.setdefault(host.name, host)
+        self._know(host)
         entry = self._waiting.get(d.id)
         if entry is not None:
             self.dequeue(d)
         d.host = host.name
         if entry is not None:
             self.enqueue(d, not_before=entry.not_before, now=now)
+
+    def _know(self, host: Host) -> None:
+        """Count ``host``'s downloads here, and hear when its lowered cap grows back (after
+        a success, or with time): parked at the old cap, it would wait for one of its own
+        downloads to give a slot back ('waiting: starting' beside 1 running at cap 2)."""
+        self.hosts.setdefault(host.name, host)
+        host.cap_raised = partial(self._unpark, host.name)
 
     # -- heaps ----------------------------------------------------------------------------
 

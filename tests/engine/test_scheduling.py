@@ -207,6 +207,32 @@ async def test_429_holds_the_host_and_lowers_its_cap(
         assert host(m, name).connection_cap == limits.max_per_host
 
 
+async def test_a_cap_that_grows_back_starts_more_at_once(
+    server: FaultServer, payload, tmp_path
+) -> None:
+    """A 503 lowers the cap to 1; the success 2 s later grows it to 2 while a slow file
+    holds the one slot: the next queued file starts then, not once the slow one is done
+    (the host stayed parked at its old cap: 'waiting: starting' with 1 running, for as
+    long as the slow file took)."""
+    pushy = server.add_file("/g/0.bin", payload(20_000, seed=1), statuses=[503], retry_after="2")
+    slow = server.add_file("/g/1.bin", payload(1024 * KIB, seed=2), rate=256 * KIB)
+    quick = server.add_file("/g/2.bin", payload(30_000, seed=3))
+    name = host_of(pushy)
+    limits = Limits(max_concurrent=5, max_per_host=2)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        first = await m.add(pushy)
+        await server.wait_for(lambda: host(m, name).status_5xx == 1)
+        assert host(m, name).connection_cap == 1
+        slow_id, quick_id = await m.add_many(DownloadSpec([slow, quick]))
+        # After the hold the retry runs first (queue order) and hands its slot to the
+        # slow file; its success grows the cap to 2.
+        await server.wait_for(lambda: m.download(first).state is State.COMPLETED, timeout=5)
+        await server.wait_for(lambda: host(m, name).connection_cap == 2, timeout=1)
+        await server.wait_for(lambda: m.download(quick_id).state is State.COMPLETED, timeout=1.5)
+        assert m.download(slow_id).state is State.DOWNLOADING
+        await finish(m)
+
+
 async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) -> None:
     big = payload(int(1.5 * 1024 * KIB), seed=9)
     url = server.add_file("/s/big.bin", big)
