@@ -382,7 +382,7 @@ class Scheduler:
 class HostSlots:
     """What a transfer may do with its host's counts: extra connections, open connections."""
 
-    __slots__ = ("_download", "_host", "_scheduler", "_wake")
+    __slots__ = ("_download", "_host", "_open", "_scheduler", "_wake")
 
     def __init__(
         self, scheduler: Scheduler, download: Download, host: Host, wake: Callable[[], None]
@@ -391,6 +391,8 @@ class HostSlots:
         self._download = download
         self._host = host
         self._wake = wake
+        self._open = 0
+        """Connections of this attempt counted open on the host."""
 
     @property
     def short_of_descriptors(self) -> bool:
@@ -399,8 +401,17 @@ class HostSlots:
         return self._scheduler.ceiling is not None
 
     def network_done(self) -> None:
-        """Every byte is in: let the next download have this one's slot while it saves."""
-        if self._scheduler.network_done(self._download):
+        """Every byte is in: let the next download have this one's slot while it saves.
+
+        Its connection is no longer counted either: the body has been read to its end, so
+        the socket is back in the pool, though the request's bracket closes only after
+        the save (an fsync can take seconds). Counted until then, the host showed more
+        connections than its cap (``4/3``) while the next download ran in the slot."""
+        d = self._download
+        self._host.open_connections -= self._open
+        d.connections -= self._open
+        self._open = 0
+        if self._scheduler.network_done(d):
             self._wake()
 
     def take_extra(self) -> bool:
@@ -413,9 +424,13 @@ class HostSlots:
 
     def opened(self, d: Download) -> None:
         """``d`` opened a connection to this host (count it until `closed`)."""
+        self._open += 1
         self._host.open_connections += 1
         d.connections += 1
 
     def closed(self, d: Download) -> None:
+        if not self._open:  # `network_done` stopped counting it already
+            return
+        self._open -= 1
         self._host.open_connections -= 1
         d.connections -= 1

@@ -7,6 +7,7 @@ files the server sends slowly so that downloads overlap.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -231,6 +232,63 @@ async def test_a_cap_that_grows_back_starts_more_at_once(
         await server.wait_for(lambda: m.download(quick_id).state is State.COMPLETED, timeout=1.5)
         assert m.download(slow_id).state is State.DOWNLOADING
         await finish(m)
+
+
+async def test_a_file_that_saves_gives_back_its_connection_with_its_slot(
+    server: FaultServer, payload, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one connection per host, the next file starts as soon as the previous one's
+    body is in, while its fsync still runs: the host counts one connection, not two (the
+    saving one stayed counted until its request's bracket closed after the save: 'Conn
+    4/3'). The server never serves two at once either."""
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:  # a slow disk
+        time.sleep(0.6)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    files = [
+        server.add_file("/s/0.bin", payload(200 * KIB, seed=1)),  # saved whole, then fsynced
+        server.add_file("/s/1.bin", payload(256 * KIB, seed=2), rate=512 * KIB),
+    ]
+    name = host_of(files[0])
+    limits = Limits(max_concurrent=5, max_per_host=1)
+    seen: list[tuple[int, int]] = []
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        await m.add_many(DownloadSpec(files))
+        while not all(d.state is State.COMPLETED for d in m.downloads()):
+            snap = host(m, name)
+            seen.append((snap.connections, snap.active))
+            await asyncio.sleep(0.01)
+        await finish(m)
+    assert server.max_concurrent("/s/") == 1
+    assert max(conns for conns, _ in seen) == 1, seen
+
+
+async def test_a_lowered_cap_lets_running_files_finish_and_starts_no_new_one(
+    server: FaultServer, tmp_path
+) -> None:
+    """Three run at 3 per host; the cap goes down to 1: the three finish (and the host
+    says 3/1 meanwhile), and no new file starts until all three have."""
+    running = slow_files(server, "/l/", 3, 1.0)
+    queued = [server.add_file(f"/q/{i}.bin", bytes([i]) * 1000) for i in range(3)]
+    name = host_of(running[0])
+    async with DownloadManager(
+        tmp_path, options=options(), limits=Limits(max_concurrent=8, max_per_host=3)
+    ) as m:
+        await m.add_many(DownloadSpec([*running, *queued]))
+        await server.wait_for(lambda: server.active("/l/") == 3)
+        await m.set_limits(replace(m.limits, max_per_host=1))
+        during = host(m, name)
+        assert (during.connections, during.connection_cap) == (3, 1)
+        await finish(m)
+    old = gets(server, "/l/")
+    new = gets(server, "/q/")
+    assert len(old) == 3 and len(new) == 3
+    last_old = max(r.finished or 0.0 for r in old)
+    assert all(r.started >= last_old for r in new)
+    assert server.max_concurrent("/q/") == 1
 
 
 async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) -> None:

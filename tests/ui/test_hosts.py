@@ -13,11 +13,13 @@ from test_live import plain, until
 from textual.widgets import Static
 
 from afetch_tui.engine.events import Limits, State
+from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.widgets.details_pane import host_state
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel, host_cells
 
 SIZE = (120, 36)
@@ -159,3 +161,15 @@ async def test_details_explain_the_hosts_state_and_history(
         assert "gone.bin failed: 404 Not Found" in text
         assert text.index("held 1 s") < text.index("gone.bin failed")  # oldest first
         assert re.search(r"\d\d:\d\d:\d\d +503 Service Unavailable: held", text)
+
+
+def test_details_say_when_a_lowered_cap_leaves_extra_connections_running() -> None:
+    """The cap went from 3 to 1 under three running files: the details say two are over
+    it and finish (the panel's 3/1 alone reads like a bug)."""
+    host = Host("127.0.0.1:8765", 0.0)
+    host.running_downloads = host.open_connections = 3
+    text = host_state(host.snapshot(0.0, Limits(max_per_host=1))).plain
+    assert "3 running, 3/1 conn" in text
+    assert "2 over the lowered cap: they finish, and none starts until it has room" in text
+    host.open_connections = 1
+    assert "over the lowered cap" not in host_state(host.snapshot(0.0, Limits())).plain

@@ -201,6 +201,13 @@ def host_state(host: HostSnapshot) -> Text:
     text = Text(host.host, style="bold")
     _sep(text)
     text.append(f"{host.active} running, {host.connections}/{host.connection_cap} conn")
+    over = host.connections - host.connection_cap
+    if over > 0 and host.connection_cap:
+        _sep(text)
+        text.append(
+            f"{over} over the lowered cap: they finish, and none starts until it has room",
+            style=WARN,
+        )
     if host.cooldown_remaining > 0:
         _sep(text)
         text.append(f"cooling down {countdown(host.cooldown_remaining)}", style=WARN)
