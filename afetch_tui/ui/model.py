@@ -453,7 +453,11 @@ class ViewModel:
             self.changes.dirty.add(download_id)
 
     def counts(self) -> Counts:
-        """Counts by state, the total speed and what is left (kept as events arrive)."""
+        """Counts by state, the total speed and what is left (kept as events arrive).
+
+        The total speed is the hosts' Now summed: one meter and one window for the status
+        bar and the hosts panel (the rows' own meters start afresh with each attempt and
+        drop out as a file ends, so their sum read differently)."""
         tally = self._tally
         return Counts(
             active=sum(tally[state] for state in State if state.is_running),
@@ -463,7 +467,7 @@ class ViewModel:
             completed=tally[State.COMPLETED],
             failed=tally[State.FAILED],
             cancelled=tally[State.CANCELLED],
-            speed=sum(self.rows[i].snap.speed_now for i in self._running),
+            speed=sum(host.speed_now for host in self.hosts.values()),
             left=self._left,
             unknown=self._unknown,
         )

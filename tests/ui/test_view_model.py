@@ -15,6 +15,7 @@ import pytest
 from afetch_tui.engine import (
     Added,
     DownloadSnapshot,
+    HostUpdate,
     Limits,
     Removed,
     Reordered,
@@ -22,7 +23,9 @@ from afetch_tui.engine import (
     StateChanged,
     Updated,
 )
+from afetch_tui.engine.hosts import Host
 from afetch_tui.ui.model import RESORT_EVERY, Show, Sort, ViewModel, display_name
+from afetch_tui.ui.widgets.status_bar import render_status
 
 
 def snapshot(i: int, rng: random.Random | None = None, **fields: Any) -> DownloadSnapshot:
@@ -142,3 +145,24 @@ def test_an_event_costs_the_same_with_ten_times_the_rows() -> None:
     small = seconds_per_event(2_000)
     large = seconds_per_event(20_000)
     assert large <= 3 * small, (small, large)
+
+
+def test_the_total_speed_is_the_sum_of_the_hosts_now() -> None:
+    """The status bar's rate and the hosts panel's Now come from one meter: the total is
+    the hosts' Now summed, whatever the rows' own meters say (they restart with each
+    attempt and drop out when a file ends, so they read differently)."""
+    empty = Host("a.example", 0.0).snapshot(0.0, Limits())
+    hosts = [
+        replace(empty, host="a.example", speed_now=100_000.0),
+        replace(empty, host="b.example", speed_now=250_000.0),
+    ]
+    rows = [
+        snapshot(i, state=State.DOWNLOADING, host="a.example", speed_now=900_000.0)
+        for i in range(3)
+    ]
+    model = ViewModel()
+    model.load(rows, hosts, Limits())
+    assert model.counts().speed == 350_000.0
+    model.apply(HostUpdate(replace(hosts[0], speed_now=0.0)))
+    assert model.counts().speed == 250_000.0
+    assert "⇣ 244 KiB/s" in render_status(model.counts(), Limits(), Path("/tmp")).plain
