@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from afetch_tui.engine import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.collector import ShortCollections
 from afetch_tui.ui.model import ViewModel, display_name
+from afetch_tui.ui.notices import newest_notice
 from afetch_tui.ui.screens.help import key_label
 from afetch_tui.ui.screens.main_screen import MainScreen, plural
 from afetch_tui.ui.screens.prompts import ConfirmDialog
@@ -137,6 +138,7 @@ class AfetchApp(App[None]):
         if screen is not self.dashboard or not screen.is_mounted:
             return
         self._flush_notices()
+        screen.show_notice(newest_notice(self._notifications))
         self.model.sample_speeds()
         self.model.refresh_view()
         changes = self.model.take()

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,6 +35,7 @@ from afetch_tui.ui.screens.prompts import (
     UrlDialog,
 )
 from afetch_tui.ui.screens.settings import SettingsDialog
+from afetch_tui.ui.style import DIM
 from afetch_tui.ui.widgets.details_pane import DetailsPane
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel
@@ -280,6 +282,10 @@ class MainScreen(Screen[None]):
         self.awaiting_events = False
         """A command was sent: repaint once its events are folded in (`AfetchApp`), not
         at the next timer tick (up to a quarter of a second later)."""
+        self._title = "Downloads"
+        self._notice: Text | None = None
+        """The newest notice, shown after the title (see `afetch_tui.ui.notices`)."""
+        self._painted: Text | None = None
         self.set_reactive(MainScreen.show_hosts, show_hosts)
         self.set_reactive(MainScreen.show_details, show_details)
 
@@ -291,7 +297,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="downloads-box") as box:
-            box.border_title = "Downloads"
+            box.border_title = self._title
             yield Input(
                 placeholder="filter: name, URL or host · enter keeps it · esc clears",
                 id="filter",
@@ -397,8 +403,8 @@ class MainScreen(Screen[None]):
             title += f" · {model.show.value}"
         if model.sort is not Sort.QUEUE:
             title += f" · by {model.sort.value}"
-        if box.border_title != title:  # setting it repaints the whole box
-            box.border_title = title
+        self._title = title
+        self._paint_title()
         parts = []
         shown = self.table.row_count
         if shown != len(model.rows):
@@ -412,6 +418,24 @@ class MainScreen(Screen[None]):
         subtitle = " · ".join(parts)
         if box.border_subtitle != subtitle:
             box.border_subtitle = subtitle
+
+    def show_notice(self, notice: Text | None) -> None:
+        """The newest notice, in the box's top border after its title (None: none)."""
+        if notice is None and self._notice is None:
+            return
+        if notice is not None and self._notice is not None and notice == self._notice:
+            return
+        self._notice = notice
+        self._paint_title()
+
+    def _paint_title(self) -> None:
+        title = Text(self._title)  # the filter is the user's text, never markup
+        if self._notice is not None:
+            title.append(" · ", style=DIM)
+            title.append_text(self._notice)
+        if title != self._painted:  # setting it repaints the whole box
+            self._painted = title
+            self.query_one("#downloads-box").border_title = title
 
     def _show_details(self, download_id: int | None) -> None:
         row = self.model.rows.get(download_id) if download_id is not None else None
