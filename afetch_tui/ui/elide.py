@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 SEPARATORS = "-_. +~()[],"
@@ -73,7 +74,10 @@ class SimilarNames:
     """The names each name must stay distinguishable from when shortened: its neighbours
     in alphabetical order (they differ from it late: ``….iso.part1``/``….iso.part2``) and
     in the order of the names read backwards (they differ from it early or in the middle:
-    the ``arm64`` twin of an ``amd64`` name, whatever lies between them alphabetically).
+    the ``arm64`` twin of an ``amd64`` name, whatever lies between them alphabetically),
+    and one stand-in for each field that varies in its family (`_Families`): with three or
+    more fields varying (year, region, kind, shard) a name's four neighbours do not cover
+    them all, and names that were no one's neighbour read the same.
 
     Both orders are sorted lists, rebuilt from `every_name()` after many additions, else
     kept by insertion. Names that are gone stay until the next rebuild: a stale neighbour
@@ -86,6 +90,7 @@ class SimilarNames:
         self._every_name = every_name
         self._forward: list[str] = []
         self._backward: list[str] = []  # each name reversed
+        self._families = _Families()
         self._new: list[str] = []
 
     def reset(self) -> None:
@@ -93,17 +98,21 @@ class SimilarNames:
         self._new.clear()
         self._forward = sorted(set(self._every_name()))
         self._backward = sorted(name[::-1] for name in self._forward)
+        self._families = _Families()
+        for name in self._forward:
+            self._families.add(name)
 
     def add(self, name: str) -> None:
         """Index one more name (when it is next asked about)."""
         self._new.append(name)
 
     def of(self, name: str) -> tuple[str, ...]:
-        """The (up to four) names `name` must read apart from."""
+        """The names `name` must read apart from: up to four neighbours, and a stand-in
+        for each field its family varies in."""
         self._take_new()
         forward = _around(self._forward, name)
         backward = [other[::-1] for other in _around(self._backward, name[::-1])]
-        return tuple(dict.fromkeys(forward + backward))
+        return tuple(dict.fromkeys(forward + backward + self._families.stand_ins(name)))
 
     def _take_new(self) -> None:
         new, self._new = self._new, []
@@ -113,6 +122,64 @@ class SimilarNames:
         for name in new:
             _insert(self._forward, name)
             _insert(self._backward, name[::-1])
+            self._families.add(name)
+
+
+class _Families:
+    """Names of one shape (the same separators between as many words) form a family when
+    there are a few of them and some word is the same in all; the other words are its
+    fields. (Two names of one shape are each other's neighbours or not far off:
+    ``debian-12.7.0-amd64-netinst.iso`` and ``ubuntu-24.04.1-desktop-amd64.iso`` are no
+    family.) For each position it keeps the first word seen and another one, if any."""
+
+    MOST_FIELDS = 6
+    """Stand-ins offered for at most this many fields (the first ones)."""
+    FEWEST = 3
+    """Members a family has at least."""
+
+    def __init__(self) -> None:
+        self._words: dict[tuple[str, ...], list[list[str]]] = {}
+        """Shape → per word position, the first word and a second, different one."""
+        self._members: Counter[tuple[str, ...]] = Counter()
+
+    def add(self, name: str) -> None:
+        shape, words = _shape(name)
+        self._members[shape] += 1
+        seen = self._words.get(shape)
+        if seen is None:
+            self._words[shape] = [[word] for word in words]
+            return
+        for values, word in zip(seen, words, strict=True):
+            if len(values) == 1 and word != values[0]:
+                values.append(word)
+
+    def stand_ins(self, name: str) -> list[str]:
+        """For each field of `name`'s family, `name` with that word as another member has
+        it: what `name` must keep to read apart from the family's other members."""
+        shape, words = _shape(name)
+        seen = self._words.get(shape)
+        if seen is None:
+            return []
+        fields = [i for i, values in enumerate(seen) if len(values) > 1]
+        if self._members[shape] < self.FEWEST or len(fields) == len(words):
+            return []
+        spans = _words(name)
+        out = []
+        for i in fields[: self.MOST_FIELDS]:
+            values = seen[i]
+            other = values[1] if words[i] == values[0] else values[0]
+            start, end = spans[i]
+            out.append(name[:start] + other + name[end:])
+        return out
+
+
+def _shape(name: str) -> tuple[tuple[str, ...], list[str]]:
+    """The text around the words (the shape) and the words themselves."""
+    spans = _words(name)
+    words = [name[start:end] for start, end in spans]
+    bounds = [0, *(i for span in spans for i in span), len(name)]
+    around = tuple(name[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2))
+    return around, words
 
 
 def _insert(names: list[str], name: str) -> None:
