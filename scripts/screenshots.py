@@ -146,10 +146,20 @@ async def scene(out: Path) -> None:
                     await pilot.press("slash", *"parquet", "enter", "m", "m")
                     await shoot(app, pilot, out, "narrow-filter-marks")
                     await pilot.press("escape", "escape")
+                    table = app.screen.query_one(DownloadsTable)
+                    table.select_id(ids[4])  # retrying: the host held, the log says why
+                    await pilot.press("enter")
+                    await shoot(app, pilot, out, "narrow-details")
+                    await pilot.press("enter")
+                    await pilot.press("question_mark")
+                    await shoot(app, pilot, out, "narrow-help")
+                    await pilot.press("escape")
+                    await pilot.press("s")
+                    await shoot(app, pilot, out, "narrow-settings")
+                    await pilot.press("escape")
                     await pilot.resize_terminal(*SIZE)
                     await pilot.pause(0.5)
 
-                    table = app.screen.query_one(DownloadsTable)
                     table.select_id(ids[0])  # split over four connections
                     await pilot.press("enter")
                     await shoot(app, pilot, out, "details")
