@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
+from test_find import until_state
 from test_live import plain, until
 from textual.widgets import Static
 
@@ -20,6 +21,7 @@ from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
 from afetch_tui.ui.widgets.details_pane import host_state
+from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel, host_cells
 
 SIZE = (120, 36)
@@ -173,3 +175,29 @@ def test_details_say_when_a_lowered_cap_leaves_extra_connections_running() -> No
     assert "2 over the lowered cap: they finish, and none starts until it has room" in text
     host.open_connections = 1
     assert "over the lowered cap" not in host_state(host.snapshot(0.0, Limits())).plain
+
+
+async def test_details_follow_the_hosts_state_while_the_row_waits(
+    server: FaultServer, payload, tmp_path: Path
+) -> None:
+    """A queued download waits for its host's cooldown: its row does not change, its host
+    does, and the details' 'waiting:' line counts down with the row's (it kept the reason
+    it had when the pane was drawn: 'host cap 2/2' beside a row saying 'host cooling')."""
+    pushy = server.add_file("/c/0.bin", payload(5000), statuses=[503], retry_after="3")
+    waiting = server.add_file("/c/1.bin", payload(5000, seed=1))
+    limits = Limits(max_concurrent=4, max_per_host=2)
+    options = ManagerOptions(trust_env=False, fsync=False, progress_interval=0.05)
+    async with DownloadManager(tmp_path, options=options, limits=limits) as manager:
+        first = await manager.add(pushy)
+        await until_state(manager, first, State.RETRYING)
+        second = await manager.add(waiting)
+        app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.screen.query_one(DownloadsTable)
+            await until(pilot, lambda: table.row_count == 2)
+            table.select_id(second)
+            await pilot.press("enter")
+            details = app.screen.query_one("#details-body", Static)
+            await until(pilot, lambda: "waiting: host cooling" in plain(details.content))
+            await until(pilot, lambda: "waiting: host cooling 1s" in plain(details.content))
+            assert manager.download(second).state is State.QUEUED

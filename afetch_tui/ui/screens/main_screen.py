@@ -387,8 +387,13 @@ class MainScreen(Screen[None]):
         self._titles(counts.unfinished, counts.finished)
         details = self.query_one(DetailsPane)
         selected = table.selected_id
+        row = model.rows.get(selected) if selected is not None else None
         if details.display and (
-            selected in changes.dirty or changes.reset or details.download_id != selected
+            selected in changes.dirty
+            or changes.reset
+            or details.download_id != selected
+            or changes.limits
+            or (row is not None and row.snap.host in changes.hosts)  # why it waits
         ):
             self._show_details(selected)
 
