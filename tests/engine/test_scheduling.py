@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from faultserver import FaultServer, RequestRecord
 
+from afetch_tui.engine import hosts as hosts_module
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import HostSnapshot, Limits, State
 from afetch_tui.engine.manager import DownloadManager
@@ -230,6 +231,29 @@ async def test_a_cap_that_grows_back_starts_more_at_once(
         await server.wait_for(lambda: m.download(first).state is State.COMPLETED, timeout=5)
         await server.wait_for(lambda: host(m, name).connection_cap == 2, timeout=1)
         await server.wait_for(lambda: m.download(quick_id).state is State.COMPLETED, timeout=1.5)
+        assert m.download(slow_id).state is State.DOWNLOADING
+        await finish(m)
+
+
+async def test_a_cap_that_grows_back_with_time_starts_more_at_once(
+    server: FaultServer, payload, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with time alone (no success late enough): the ticker grows the cap while
+    the slow file holds the only slot, and the next file starts then. The step is 10 s;
+    here 0.5 s, so that the test is short."""
+    monkeypatch.setattr(hosts_module, "CAP_RECOVERY_IDLE_STEP", 0.5)
+    pushy = server.add_file("/t/0.bin", payload(20_000, seed=1), statuses=[503], retry_after="1")
+    slow = server.add_file("/t/1.bin", payload(1024 * KIB, seed=2), rate=256 * KIB)
+    quick = server.add_file("/t/2.bin", payload(30_000, seed=3))
+    name = host_of(pushy)
+    limits = Limits(max_concurrent=5, max_per_host=2)
+    async with DownloadManager(tmp_path, options=options(), limits=limits) as m:
+        first = await m.add(pushy)
+        await server.wait_for(lambda: host(m, name).status_5xx == 1)
+        slow_id, quick_id = await m.add_many(DownloadSpec([slow, quick]))
+        await server.wait_for(lambda: m.download(first).state is State.COMPLETED, timeout=5)
+        assert host(m, name).connection_cap == 1  # its success came too soon to grow it
+        await server.wait_for(lambda: m.download(quick_id).state is State.COMPLETED, timeout=2)
         assert m.download(slow_id).state is State.DOWNLOADING
         await finish(m)
 
