@@ -138,9 +138,9 @@ class _Families:
     """Members a family has at least."""
 
     def __init__(self) -> None:
-        self._words: dict[tuple[str, ...], list[list[str]]] = {}
+        self._words: dict[str, list[list[str]]] = {}
         """Shape → per word position, the first word and a second, different one."""
-        self._members: Counter[tuple[str, ...]] = Counter()
+        self._members: Counter[str] = Counter()
 
     def add(self, name: str) -> None:
         shape, words = _shape(name)
@@ -173,13 +173,9 @@ class _Families:
         return out
 
 
-def _shape(name: str) -> tuple[tuple[str, ...], list[str]]:
-    """The text around the words (the shape) and the words themselves."""
-    spans = _words(name)
-    words = [name[start:end] for start, end in spans]
-    bounds = [0, *(i for span in spans for i in span), len(name)]
-    around = tuple(name[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2))
-    return around, words
+def _shape(name: str) -> tuple[str, list[str]]:
+    """The name with each word replaced by a NUL (its shape), and the words."""
+    return _WORD.sub("\0", name), _WORD.findall(name)
 
 
 def _insert(names: list[str], name: str) -> None:
