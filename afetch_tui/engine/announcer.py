@@ -29,7 +29,6 @@ from afetch_tui.engine.hooks import HookResult
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.journal import Journal
 from afetch_tui.engine.limit_settings import LimitSettings
-from afetch_tui.engine.meter import RateMeter
 from afetch_tui.engine.subscription import Subscribers, Subscription
 from afetch_tui.engine.tally import Tally
 
@@ -59,8 +58,6 @@ class Announcer:
         """``idle`` is called after every state change (the manager's idle flag)."""
         self.subscribers = Subscribers()
         """Who listens, and to what: an event nobody wants is not built (`Subscribers`)."""
-        self.meter = RateMeter(time.monotonic())
-        """Every host's bytes together: the manager's speed."""
         self._ticker: asyncio.Task[None] | None = None
         self._downloads = downloads
         self._tally = tally
@@ -181,9 +178,6 @@ class Announcer:
         """Move the rate meters on, announce progress and due host updates; True if a
         host came back from a pushback (the scheduler may start more)."""
         now = time.monotonic()
-        meter = self.meter
-        meter.total = sum(host.meter.total for host in hosts)
-        meter.tick(now)
         for d in running:
             d.meter.tick(now)
             self.progress(d)

@@ -192,7 +192,9 @@ class DownloadManager:
 
     @property
     def speed(self) -> float:
-        return self._events.meter.now
+        """Bytes a second now, all hosts together: their Now added up (one meter, so the
+        total always agrees with the hosts)."""
+        return sum(host.meter.now for host in self._settings.hosts.values())
 
     def subscribe(
         self,

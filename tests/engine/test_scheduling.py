@@ -315,6 +315,35 @@ async def test_a_lowered_cap_lets_running_files_finish_and_starts_no_new_one(
     assert server.max_concurrent("/q/") == 1
 
 
+async def test_the_total_speed_is_the_hosts_now_added_up(
+    server: FaultServer, payload, tmp_path
+) -> None:
+    """One meter: `speed` (the headless progress line, the socket's snapshot) is the
+    hosts' Now added up, also while one host goes idle and comes back (a second meter
+    over all hosts, whose window restarts at other times, read 1-2% apart: 482 K
+    against 490 K)."""
+    steady = server.add_file("/r/0.bin", payload(600 * KIB, seed=1), rate=200 * KIB)
+    other = localhost(server, "/r/1.bin")
+    server.add_file("/r/1.bin", payload(100 * KIB, seed=2), rate=200 * KIB)
+    later = localhost(server, "/r/2.bin")
+    server.add_file("/r/2.bin", payload(200 * KIB, seed=3), rate=200 * KIB)
+    apart: list[tuple[float, float]] = []
+    async with DownloadManager(tmp_path, options=options()) as m:
+        await m.add_many(DownloadSpec([steady, other]))
+        deadline = time.monotonic() + 4.0
+        added = False
+        while time.monotonic() < deadline:
+            if not added and time.monotonic() > deadline - 1.5:  # localhost idle ~2 s
+                await m.add(later)
+                added = True
+            total = sum(h.speed_now for h in m.hosts())
+            if abs(m.speed - total) > 1.0:
+                apart.append((m.speed, total))
+            await asyncio.sleep(0.01)
+        await finish(m)
+    assert not apart, apart[:5]
+
+
 async def test_host_stats_are_plausible(server: FaultServer, payload, tmp_path) -> None:
     big = payload(int(1.5 * 1024 * KIB), seed=9)
     url = server.add_file("/s/big.bin", big)
