@@ -11,16 +11,17 @@ import pytest
 from faultserver import FaultServer
 from test_find import until_state
 from test_live import plain, until
+from test_view_model import snapshot
 from textual.widgets import Static
 
-from afetch_tui.engine.events import Limits, State
+from afetch_tui.engine.events import Limits, RegionInfo, State
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
-from afetch_tui.ui.widgets.details_pane import host_state
+from afetch_tui.ui.widgets.details_pane import _regions, host_state
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel, host_cells
 
@@ -201,3 +202,16 @@ async def test_details_follow_the_hosts_state_while_the_row_waits(
             await until(pilot, lambda: "waiting: host cooling" in plain(details.content))
             await until(pilot, lambda: "waiting: host cooling 1s" in plain(details.content))
             assert manager.download(second).state is State.QUEUED
+
+
+def test_the_parts_bar_is_as_wide_as_it_is_given() -> None:
+    """Four parts whose shares each round up: the bar was two cells wider than its room,
+    and wrapped in the details pane once its scrollbar showed."""
+    regions = tuple(
+        RegionInfo(start, start + 1000, 400, active=False, speed=0.0)
+        for start in range(0, 4000, 1000)
+    )
+    snap = snapshot(0, state=State.PAUSED, total=4000, regions=regions)
+    for width in (37, 38, 41, 50, 57):
+        bar = _regions(snap, width).plain.split("\n")[1]
+        assert len(bar) == width, (width, bar)

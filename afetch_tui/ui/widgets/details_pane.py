@@ -26,6 +26,9 @@ from afetch_tui.ui.format import (
 from afetch_tui.ui.model import display_name
 from afetch_tui.ui.style import DIM, ERROR, GOOD, STATE_LOOK, TRACK_STYLE, WARN
 
+_Shown = tuple[DownloadSnapshot | None, HostSnapshot | None, str | None, int]
+"""What the pane shows: the download, its host, why it waits, at what width."""
+
 
 class DetailsPane(VerticalScroll):
     """Shows one download; `show(None)` shows a hint instead."""
@@ -33,7 +36,7 @@ class DetailsPane(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._body = Static(id="details-body")
-        self._shown: tuple[object, ...] | None = None
+        self._shown: _Shown | None = None
         self.download_id: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -46,7 +49,10 @@ class DetailsPane(VerticalScroll):
         waiting: str | None = None,
     ) -> None:
         """Show `snap`, its host's state and why it waits (repaints only on a change)."""
-        width = max(20, self.scrollable_content_region.width)
+        # Room for the scrollbar even while there is none: a body laid out without it
+        # wraps its widest lines (the parts bar) once the scrollbar shows.
+        scrollbar = 0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical
+        width = max(20, self.scrollable_content_region.width - scrollbar)
         key = (snap, host, waiting, width)
         if key == self._shown and snap is not None:
             return
@@ -58,6 +64,13 @@ class DetailsPane(VerticalScroll):
             return
         self.border_title = f"Details · #{snap.id}"
         self._body.update(render_details(snap, host, waiting, width))
+
+    def on_resize(self) -> None:
+        """Lay the parts out again for the new width (the first show can come before the
+        pane has its size: the parts were then drawn one a line)."""
+        if self._shown is not None and self._shown[0] is not None:
+            snap, host, waiting, _ = self._shown
+            self.show(snap, host, waiting)
 
 
 def _clock(stamp: float) -> str:
@@ -166,9 +179,12 @@ def _regions(snap: DownloadSnapshot, width: int = 40) -> Text:
     count = len(regions)
     text = Text(f"{count} part{'s' * (count != 1)}", style="bold")
     text.append(f" · {active} active\n" if active else "\n", style=DIM)
+    edge = covered = 0  # cells drawn, and bytes they stand for: the rounding never adds up
     for n, region in enumerate(regions):
         size = max(1, region.end - region.start)
-        cells = max(1, round(usable * size / total))
+        covered += size
+        cells = max(1, round(usable * covered / total) - edge)
+        edge += cells
         done, rest = progress_bar(min(1.0, region.done / size), cells)
         if n:
             text.append("│", style=DIM)
