@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.notifications import Notification
 
-from afetch_tui.ui.style import DIM, ERROR, GOOD, WARN
+from afetch_tui.engine import State
+from afetch_tui.ui.style import DIM, ERROR, GOOD, STATE_LOOK, WARN
 
 _LOOK = {"information": GOOD, "warning": WARN, "error": ERROR}
 
@@ -46,8 +47,23 @@ def notice_line(notification: Notification) -> Text:
         if index:
             text.append(" · ", style=DIM)
         line.stylize(style)
+        _state_colours(line)
         text.append_text(_lstrip(line))
     return text
+
+
+def _state_colours(line: Text) -> None:
+    """``✓ 3 completed · ✗ 1 failed``: each count in its state's colour (a summary with a
+    failure is an error notice, but its completions are not)."""
+    plain = line.plain
+    for state in (State.COMPLETED, State.FAILED):
+        icon = STATE_LOOK[state].icon
+        start = plain.find(icon)
+        while start >= 0:
+            end = plain.find(" · ", start)
+            end = len(plain) if end < 0 else end
+            line.stylize(STATE_LOOK[state].style, start, end)
+            start = plain.find(icon, end)
 
 
 def _lstrip(text: Text) -> Text:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from faultserver import FaultServer
 from rich.text import Text
 from test_live import until
+from textual.notifications import Notification
 from textual.widgets._toast import Toast
 
 from afetch_tui.engine.events import State
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.notices import notice_line
+from afetch_tui.ui.style import ERROR, STATE_LOOK
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel
 
 
@@ -46,3 +49,18 @@ async def test_notices_leave_the_hosts_panel_readable_at_80x24(
         await until(pilot, lambda: title().endswith(f"404 Not Found from 127.0.0.1:{server.port}"))
         app.clear_notifications()
         await until(pilot, lambda: title() == "Downloads")
+
+
+def test_a_summary_colours_each_count_by_its_state() -> None:
+    """An error notice for '✓ 3 completed · ✗ 1 failed': the completions stay green."""
+    notice = Notification("✓ 3 completed · ✗ 1 failed\n  1x 404 Not Found", severity="error")
+    line = notice_line(notice)
+    assert line.plain == "✓ 3 completed · ✗ 1 failed · 1x 404 Not Found"
+
+    def colour_at(index: int) -> str:
+        styles = [str(span.style) for span in line.spans if span.start <= index < span.end]
+        return styles[-1]
+
+    assert colour_at(line.plain.index("3 completed")) == STATE_LOOK[State.COMPLETED].style
+    assert colour_at(line.plain.index("1 failed")) == STATE_LOOK[State.FAILED].style
+    assert colour_at(line.plain.index("404")) == ERROR
