@@ -295,7 +295,7 @@ async def test_a_lowered_cap_lets_running_files_finish_and_starts_no_new_one(
 ) -> None:
     """Three run at 3 per host; the cap goes down to 1: the three finish (and the host
     says 3/1 meanwhile), and no new file starts until all three have."""
-    running = slow_files(server, "/l/", 3, 1.0)
+    running = slow_files(server, "/l/", 3, 2.0)
     queued = [server.add_file(f"/q/{i}.bin", bytes([i]) * 1000) for i in range(3)]
     name = host_of(running[0])
     async with DownloadManager(
