@@ -143,11 +143,33 @@ class Host:
         self.bucket.rate = self.limit_override if self.has_override else limits.rate_per_host
         self.request_bucket.rate = limits.host_request_rate
 
+    @property
+    def transferring(self) -> bool:
+        """Whether any of its downloads runs or holds a connection (bytes may come)."""
+        return bool(self.running_downloads or self.open_connections)
+
+    @property
+    def speed_now(self) -> float:
+        """Bytes a second now: the meter's window, and nothing once no download of the host
+        runs (the window would still hold the last bytes for up to 2 s)."""
+        return self.meter.now if self.transferring else 0.0
+
+    def history(self) -> tuple[float, ...]:
+        """Bytes of each whole second, the latest last; with nothing running, and nothing
+        in the second under way, that second too, as the empty newest column (the graph
+        goes quiet within a second of the host, not two)."""
+        meter = self.meter
+        seconds = tuple(meter.history or ())
+        if not self.transferring and not meter.second_has_bytes:
+            seconds += (0.0,)
+        return seconds
+
     def snapshot(self, now: float, limits: Limits) -> HostSnapshot:
+        transferring = self.transferring
         return HostSnapshot(
             host=self.name,
-            speed_now=self.meter.now,
-            speed=self.meter.smoothed,
+            speed_now=self.speed_now,
+            speed=self.meter.smoothed if transferring else 0.0,
             speed_avg=self.meter.average(now),
             bytes=self.meter.total,
             connections=self.open_connections,
@@ -163,6 +185,6 @@ class Host:
             ttfb_mean=self._ttfb_total / self._ttfb_count if self._ttfb_count else None,
             limit_rate=self.bucket.rate,
             request_rate=self.request_bucket.rate,
-            history=tuple(self.meter.history or ()),
+            history=self.history(),
             log=tuple(self.log),
         )

@@ -194,7 +194,7 @@ class DownloadManager:
     def speed(self) -> float:
         """Bytes a second now, all hosts together: their Now added up (one meter, so the
         total always agrees with the hosts)."""
-        return sum(host.meter.now for host in self._settings.hosts.values())
+        return sum(host.speed_now for host in self._settings.hosts.values())
 
     def subscribe(
         self,

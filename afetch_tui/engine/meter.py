@@ -75,6 +75,11 @@ class RateMeter:
                 if now - self._second_start > HISTORY_SECONDS:
                     self._second_start = now
 
+    @property
+    def second_has_bytes(self) -> bool:
+        """Whether bytes came in the second under way (not yet in `history`)."""
+        return self.total != self._second_total
+
     def idle_for(self, now: float) -> float:
         """Seconds since the last tick that saw bytes."""
         return now - self.changed_at

@@ -83,3 +83,24 @@ def test_waiting_reasons() -> None:
     retrying = snapshot(State.RETRYING, retry_at=104.2)
     assert waiting_reason(retrying, capped, limits, 2, 100.0) == "retry in 5s"
     assert waiting_reason(snapshot(State.DOWNLOADING), capped, limits, 2, 0.0) is None
+
+
+def test_a_host_with_nothing_running_reads_quiet_at_once_and_its_graph_within_a_second() -> None:
+    """Its downloads ended: nothing can arrive, so Now and the smoothed speed are nothing
+    straight away (the meter's window still holds the last bytes), and the graph's newest
+    column is empty as soon as a second under way holds no bytes."""
+    host = Host("a", 0.0)
+    host.running_downloads = 1
+    now = run(host.meter, 0.0, 3.0, 25_000)
+    snap = host.snapshot(now, Limits())
+    assert snap.speed_now > 0 and snap.speed > 0 and snap.history[-1] > 0
+    host.meter.add(10_000)
+    host.running_downloads = 0
+    now += 0.1
+    host.meter.tick(now)
+    snap = host.snapshot(now, Limits())
+    assert snap.speed_now == snap.speed == 0.0
+    assert host.meter.now > 0  # the window alone would still say otherwise
+    assert snap.history[-1] > 0  # the second under way holds the last bytes
+    now = run(host.meter, now, 1.0, 0)  # past the second's end
+    assert host.snapshot(now, Limits()).history[-1] == 0.0
