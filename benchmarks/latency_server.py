@@ -3,7 +3,7 @@
 
 Usage::
 
-    python benchmarks/latency_server.py ROOT PORT [--delay-ms 20]
+    python benchmarks/latency_server.py ROOT PORT [--delay-ms 20] [--trace FILE]
 
 Serves the files under ROOT (read into memory once, up to 8 MiB each) on 127.0.0.1:PORT,
 holding every response back by the delay: what a real server's round trip looks like,
@@ -12,6 +12,11 @@ alive (HTTP/1.1), so the delay is per request, not per connection: a client that
 its connections and does not stall between requests gets count x delay / parallel.
 GET and HEAD; a single ``Range: bytes=a-b`` gets a 206. Written on asyncio's Protocol
 (no framework) so that the server costs little CPU beside the client it measures.
+
+``--trace FILE``: on SIGTERM, write one line per request, ``connection arrived sent``
+(``time.monotonic()``, which is the same clock in every process on Linux): when the
+request's head came in and when its answer went out. benchmarks/timeline.py reads it to
+show, per connection, how long a client takes from one answer to its next request.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import argparse
 import asyncio
 import email.utils
 import hashlib
+import signal
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -64,9 +71,17 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     return (first, last) if first <= last else None
 
 
+Trace = list[tuple[int, float, float]]
+"""(connection number, request arrived, answer sent) per request, monotonic seconds."""
+
+
 class Connection(asyncio.Protocol):
-    def __init__(self, files: Files, delay: float) -> None:
-        self.files, self.delay = files, delay
+    opened = 0
+
+    def __init__(self, files: Files, delay: float, trace: Trace | None = None) -> None:
+        self.files, self.delay, self.trace = files, delay, trace
+        Connection.opened += 1
+        self.number = Connection.opened
         self.buffer = b""
         self.busy = False  # a response is being held back: later requests wait in buffer
         self.transport: asyncio.Transport | None = None
@@ -90,9 +105,9 @@ class Connection(asyncio.Protocol):
             return
         head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
         self.busy = True
-        asyncio.get_running_loop().call_later(self.delay, self._respond, head)
+        asyncio.get_running_loop().call_later(self.delay, self._respond, head, time.monotonic())
 
-    def _respond(self, head: bytes) -> None:
+    def _respond(self, head: bytes, arrived: float) -> None:
         self.busy = False
         if self.transport is None:
             return
@@ -124,6 +139,8 @@ class Connection(asyncio.Protocol):
         ]
         payload = ("\r\n".join(lines_out) + "\r\n\r\n").encode("latin-1")
         self.transport.write(payload if method == "HEAD" else payload + body)
+        if self.trace is not None:
+            self.trace.append((self.number, arrived, time.monotonic()))
         if keep_alive:
             self._next()
         else:
@@ -134,14 +151,18 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def serve(root: Path, port: int, delay: float) -> None:
+async def serve(root: Path, port: int, delay: float, trace: Trace | None = None) -> None:
     files = Files(root)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: Connection(files, delay), "127.0.0.1", port, backlog=1024
+        lambda: Connection(files, delay, trace), "127.0.0.1", port, backlog=1024
     )
-    async with server:
-        await server.serve_forever()
+    stop = loop.create_future()
+    loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    try:
+        await stop
+    finally:
+        server.close()  # no wait_closed: it would wait for clients that hold connections
 
 
 def main() -> None:
@@ -149,8 +170,12 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("port", type=int)
     parser.add_argument("--delay-ms", type=float, default=20.0)
+    parser.add_argument("--trace", type=Path, help="write when each request came and went")
     args = parser.parse_args()
-    asyncio.run(serve(args.root, args.port, args.delay_ms / 1000))
+    trace: Trace | None = [] if args.trace else None
+    asyncio.run(serve(args.root, args.port, args.delay_ms / 1000, trace))
+    if args.trace and trace is not None:
+        args.trace.write_text("".join(f"{n} {a:.6f} {s:.6f}\n" for n, a, s in trace))
 
 
 if __name__ == "__main__":
