@@ -250,7 +250,11 @@ async def queue_entries(
 ) -> None:
     """Queue every entry whose place in ``config.entries`` is not in ``skip``; entries
     without options of their own in batches (between them, a lossless subscriber such as
-    ``--json`` catches up: `manager.room`)."""
+    ``--json`` catches up: `manager.room`).
+
+    The first batch is only as many as may run at once: they start as soon as their rows
+    are written, and the network works while the rest of a long list is queued and saved.
+    """
     plain: list[str] = []
     for place, entry in enumerate(config.entries):
         if place in skip:
@@ -260,9 +264,11 @@ async def queue_entries(
             await manager.add_many(entry_spec(config, entry))
         else:
             plain.append(entry.url)
-    for start in range(0, len(plain), QUEUE_BATCH):
+    start, size = 0, min(QUEUE_BATCH, manager.limits.max_concurrent)
+    while start < len(plain):
         await manager.room()
-        await manager.add_many(DownloadSpec(plain[start : start + QUEUE_BATCH]))
+        await manager.add_many(DownloadSpec(plain[start : start + size]))
+        start, size = start + size, QUEUE_BATCH
 
 
 QUEUE_BATCH = 1000

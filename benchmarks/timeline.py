@@ -5,6 +5,7 @@ Usage::
 
     python benchmarks/timeline.py [--runs N] [--count N] [--tools afetch,bare,aria2c]
                                   [--latency-ms MS] [--workdir DIR] [--afetch CMD]
+                                  [--baseline CMD]
 
 Starts benchmarks/latency_server.py with ``--trace`` (when each request arrived and when
 its answer went out), runs each tool on the latency scenario's list (``-j16``; the runs
@@ -20,6 +21,10 @@ alternate between the tools, as in bench.py), and splits each run's wall time in
   number of connections: the wall time they cost if spread evenly;
 - ``tail``: from the last answer to the process's exit (the end: the last save, the
   state file's close, the summary).
+
+``--baseline CMD`` adds a row ``baseline``: another afetch (e.g. ``env PYTHONPATH=/tmp/before
+python -m afetch_tui`` for a checkout of main), run alternating with the others; the tools
+run in a temporary directory, so ``-m`` does not import this tree.
 
 The gaps are what a busy machine inflates least (each is one client's own turnaround),
 so they compare tools better than the wall time on a shared machine. A run's trace is
@@ -108,7 +113,7 @@ def traced_server(root: Path, delay_ms: float, trace: Path) -> Iterator[str]:
 def command(tool: str, afetch: list[str], urls: Path, out: Path, state: Path) -> list[str]:
     jobs = f"-j{bench.PARALLEL}"
     match tool:
-        case "afetch":
+        case "afetch" | "baseline":
             return [*afetch, "get", jobs, *bench.AFETCH_COMMON, "--state", str(state),
                     "-d", str(out), "-i", str(urls)]  # fmt: skip
         case "bare":
@@ -122,7 +127,7 @@ def command(tool: str, afetch: list[str], urls: Path, out: Path, state: Path) ->
 def run_once(cmd: list[str], out: Path) -> tuple[float, float, int]:
     out.mkdir(parents=True)
     launched = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=out, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     code = proc.wait()
     return launched, time.monotonic(), code
 
@@ -135,8 +140,9 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=bench.LATENCY_MS)
     parser.add_argument("--workdir", type=Path, default=bench.default_workdir())
     parser.add_argument("--afetch", default=str(Path(sys.executable).parent / "afetch"))
+    parser.add_argument("--baseline", help="another afetch command, run as row 'baseline'")
     args = parser.parse_args()
-    tools = args.tools.split(",")
+    tools = args.tools.split(",") + (["baseline"] if args.baseline else [])
     if "aria2c" in tools and shutil.which("aria2c") is None:
         tools.remove("aria2c")
     data = bench.ensure_data(args.workdir / "data", ["small"])
@@ -155,7 +161,8 @@ def main() -> int:
             for n in range(args.runs):
                 for tool in tools:
                     out = work / f"{tool}-{n}"
-                    cmd = command(tool, shlex.split(args.afetch), urls, out / "files",
+                    afetch = args.baseline if tool == "baseline" else args.afetch
+                    cmd = command(tool, shlex.split(afetch), urls, out / "files",
                                   out / "state.db")  # fmt: skip
                     windows.append((tool, *run_once(cmd, out / "files")))
                     shutil.rmtree(out)
