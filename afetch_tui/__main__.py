@@ -1,3 +1,3 @@
-from afetch_tui.cli import main
+from afetch_tui.cli import run
 
-raise SystemExit(main())
+run()
