@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -136,6 +137,10 @@ async def _run(config: Config) -> int:
     )
     try:
         await manager.start()
+        # What start-up made (modules, aiohttp, the session) lives as long as the run: out
+        # of the collector's sight, a full collection no longer walks it all (15-50 ms of a
+        # stalled loop, once or twice a run of 1000 files, with every connection waiting).
+        gc.freeze()
         consumer = asyncio.create_task(reporter.consume(subscription))
         painter = None if config.quiet else asyncio.create_task(reporter.paint_forever())
         try:
