@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import aiohttp
 from yarl import URL
 
-from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.events import Limits
 from afetch_tui.engine.hosts import Host
 from afetch_tui.engine.limits import throttle
+from afetch_tui.engine.link_match import MAX_PAGE_BYTES
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.urls import host_of, validate_url
+
+if TYPE_CHECKING:
+    from afetch_tui.engine.links import Link
 
 HostLookup = Callable[[str], Host]
 """The `Host` a request to a host name is paced and counted on."""
@@ -132,10 +136,12 @@ class Client:
         *,
         match: str | None = None,
         same_host: bool | None = None,
-        max_bytes: int = harvesting.MAX_PAGE_BYTES,
+        max_bytes: int = MAX_PAGE_BYTES,
         headers: Mapping[str, str] | None = None,
-    ) -> list[harvesting.Link]:
+    ) -> list[Link]:
         """The links on an HTML page that pass the filters (see `DownloadManager.harvest`)."""
+        from afetch_tui.engine import harvest as harvesting  # the HTML parser: pages only
+
         url = validate_url(page_url)
         name = host_of(url)
         return await harvesting.harvest(
@@ -163,6 +169,8 @@ class Client:
         At most the host's connection cap (under ``limits``) of requests go to one host at
         a time, paced by its request rate limit.
         """
+        from afetch_tui.engine import harvest as harvesting
+
         session = self.session
         wanted = list(dict.fromkeys(urls))
         request_headers = self.headers(headers)

@@ -14,9 +14,9 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from afetch_tui.engine import file_ops
-from afetch_tui.engine import harvest as harvesting
 from afetch_tui.engine.announcer import Announcer
 from afetch_tui.engine.client import Client
 from afetch_tui.engine.disk_threads import DiskThreads
@@ -42,6 +42,7 @@ from afetch_tui.engine.held_names import HeldNames
 from afetch_tui.engine.hooks import CompletionHooks
 from afetch_tui.engine.journal import Journal
 from afetch_tui.engine.limit_settings import LimitSettings, check_rate
+from afetch_tui.engine.link_match import MAX_PAGE_BYTES
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.records import Record
 from afetch_tui.engine.restore import restore_queue
@@ -52,6 +53,9 @@ from afetch_tui.engine.store import Store
 from afetch_tui.engine.subscription import Subscription
 from afetch_tui.engine.tally import Tally
 from afetch_tui.engine.urls import validate_url
+
+if TYPE_CHECKING:
+    from afetch_tui.engine.links import Link
 
 
 class DownloadManager:
@@ -387,9 +391,9 @@ class DownloadManager:
         *,
         match: str | None = None,
         same_host: bool | None = None,
-        max_bytes: int = harvesting.MAX_PAGE_BYTES,
+        max_bytes: int = MAX_PAGE_BYTES,
         headers: Mapping[str, str] | None = None,
-    ) -> list[harvesting.Link]:
+    ) -> list[Link]:
         """The links on an HTML page that pass the filters, in page order (maybe none).
 
         ``match`` is a glob on the file name or URL, or ``re:REGEX``; ``same_host`` True

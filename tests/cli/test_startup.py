@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from faultserver import FaultServer
 
 CHECK = """
 import sys
@@ -73,3 +75,22 @@ def test_a_usage_error_found_after_parsing_is_still_one_line() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("afetch: error:")
+
+
+def test_a_download_loads_no_html_parser(server: FaultServer, tmp_path: Path) -> None:
+    """Only ``--from-page`` reads pages: a plain ``get`` does not import the parser (and its
+    link rules) before its first request."""
+    url = server.add_file("/f.bin", b"f" * 100)
+    argv = ["get", "-q", "--no-fsync", "--state", str(tmp_path / "s.db"), "-d", str(tmp_path), url]
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    shown_code, _, heavy = result.stdout.strip().splitlines()[-1].partition(" ")
+    assert int(shown_code) == 0
+    assert (tmp_path / "f.bin").read_bytes() == b"f" * 100
+    assert "selectolax" not in heavy
+    assert "aiohttp" in heavy  # the check sees what the run imported
