@@ -190,8 +190,7 @@ class DownloadManager:
         return [downloads[i].snapshot() for i in ids if downloads[i].state in wanted]
 
     def hosts(self) -> list[HostSnapshot]:
-        now = time.monotonic()
-        limits = self._settings.limits
+        now, limits = time.monotonic(), self._settings.limits
         return [host.snapshot(now, limits) for host in self._settings.hosts.values()]
 
     @property
@@ -291,13 +290,7 @@ class DownloadManager:
     async def remove(self, download_id: int, *, delete_file: bool = False) -> None:
         """Forget a download; with ``delete_file`` also delete what it wrote to disk."""
         d = self._get(download_id)
-        await self._runner.stop(d)
-        if d.state is not State.CANCELLED and (delete_file or not d.state.is_finished):
-            await self._runner.delete_part(d)  # a cancelled one's went with its name
-        if delete_file and d.state is State.COMPLETED:
-            await self._runner.claims.delete_file(d)
-        self._events.set_state(d, State.CANCELLED, quiet=True)
-        self._names.release(d)
+        await self._runner.discard(d, delete_file=delete_file)
         self._scheduler.forget(d)
         self._tally.count(d, -1)
         del self._downloads[d.id]
@@ -328,11 +321,8 @@ class DownloadManager:
 
     async def clear_finished(self) -> list[int]:
         """Forget completed and cancelled downloads (their files stay)."""
-        done = [
-            i
-            for i in self._scheduler.ids()
-            if self._downloads[i].state in (State.COMPLETED, State.CANCELLED)
-        ]
+        finished = (State.COMPLETED, State.CANCELLED)
+        done = [i for i in self._scheduler.ids() if self._downloads[i].state in finished]
         for download_id in done:
             await self.remove(download_id)
         return done
@@ -409,11 +399,7 @@ class DownloadManager:
     async def probe_sizes(
         self, urls: Iterable[str], *, headers: Mapping[str, str] | None = None
     ) -> dict[str, int | None]:
-        """Each URL's size (None when unknown), from HEAD requests made concurrently.
-
-        At most the host's connection cap of requests go to one host at a time, paced by
-        its request rate limit.
-        """
+        """Each URL's size (None when unknown): `Client.probe_sizes` under the limits."""
         return await self._client.probe_sizes(urls, limits=self._settings.limits, headers=headers)
 
     def set_on_complete(self, command: tuple[str, ...] | None, time_limit: float = 60.0) -> None:
@@ -458,7 +444,4 @@ class DownloadManager:
         return not self._tally.running and not self._scheduler.waiting and not self._hooks.running
 
     def _update_idle(self) -> None:
-        if self._is_idle():
-            self._idle.set()
-        else:
-            self._idle.clear()
+        (self._idle.set if self._is_idle() else self._idle.clear)()

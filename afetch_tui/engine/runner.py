@@ -167,6 +167,17 @@ class Runner:
         self._events.set_state(d, State.CANCELLED)
         self._events.log(d, "cancelled; partial file deleted")
 
+    async def discard(self, d: Download, *, delete_file: bool) -> None:
+        """Stop ``d`` for good (it is being removed): its ``.part`` goes unless it
+        finished, its published file only with ``delete_file``, and its name is free."""
+        await self.stop(d)
+        if d.state is not State.CANCELLED and (delete_file or not d.state.is_finished):
+            await self.delete_part(d)  # a cancelled one's went with its name
+        if delete_file and d.state is State.COMPLETED:
+            await self.claims.delete_file(d)
+        self._events.set_state(d, State.CANCELLED, quiet=True)
+        self.claims.held.release(d)
+
     async def repoint(self, d: Download, url: str) -> None:
         """Point ``d`` at ``url`` (checked), keeping its progress; a running one restarts."""
         running = d.state.is_running
