@@ -279,23 +279,38 @@ TERMINATION_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 """Signals that end a run like Ctrl-C does (exit code 128 + the signal's number)."""
 
 
+EXIT_GRACE = 10.0
+"""Seconds a signalled run has to end by itself before it is ended at once."""
+
+
 @contextlib.contextmanager
-def on_termination(stop: Callable[[int], None]) -> Iterator[None]:
-    """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop."""
+def on_termination(stop: Callable[[int], None], grace: float = EXIT_GRACE) -> Iterator[None]:
+    """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop,
+    and the process ends (128 + the signal's number) ``grace`` seconds later if it is
+    still running. That is as safe as a kill -9, which loses nothing written; it is there
+    for a loop that cannot run: once its terminal is gone, Textual's output thread dies
+    on the first failed write and the next write waits for it for ever, and an asyncio
+    signal handler, run by the loop, would never run. A Python signal handler still runs
+    in the main thread while it waits on a lock."""
     import asyncio  # here, not at the top: a usage error must not load asyncio (~30 ms)
+    import os
+    import threading
 
     loop = asyncio.get_running_loop()
     received: list[int] = []
 
-    def handle(signum: int) -> None:
-        if not received:
-            received.append(signum)
-            stop(signum)
+    def handle(signum: int, frame: object) -> None:
+        if received:
+            return
+        received.append(signum)
+        ender = threading.Timer(grace, os._exit, (128 + signum,))
+        ender.daemon = True
+        ender.start()
+        loop.call_soon_threadsafe(stop, signum)
 
-    for signum in TERMINATION_SIGNALS:
-        loop.add_signal_handler(signum, handle, signum)
+    before = {signum: signal.signal(signum, handle) for signum in TERMINATION_SIGNALS}
     try:
         yield
     finally:
-        for signum in TERMINATION_SIGNALS:
-            loop.remove_signal_handler(signum)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

@@ -7,6 +7,7 @@ command line) lets other afetch commands hand it URLs and steer it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sqlite3
 import sys
@@ -99,10 +100,11 @@ async def _run(config: Config, listen: Listen | None) -> int:
         await manager.close()
         await store.close()
     if signalled:
-        print(
-            f"afetch: {TERMINATION_SIGNALS[signal.Signals(signalled[0])]}; the queue is saved",
-            file=sys.stderr,
-        )
+        with contextlib.suppress(OSError):  # hung up: the terminal may be gone
+            print(
+                f"afetch: {TERMINATION_SIGNALS[signal.Signals(signalled[0])]}; the queue is saved",
+                file=sys.stderr,
+            )
         return 128 + signalled[0]
     return EXIT_OK
 

@@ -82,3 +82,64 @@ def test_dashboard_killed_resumes_on_next_start(server, payload, tmp_path):
     served_again = server.bytes_served("/dash.bin") - served_before
     assert served_again < 0.6 * SIZE, f"second start fetched {served_again / SIZE:.0%}"
     assert server.requests_for("/dash.bin")[-1].header("Range")
+
+
+def test_a_dashboard_whose_terminal_went_away_still_ends_on_sighup(server, payload, tmp_path):
+    """The terminal closes (its window killed), then SIGHUP comes: afetch ends with its
+    queue saved and the signal's exit code (saying so on the dead terminal failed, and
+    it ended with 1)."""
+    url = server.add_file("/hup.bin", payload(8 * MIB, seed=8), rate=1 * MIB)
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    proc, master = _dashboard(["--state", str(state), "-d", str(out), url])
+    try:
+        _wait(lambda: _size(out / "hup.bin.part") > 0, proc, master, timeout=30)
+    finally:
+        os.close(master)  # the terminal is gone: every write to it fails from now on
+    time.sleep(1.0)  # the app keeps drawing into it meanwhile
+    proc.send_signal(signal.SIGHUP)
+    try:
+        code = proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 128 + signal.SIGHUP
+    again = subprocess.run(
+        [sys.executable, "-m", "afetch_tui", "ls", "--state", str(state)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert "hup.bin" in again.stdout, (again.stdout, again.stderr)
+
+
+BLOCKED_LOOP = """
+import asyncio, threading
+from afetch_tui.config import on_termination
+
+async def main():
+    with on_termination(lambda signum: print("stop asked", flush=True), grace=0.5):
+        print("ready", flush=True)
+        held = threading.Lock()
+        held.acquire()
+        held.acquire()  # what a write to the dead terminal's writer does: waits for ever
+
+asyncio.run(main())
+"""
+
+
+def test_a_signal_ends_a_run_whose_loop_is_stuck():
+    """Once its terminal is gone Textual's output thread dies, and the next write blocks
+    the loop for ever, so a handler the loop runs never does: the run still ends, with
+    the signal's exit code, within the grace (kill -9 safe: nothing written is lost)."""
+    proc = subprocess.Popen([sys.executable, "-c", BLOCKED_LOOP], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    time.sleep(0.2)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 128 + signal.SIGTERM
+    assert time.monotonic() - started < 5
