@@ -128,17 +128,19 @@ class AfetchApp(App[None]):
     # -- refresh -------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Apply the changes collected since the last tick (skipped under a modal).
+        """Apply the changes collected since the last tick, under a dialog too: the rows
+        it leaves in sight stay true (they froze at what they said when it opened).
 
-        Notices wait while a modal is open, so a toast never lands on a dialog's buttons.
+        Notices wait while a dialog is open, so a toast never lands on its buttons.
         """
         if not self.is_running:  # shutting down: the widgets may already be gone
             return
-        screen = self.screen
-        if screen is not self.dashboard or not screen.is_mounted:
+        screen = self.dashboard
+        if not screen.is_mounted:
             return
-        self._flush_notices()
-        screen.show_notice(newest_notice(self._notifications))
+        if self.screen is screen:
+            self._flush_notices()
+            screen.show_notice(newest_notice(self._notifications))
         self.model.sample_speeds()
         self.model.refresh_view()
         changes = self.model.take()

@@ -60,3 +60,29 @@ async def test_settings_set_folder_connections_retries_and_timeout(
         snap = manager.download(new)
         assert snap.directory == tmp_path / "new" / "folder"
         assert snap.max_connections == 3
+
+
+async def test_rows_behind_a_dialog_stay_true(server, manager: DownloadManager) -> None:
+    """With the settings dialog open the table behind it is still in sight: its rows go
+    on showing progress (they froze at what they said when it opened, 10 s and more)."""
+    from afetch_tui.engine.events import State
+    from afetch_tui.ui.widgets.downloads_table import DownloadsTable
+
+    url = server.add_file("/behind.bin", b"b" * 600_000, rate=200_000)
+    (download_id,) = await manager.add_many(DownloadSpec([url]))
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DownloadsTable)
+
+        def painted_done() -> int:
+            line = table.painted(download_id)
+            return line[0].done if line else 0
+
+        await until(pilot, lambda: painted_done() > 0)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        under = painted_done()
+        await until(pilot, lambda: painted_done() > under + 100_000, within=5)
+        await until(pilot, lambda: manager.download(download_id).state is State.COMPLETED)
+        await until(pilot, lambda: painted_done() == 600_000)
+        assert isinstance(app.screen, SettingsDialog)
