@@ -143,11 +143,12 @@ async def _run(config: Config) -> int:
         gc.freeze()
         consumer = asyncio.create_task(reporter.consume(subscription))
         painter = None if config.quiet else asyncio.create_task(reporter.paint_forever())
+        skip = take_up.taken
+        del take_up  # the manager has let go of it too: its index of every entry is garbage
         try:
-            resumed = manager.downloads()
-            for d in resumed:
+            for d in manager.downloads():  # not kept: 100,000 snapshots weigh ~100 MB
                 reporter.resumed(d)
-            await queue_entries(manager, config, skip=take_up.taken)
+            await queue_entries(manager, config, skip=skip)
             await manager.wait()
         finally:
             subscription.close()
@@ -220,18 +221,36 @@ class TakeUp:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._wanted: list[tuple[str, str, str]] = []
-        """Each entry's (directory, name, checksum), by place."""
-        self._open: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        """(url, directory, name, checksum) → places of the entries not yet taken up."""
+        self._wanted_list: list[tuple[str, str, str]] | None = None
+        self._exact: dict[tuple[str, ...], list[int]] | None = None
         self._index: dict[tuple[str, ...], list[int]] | None = None
         self.taken: set[int] = set()
-        wanted_checksum = checksum.format_checksum(config.checksum) or ""
-        for place, entry in enumerate(config.entries):
-            directory = str(target_directory(config, entry))
-            wanted = (directory, config.name or entry.out or "", wanted_checksum)
-            self._wanted.append(wanted)
-            self._open[(entry.url, *wanted)].append(place)
+
+    @property
+    def _wanted(self) -> list[tuple[str, str, str]]:
+        """Each entry's (directory, name, checksum), by place; one tuple for entries alike.
+
+        Made when the first stored download is offered, so a fresh run (nothing stored)
+        never builds it: at 100,000 URLs this class costs ~30 MB."""
+        if self._wanted_list is None:
+            config = self._config
+            wanted_checksum = checksum.format_checksum(config.checksum) or ""
+            alike: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+            self._wanted_list = []
+            for entry in config.entries:
+                directory = str(target_directory(config, entry))
+                wanted = (directory, config.name or entry.out or "", wanted_checksum)
+                self._wanted_list.append(alike.setdefault(wanted, wanted))
+        return self._wanted_list
+
+    @property
+    def _open(self) -> dict[tuple[str, ...], list[int]]:
+        """(url, directory, name, checksum) → places of the entries not yet taken up."""
+        if self._exact is None:
+            self._exact = defaultdict(list)
+            for place, entry in enumerate(self._config.entries):
+                self._exact[(entry.url, *self._wanted[place])].append(place)
+        return self._exact
 
     @property
     def _by_path(self) -> dict[tuple[str, ...], list[int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from afetch_tui.engine.spec import DownloadSpec
 
 LOG_LINES = 200
+NO_HEADERS: Mapping[str, str] = {}
+"""The headers of a download that has none of its own: one dict for all of them (never
+written to: `Download.headers` is read-only, and a spec's downloads share one)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -32,7 +36,8 @@ class Download:
     host: str
     directory: Path
     requested_name: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=lambda: NO_HEADERS)
+    """Its own request headers; shared with the other downloads of its spec, never changed."""
     state: State = State.QUEUED
     name: str | None = None
     done: int = 0
@@ -182,6 +187,7 @@ def from_spec(
     """The downloads ``spec`` asks for, numbered from ``first_id`` and ranked in order
     after ``after_rank``; ``directory`` and ``connections`` where the spec gives none."""
     downloads = []
+    headers = own_headers(spec.headers)
     for offset, (url, host) in enumerate(zip(spec.urls, spec.hosts, strict=True)):
         d = Download(
             id=first_id + offset,
@@ -189,7 +195,7 @@ def from_spec(
             host=host,
             directory=spec.directory or directory,
             requested_name=spec.name,
-            headers=dict(spec.headers),
+            headers=headers,
             state=State.PAUSED if spec.paused else State.QUEUED,
             rank=after_rank + offset + 1,
             max_connections=spec.connections or connections,
@@ -199,3 +205,9 @@ def from_spec(
             d.bucket.rate = spec.limit_rate
         downloads.append(d)
     return downloads
+
+
+def own_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """A copy of ``headers`` for downloads to share (`NO_HEADERS` if empty: a dict costs
+    64 bytes, a waiting download should cost a few hundred in all)."""
+    return dict(headers) if headers else NO_HEADERS

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from afetch_tui.engine.checksum import format_checksum, parse_checksum
-from afetch_tui.engine.download import Download
+from afetch_tui.engine.download import Download, own_headers
 from afetch_tui.engine.errors import InputError, StoreError
 from afetch_tui.engine.events import LogEntry, State
 from afetch_tui.engine.http import if_range
@@ -111,7 +111,7 @@ def from_record(record: Record) -> Download:
         host=host_of(record.url),
         directory=_directory(record.directory),
         requested_name=record.requested_name,
-        headers=dict(record.headers),
+        headers=own_headers(record.headers),
         state=state,
         name=record.name,
         done=checkpoint,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,8 @@ class Record:
     directory: str
     requested_name: str | None
     name: str | None
-    headers: dict[str, str]
+    headers: Mapping[str, str]
+    """A dict (read-only: a stored download's headers may be shared with others)."""
     state: str
     checkpoint: int
     """Bytes written to the ``.part`` (trusted within the boot named by ``boot_id``)."""

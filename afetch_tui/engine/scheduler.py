@@ -90,9 +90,10 @@ class Scheduler:
         """Put a download at its rank in the order (and in the waiting list if ``waiting``)."""
         self._know(host)
         d.host = host.name  # one string per host, not one per download
-        self._order.add((d.rank, d.id))
+        key = (d.rank, d.id)  # one tuple for the order and the host's heap (56 bytes each)
+        self._order.add(key)
         if waiting:
-            self.enqueue(d)
+            self.enqueue(d, key=key)
 
     def forget(self, d: Download) -> None:
         """Take a download out of the order and the waiting list."""
@@ -166,8 +167,11 @@ class Scheduler:
         """How many downloads are queued (including retries waiting for their time)."""
         return len(self._waiting)
 
-    def enqueue(self, d: Download, *, not_before: float = 0.0, now: float = 0.0) -> None:
-        """Queue a download; it may start from ``not_before`` (monotonic) on."""
+    def enqueue(
+        self, d: Download, *, not_before: float = 0.0, now: float = 0.0, key: _Key | None = None
+    ) -> None:
+        """Queue a download; it may start from ``not_before`` (monotonic) on. ``key``: its
+        (rank, id) if the caller has that tuple already."""
         if d.id in self._waiting:
             self.dequeue(d)
         host = self.hosts[d.host]
@@ -175,7 +179,7 @@ class Scheduler:
         ready = not_before <= now
         self._waiting[d.id] = _Waiting(d.host, d.rank, not_before, ready)
         if ready:
-            self._push(d.host, (d.rank, d.id))
+            self._push(d.host, key or (d.rank, d.id))
         else:
             heapq.heappush(self._delayed, (not_before, d.id))
             self._compact_delayed()
