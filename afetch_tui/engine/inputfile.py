@@ -13,14 +13,17 @@ tab-separated mirror URLs; afetch takes the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from afetch_tui.engine.display import shown_header
 from afetch_tui.engine.errors import InputError
 from afetch_tui.engine.urls import validate_url
 
 IGNORED_OPTIONS = frozenset({"gid", "split", "max-connection-per-server", "continue", "pause"})
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+"""What an entry without ``header=`` lines holds: one for all (a dict each is 64 bytes)."""
 
 
 @dataclass(slots=True)
@@ -29,7 +32,7 @@ class InputEntry:
     line: int
     out: str | None = None
     dir: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=lambda: _NO_HEADERS)
     limit_rate: str | None = None
 
 
@@ -92,7 +95,7 @@ def _apply_option(entry: InputEntry, text: str, where: str) -> None:
             name, header_value = parse_header(value)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-        entry.headers[name] = header_value
+        entry.headers = {**entry.headers, name: header_value}
     elif key == "max-download-limit":
         entry.limit_rate = value
     elif key not in IGNORED_OPTIONS:
