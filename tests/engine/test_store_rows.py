@@ -264,3 +264,24 @@ def test_a_row_is_what_the_column_by_column_rules_make(changes: dict[str, object
     record = _record(**changes)
     assert record.row() == record._row_by_column()
     assert Record.from_row(record.row()).row() == record.row()
+
+
+async def test_a_long_save_writes_every_row_and_replaces_the_stored_ones(tmp_path):
+    """Rows go in several INSERT statements of several sizes (512, then powers of two):
+    every row of 1,300 is written once, and a second save replaces them, not adds."""
+    store = await Store.open(tmp_path / "s.db")
+    try:
+        first = [
+            _record(id=i, rank=float(i), url=f"http://127.0.0.1:1/{i}") for i in range(1, 1301)
+        ]
+        await store.save(first)
+        again = [_record(id=i, rank=float(i), state="failed") for i in range(1, 1301, 2)]
+        await store.save(again, deleted=[2, 4])
+        records, _ = await store.load()
+    finally:
+        await store.close()
+    assert [r.id for r in records] == [i for i in range(1, 1301) if i not in (2, 4)]
+    by_id = {r.id: r for r in records}
+    assert {by_id[i].state for i in range(1, 1301, 2)} == {"failed"}
+    assert by_id[6].url == "http://127.0.0.1:1/6" and by_id[6].state == "downloading"
+    assert by_id[1299].regions == [[0, 10, 5, 5], [10, 20, 5, 2]]
