@@ -100,7 +100,8 @@ class DownloadRow:
         self._name, self._url = snap.name, snap.url
         shown_url = snap.shown_url
         self.label = snap.name or _url_tail(shown_url)
-        self.sort_name = self.label.casefold()
+        folded = self.label.casefold()
+        self.sort_name = self.label if folded == self.label else folded  # one string, not two
         self.haystack = f"{snap.name or ''}\n{shown_url}\n{snap.host}".casefold()
 
 
