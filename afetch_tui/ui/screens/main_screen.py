@@ -69,7 +69,7 @@ class MainScreen(Screen[None]):
         # The footer shows the first ones (whole entries, most used first); every one is
         # in the help and the command palette, titled by its tooltip.
         Binding("a", "add", "Add", tooltip="Add downloads", id="afetch.add"),
-        Binding("slash", "find", "Find", tooltip="Filter by name, URL or host", id="afetch.find"),
+        Binding("slash", "find", "Filter", tooltip="Filter by name, URL or host", id="afetch.find"),
         Binding(
             "space,p",
             "toggle_pause",
@@ -92,6 +92,7 @@ class MainScreen(Screen[None]):
             "Del",
             tooltip="Remove the selected or marked downloads",
             id="afetch.remove",
+            show=False,  # "del Del" said little, and 80 cells end at "q Quit"
         ),
         Binding(
             "x",
@@ -103,7 +104,7 @@ class MainScreen(Screen[None]):
         Binding(
             "v",
             "cycle_show",
-            "Show",
+            "State",
             tooltip="Filter by state (cycles)",
             id="afetch.show",
         ),
@@ -495,15 +496,16 @@ class MainScreen(Screen[None]):
     def action_cycle_show(self) -> None:
         options = list(Show)
         show = options[(options.index(self.model.show) + 1) % len(options)]
-        self.model.set_view(show=show)
-        self.say(f"Showing {show.value}.", timeout=1.5)
+        self.model.set_view(show=show)  # the box's title says what is shown
         self.app_tick()
+        self.table.to_top()
 
     def action_cycle_sort(self) -> None:
         options = list(Sort)
         sort = options[(options.index(self.model.sort) + 1) % len(options)]
         self.model.set_view(sort=sort)
         self.app_tick()
+        self.table.to_top()
 
     def action_mark(self) -> None:
         selected = self.table.selected_id
@@ -760,6 +762,8 @@ class MainScreen(Screen[None]):
         """Move the marked or selected downloads to the top (0) or the bottom (-1),
         keeping their order among themselves."""
         snaps = self.targets()
+        if snaps:  # the cursor follows the (first) moved row: it stays on it as it moves
+            self.table.select_id(snaps[0].id)
         count = len(self.model.order)
         # Top: the last first, so the first ends on top; bottom: the first first.
         for snap in snaps[::-1] if place == 0 else snaps:

@@ -84,13 +84,13 @@ class DownloadsTable(ScrollView, can_focus=True):
     SPECS: ClassVar[tuple[ColumnSpec, ...]] = (
         ColumnSpec("mark", "", 1),
         ColumnSpec("pos", "#", 3, priority=6, right=True),
-        ColumnSpec("name", "Name", 24, flex=6, max_width=72),
+        ColumnSpec("name", "Name", 22, flex=6, max_width=72),
         ColumnSpec("host", "Host", 14, priority=4, flex=1, max_width=24),
         ColumnSpec("size", "Size", 9, priority=2, right=True),
         ColumnSpec("progress", "Progress", 10, priority=3, flex=2, max_width=30),
         ColumnSpec("percent", "%", 5, right=True),
-        ColumnSpec("speed", "Speed", 9, right=True),
-        ColumnSpec("now", "Now", 9, priority=7, right=True),
+        ColumnSpec("speed", "Speed", 10, right=True),
+        ColumnSpec("now", "Now", 10, priority=7, right=True),
         ColumnSpec("trend", "Trend", 10, priority=5),
         ColumnSpec("eta", "ETA", 5, priority=2, right=True),
         ColumnSpec("state", "State", 18, flex=1, max_width=30),
@@ -282,6 +282,13 @@ class DownloadsTable(ScrollView, can_focus=True):
     def action_first(self) -> None:
         self.cursor = 0
 
+    def to_top(self) -> None:
+        """The cursor on the first row and the view at the top (a new order or filter:
+        its best rows are first)."""
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.refresh()
+
     def action_last(self) -> None:
         self.cursor = len(self._ids) - 1
 
@@ -301,8 +308,12 @@ class DownloadsTable(ScrollView, can_focus=True):
         self.relayout()
 
     def relayout(self) -> None:
-        """Choose the columns for the current width."""
-        width = self.scrollable_content_region.width
+        """Choose the columns for the current width.
+
+        The scrollbar's column is always left out, shown or not: it comes and goes with
+        the table's height (the details pane opening, a longer list), and columns chosen
+        with it dropped the Size column at 80 cells and never brought it back."""
+        width = self.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical
         if width <= 0:
             return
         layout = choose_layout(self.SPECS, width, PADDING)
@@ -387,7 +398,8 @@ class DownloadsTable(ScrollView, can_focus=True):
     def _strip(self, cells: dict[str, object], layout: Layout, width: int, style: Style) -> Strip:
         """One line: each cell cut to its column and padded, then the row's style."""
         segments: list[Segment] = []
-        for spec, column_width in layout.columns:
+        columns = spill_state(cells, layout)
+        for spec, column_width in columns:
             cell = cells.get(spec.key)
             text = cell if isinstance(cell, Text) else Text(str(cell or ""))
             segments += self._cell_segments(text, column_width, spec.right)
@@ -419,6 +431,38 @@ class DownloadsTable(ScrollView, can_focus=True):
             self._cells.clear()
         self._cells[key] = segments
         return segments
+
+
+SPILL = frozenset({"speed", "now", "trend", "eta"})
+"""Columns that are blank unless a download runs: a longer state text (a failure's
+reason) may take their room."""
+
+
+def spill_state(cells: dict[str, object], layout: Layout) -> tuple[tuple[ColumnSpec, int], ...]:
+    """The row's columns, the state's widened over the blank `SPILL` columns just before
+    it when its text is longer than its own column (a failure's reason at 80 cells, where
+    Name has no room to give: the State column starts there for this row only)."""
+    columns = layout.columns
+    state = cells.get("state")
+    keys = layout.keys
+    if not isinstance(state, Text) or "state" not in keys:
+        return columns
+    at = keys.index("state")
+    room = columns[at][1]
+    if state.cell_len <= room:
+        return columns
+    start = at
+    while start > 0 and keys[start - 1] in SPILL:
+        cell = cells.get(keys[start - 1])
+        if cell is not None and (not isinstance(cell, Text) or cell.plain.strip()):
+            break
+        start -= 1
+        room += columns[start][1] + 2 * PADDING
+        if state.cell_len <= room:
+            break
+    if start == at:
+        return columns
+    return (*columns[:start], (columns[at][0], room), *columns[at + 1 :])
 
 
 def download_cells(
@@ -482,9 +526,15 @@ def state_cell(snap: DownloadSnapshot, reason: str | None = None) -> Text:
         return Text(f"{icon} {reason}", style=look.style)
     if snap.state is State.FAILED and snap.error and snap.checksum_ok is not False:
         text = Text(f"{look.icon} ", style=look.style)
-        text.append(snap.error, style=ERROR)
+        text.append(short_reason(snap.error, snap.host), style=ERROR)
         return text
     return Text(f"{look.icon} {_state_word(snap)}", style=look.style)
+
+
+def short_reason(error: str, host: str) -> str:
+    """A failure's reason without the host it names (the row's own; the details pane
+    keeps the whole message): `404 Not Found from host` reads `404 Not Found`."""
+    return error.replace(f" from {host}", "").replace(f" by {host}", "")
 
 
 def _state_word(snap: DownloadSnapshot) -> str:
