@@ -341,6 +341,10 @@ class DownloadManager:
         """Apply new manager-wide limits (a `Limits` checks itself when it is made)."""
         self._settings.apply(limits)
         self._events.emit(LimitsChanged(limits))
+        if self._events.wants(HostUpdate):  # every host's cap may change, an idle one's too
+            now = time.monotonic()
+            for host in self._settings.hosts.values():
+                self._events.emit(HostUpdate(host.snapshot(now, limits)))
         self._runner.schedule()
         await self._save_settings()
         return limits
