@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -76,12 +75,15 @@ async def _run(config: Config, listen: Listen | None) -> int:
     store = await Store.open(config.state)
     for notice in store.notices:
         print(f"afetch: {notice}", file=sys.stderr)
-    manager = DownloadManager(config.directory, options=config.options, store=store)
+    manager = DownloadManager(
+        config.directory,
+        options=config.options,
+        store=store,
+        limit_changes=config.limit_overrides,
+    )
     listener: Listener | None = None
     try:
         await manager.start()
-        if config.limit_overrides:
-            await manager.set_limits(replace(manager.limits, **config.limit_overrides))
         await queue_entries(manager, config)
         if listen is not None:
             listener = await _listen(listen, manager, store.path)

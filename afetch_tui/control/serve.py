@@ -13,7 +13,6 @@ import os
 import signal
 import sqlite3
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -67,12 +66,15 @@ async def _serve(config: Config) -> int:
     store = await Store.open(config.state)
     if store.notice:
         print(f"afetch: {store.notice}", file=sys.stderr)
-    manager = DownloadManager(config.directory, options=config.options, store=store)
+    manager = DownloadManager(
+        config.directory,
+        options=config.options,
+        store=store,
+        limit_changes=config.limit_overrides,
+    )
     server: ControlServer | None = None
     try:
         await manager.start()
-        if config.limit_overrides:
-            await manager.set_limits(replace(manager.limits, **config.limit_overrides))
         await queue_entries(manager, config)
         with manager.subscribe() as subscription:
             server = await listen(manager, store.path, role="serve")

@@ -10,7 +10,7 @@ import contextlib
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from afetch_tui.engine.errors import InputError
@@ -29,8 +29,15 @@ def check_rate(rate: float | None, whose: str) -> None:
 class LimitSettings:
     """The manager's limits, per-host caps and global bucket, and the hosts they apply to."""
 
-    def __init__(self, scheduler: Scheduler, *, given: bool) -> None:
-        """``given``: the limits were passed in, so the stored ones do not replace them."""
+    def __init__(
+        self, scheduler: Scheduler, *, given: bool, changes: Mapping[str, Any] | None = None
+    ) -> None:
+        """``given``: the limits were passed in, so the stored ones do not replace them;
+        ``changes``: `Limits` fields set over the stored ones (the command line's ``-j``)
+        before anything starts, or more than the new limit would run at once."""
+        self._changes = dict(changes or {})
+        if self._changes:
+            scheduler.limits = replace(scheduler.limits, **self._changes)
         self._scheduler = scheduler
         self.hosts: dict[str, Host] = scheduler.hosts
         self.given = given
@@ -82,6 +89,11 @@ class LimitSettings:
         if not self.given and "limits" in settings:
             with contextlib.suppress(TypeError, InputError):
                 limits = Limits(**settings["limits"])
-                self._scheduler.limits = limits
-                self.bucket.rate = limits.rate
+                self._scheduler.limits = replace(limits, **self._changes)
+                self.bucket.rate = self.limits.rate
         self.overrides.update(settings.get("host_limits", {}))
+
+    @property
+    def changed(self) -> bool:
+        """Whether `Limits` fields were set over the stored ones (to be saved in turn)."""
+        return bool(self._changes)

@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from afetch_tui.engine import file_ops
 from afetch_tui.engine.announcer import Announcer
@@ -72,8 +72,10 @@ class DownloadManager:
         options: ManagerOptions | None = None,
         store: Store | None = None,
         restore_only: Callable[[Record], bool] | None = None,
+        limit_changes: Mapping[str, Any] | None = None,
     ) -> None:
-        """``limits=None`` takes the limits saved in ``store``, else the defaults.
+        """``limits=None`` takes the limits saved in ``store``, else the defaults, with
+        ``limit_changes`` (`Limits` fields) over them before anything starts.
 
         With ``restore_only``, only the stored downloads it accepts are taken up (queued
         again even if they had failed), and the others stay in the store untouched: this
@@ -86,7 +88,9 @@ class DownloadManager:
         self._restore_only = restore_only
         self._downloads: dict[int, Download] = {}
         self._scheduler = Scheduler(limits or Limits(), self._downloads)
-        self._settings = LimitSettings(self._scheduler, given=limits is not None)
+        self._settings = LimitSettings(
+            self._scheduler, given=limits is not None, changes=limit_changes
+        )
         self._tally = Tally()
         self._next_id = 1
         self._client = Client(self.options, self._settings.host)
@@ -131,6 +135,8 @@ class DownloadManager:
             self._next_id = max(self._next_id, first_free)
             self._restore_only = None  # it holds a key per URL asked for: no longer needed
             self._update_idle()
+            if self._settings.changed:
+                await self._save_settings()
         self._events.start_ticker(
             self.options.progress_interval, self._tally.running, self._settings, self._runner
         )

@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import GUARD, fast_options
 
 from afetch_tui.engine.errors import StoreError
-from afetch_tui.engine.events import Limits, State
+from afetch_tui.engine.events import Limits, State, StateChanged
 from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import SCHEMA_VERSION, Store
@@ -259,3 +259,47 @@ async def test_a_cancelled_download_retried_after_a_restart_claims_a_name_of_its
         assert again.download(b).name == "f.bin"
     finally:
         await shut(again)
+
+
+async def test_a_restart_never_runs_more_than_the_limit(server, payload, tmp_path):
+    """Six downloads were running at -j 6 when the manager quit; it starts again with -j 2
+    (``limit_changes``, as the command line gives them): two transfer at a time from the
+    first, and -j 2 is saved. Applied after the start, the six ran at once (``6/2``)."""
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    urls = [
+        server.add_file(f"/r/{i}.bin", payload(400_000, seed=i), rate=800_000) for i in range(6)
+    ]
+    manager = await open_manager(out, state)
+    await manager.set_limits(replace(manager.limits, max_concurrent=6, max_per_host=6))
+    await manager.add_many(DownloadSpec(urls))
+    await shut(manager)
+
+    store = await Store.open(state)
+    again = DownloadManager(
+        out, options=fast_options(), store=store, limit_changes={"max_concurrent": 2}
+    )
+    events = again.subscribe(lossless=True, kinds=[StateChanged])
+    transferring: set[int] = set()
+    most = 0
+    await again.start()
+    try:
+        assert again.limits == replace(Limits(), max_concurrent=2, max_per_host=6)
+        waited = asyncio.ensure_future(again.wait())
+        while not waited.done():
+            for event in events.drain():
+                assert isinstance(event, StateChanged)
+                # One saving its file (verifying) has given its slot to the next already.
+                if event.state in (State.CONNECTING, State.DOWNLOADING):
+                    transferring.add(event.id)
+                else:
+                    transferring.discard(event.id)
+                most = max(most, len(transferring))
+            await asyncio.sleep(0.005)
+        await asyncio.wait_for(waited, GUARD)
+        assert all(d.state is State.COMPLETED for d in again.downloads())
+        assert most == 2
+    finally:
+        await shut(again)
+    _, saved = await (store := await Store.open(state)).load()
+    await store.close()
+    assert saved["limits"]["max_concurrent"] == 2
