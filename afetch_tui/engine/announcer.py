@@ -18,6 +18,7 @@ from afetch_tui.engine.events import (
     HookFinished,
     HostUpdate,
     Limits,
+    LimitsChanged,
     LogEntry,
     Logged,
     Progress,
@@ -95,6 +96,15 @@ class Announcer:
 
     def emit(self, event: Event) -> None:
         self.subscribers.push(event)
+
+    def limits_changed(self, limits: Limits, hosts: Iterable[Host]) -> None:
+        """New limits, and every host's snapshot: each cap may change, an idle host's too
+        (the ticker sends only hosts with something new; an idle one read ``0/4`` on)."""
+        self.emit(LimitsChanged(limits))
+        if self.subscribers.wants(HostUpdate):
+            now = time.monotonic()
+            for host in hosts:
+                self.emit(HostUpdate(host.snapshot(now, limits)))
 
     def persist(self, d: Download) -> None:
         """Record ``d`` in the journal (if it is still one of the manager's)."""

@@ -31,7 +31,6 @@ from afetch_tui.engine.events import (
     HostSnapshot,
     HostUpdate,
     Limits,
-    LimitsChanged,
     QueueSummary,
     Removed,
     Reordered,
@@ -74,8 +73,8 @@ class DownloadManager:
         restore_only: Callable[[Record], bool] | None = None,
         limit_changes: Mapping[str, Any] | None = None,
     ) -> None:
-        """``limits=None`` takes the limits saved in ``store``, else the defaults, with
-        ``limit_changes`` (`Limits` fields) over them before anything starts.
+        """``limits=None`` takes the limits saved in ``store`` (else the defaults), with
+        ``limit_changes`` (`Limits` fields: ``-j`` ...) over them before anything starts.
 
         With ``restore_only``, only the stored downloads it accepts are taken up (queued
         again even if they had failed), and the others stay in the store untouched: this
@@ -135,8 +134,6 @@ class DownloadManager:
             self._next_id = max(self._next_id, first_free)
             self._restore_only = None  # it holds a key per URL asked for: no longer needed
             self._update_idle()
-            if self._settings.changed:
-                await self._save_settings()
         self._events.start_ticker(
             self.options.progress_interval, self._tally.running, self._settings, self._runner
         )
@@ -346,11 +343,7 @@ class DownloadManager:
     async def set_limits(self, limits: Limits) -> Limits:
         """Apply new manager-wide limits (a `Limits` checks itself when it is made)."""
         self._settings.apply(limits)
-        self._events.emit(LimitsChanged(limits))
-        if self._events.wants(HostUpdate):  # every host's cap may change, an idle one's too
-            now = time.monotonic()
-            for host in self._settings.hosts.values():
-                self._events.emit(HostUpdate(host.snapshot(now, limits)))
+        self._events.limits_changed(limits, self._settings.hosts.values())
         self._runner.schedule()
         await self._save_settings()
         return limits

@@ -22,13 +22,16 @@ async def restore_queue(
 ) -> int:
     """Take up the stored downloads and settings; returns the first id none of them has.
 
-    The stored limits are applied first. History comes back as it was, paused downloads
-    stay paused, the rest are queued; each is handed to ``admit`` (with whether it waits
-    to run) and holds its name again. With ``only``, just the records it accepts are taken
-    up, queued again even if they had failed; the others stay in the store untouched.
+    The stored limits are applied first (the changes given over them, and saved so).
+    History comes back as it was, paused downloads stay paused, the rest are queued; each
+    is handed to ``admit`` (with whether it waits to run) and holds its name again. With
+    ``only``, just the records it accepts are taken up, queued again even if they had
+    failed; the others stay in the store untouched.
     """
     records, saved = await store.load()
     settings.restore(saved)
+    if settings.changed:  # limits set over the stored ones are kept in turn
+        await store.save_settings(settings.saved())
     next_id = 1
     for record in records:
         next_id = max(next_id, record.id + 1)
