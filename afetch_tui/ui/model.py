@@ -110,6 +110,9 @@ class Counts:
     """How many downloads are in each group, and what is left, for the status bar."""
 
     active: int = 0
+    transferring: int = 0
+    """Of `active`, those connecting or downloading: the ones the limit counts (one that
+    saves its file, verifying, has given its slot to the next already)."""
     queued: int = 0
     retrying: int = 0
     paused: int = 0
@@ -462,6 +465,7 @@ class ViewModel:
         tally = self._tally
         return Counts(
             active=sum(tally[state] for state in State if state.is_running),
+            transferring=tally[State.CONNECTING] + tally[State.DOWNLOADING],
             queued=tally[State.QUEUED],
             retrying=tally[State.RETRYING],
             paused=tally[State.PAUSED],

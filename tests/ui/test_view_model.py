@@ -166,3 +166,18 @@ def test_the_total_speed_is_the_sum_of_the_hosts_now() -> None:
     model.apply(HostUpdate(replace(hosts[0], speed_now=0.0)))
     assert model.counts().speed == 250_000.0
     assert "⇣ 244 KiB/s" in render_status(model.counts(), Limits(), Path("/tmp")).plain
+
+
+def test_files_saving_apart_are_not_over_the_limit() -> None:
+    """With -j 8, eight downloading and two saving their files (verifying: their slots
+    went to the next two) read ``10/8 running: the extra finish first`` after a restart."""
+    rows = [snapshot(i, state=State.DOWNLOADING) for i in range(8)]
+    rows += [snapshot(i, state=State.VERIFYING) for i in range(8, 10)]
+    limits = Limits(max_concurrent=8)
+    model = ViewModel()
+    model.load(rows, [], limits)
+    assert model.counts().active == 10
+    assert "running:" not in render_status(model.counts(), limits, Path("/tmp")).plain
+    model.load(rows[2:], [], replace(limits, max_concurrent=5))  # lowered under 6 running
+    shown = render_status(model.counts(), replace(limits, max_concurrent=5), Path("/tmp")).plain
+    assert "6/5 running: the extra finish first" in shown

@@ -59,9 +59,9 @@ def render_status(counts: Counts, limits: Limits, directory: Path, width: int = 
         tally.append(label + " ", style=look.style if count else DIM)
     tally.rstrip()
     running = Text()
-    if counts.active > limits.max_concurrent:  # the limit was lowered under running ones
+    if counts.transferring > limits.max_concurrent:  # it was lowered under running ones
         running.append(
-            f"{counts.active}/{limits.max_concurrent} running: the extra finish first",
+            f"{counts.transferring}/{limits.max_concurrent} running: the extra finish first",
             style=WARN,
         )
     limit = Text(f"max {limits.max_concurrent} · {limits.max_per_host}/host")
