@@ -77,9 +77,8 @@ class DownloadManager:
         ``limit_changes`` (`Limits` fields: ``-j`` ...) over them before anything starts.
 
         With ``restore_only``, only the stored downloads it accepts are taken up (queued
-        again even if they had failed), and the others stay in the store untouched: this
-        is how ``afetch get`` resumes what an earlier run of the same URLs left.
-        """
+        again even if failed; the others stay stored, untouched): how ``afetch get``
+        resumes what an earlier run of the same URLs left."""
         self.directory = check_directory(directory)
         self.options = options or ManagerOptions()
         self.store = store
