@@ -7,7 +7,7 @@ import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,22 +242,36 @@ def target_directory(config: Config, entry: InputEntry) -> Path:
     return config.directory / entry.dir if entry.dir else config.directory
 
 
+def already_listed(urls: Iterable[str], listed: Iterable[str]) -> set[str]:
+    """The ``urls`` that are in the list already (``listed``: the URLs of its downloads, in
+    any state). Such a URL is not queued again without asking: the add dialog asks, and
+    the command line skips it and says so; queued again, it downloads again as ``name (1)``."""
+    return set(urls).intersection(listed)
+
+
 async def queue_entries(
     manager: DownloadManager,
     config: Config,
     *,
     skip: Collection[int] = (),
-) -> None:
-    """Queue every entry whose place in ``config.entries`` is not in ``skip``; entries
-    without options of their own in batches (between them, a lossless subscriber such as
-    ``--json`` catches up: `manager.room`).
+    skip_listed: bool = False,
+) -> int:
+    """Queue every entry whose place in ``config.entries`` is not in ``skip``, and with
+    ``skip_listed`` none `already_listed` (the dashboard started again with the same
+    list): how many that left out. Entries without options of their own go in batches
+    (between them, a lossless subscriber such as ``--json`` catches up: `manager.room`).
 
     The first batch is only as many as may run at once: they start as soon as their rows
     are written, and the network works while the rest of a long list is queued and saved.
     """
+    listed: set[str] = set()
+    if skip_listed and config.entries:
+        listed = already_listed(
+            (entry.url for entry in config.entries), (d.url for d in manager.downloads())
+        )
     plain: list[str] = []
     for place, entry in enumerate(config.entries):
-        if place in skip:
+        if place in skip or entry.url in listed:
             continue
         await manager.room()
         if config.has_own_options(entry):
@@ -269,6 +283,13 @@ async def queue_entries(
         await manager.room()
         await manager.add_many(DownloadSpec(plain[start : start + size]))
         start, size = start + size, QUEUE_BATCH
+    return sum(entry.url in listed for entry in config.entries)
+
+
+def listed_notice(count: int) -> str:
+    """What the dashboard and ``serve`` say of the URLs `queue_entries` left out (one
+    line that fits the downloads box's border at 80 columns)."""
+    return f"{count} URL{'s' * (count != 1)} already listed: not queued again (a: add anyway)"
 
 
 QUEUE_BATCH = 1000

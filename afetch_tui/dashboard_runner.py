@@ -21,6 +21,7 @@ from afetch_tui.config import (
     EXIT_USAGE,
     TERMINATION_SIGNALS,
     Config,
+    listed_notice,
     on_termination,
     queue_entries,
 )
@@ -84,10 +85,10 @@ async def _run(config: Config, listen: Listen | None) -> int:
     listener: Listener | None = None
     try:
         await manager.start()
-        await queue_entries(manager, config)
+        listed = await queue_entries(manager, config, skip_listed=True)
         if listen is not None:
             listener = await _listen(listen, manager, store.path)
-        app = AfetchApp(manager)
+        app = AfetchApp(manager, notice=listed_notice(listed) if listed else None)
         signalled: list[int] = []
 
         def stop(signum: int) -> None:  # SIGTERM, SIGHUP: quit as `q` would, without asking

@@ -22,6 +22,7 @@ from afetch_tui.config import (
     EXIT_OK,
     EXIT_USAGE,
     Config,
+    listed_notice,
     on_termination,
     queue_entries,
 )
@@ -75,7 +76,8 @@ async def _serve(config: Config) -> int:
     server: ControlServer | None = None
     try:
         await manager.start()
-        await queue_entries(manager, config)
+        if listed := await queue_entries(manager, config, skip_listed=True):
+            print(f"afetch: {listed_notice(listed)}", file=sys.stderr)
         with manager.subscribe() as subscription:
             server = await listen(manager, store.path, role="serve")
             print(

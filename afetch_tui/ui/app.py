@@ -53,9 +53,12 @@ class AfetchApp(App[None]):
         cursor_blink: bool = True,
         show_hosts: bool = True,
         show_details: bool = False,
+        notice: str | None = None,
     ) -> None:
+        """``notice``: a line to show once it runs (what the command line left out)."""
         super().__init__()
         self.manager = manager
+        self._startup_notice = notice
         self.model = ViewModel()
         self.model.on_finished = self._finished
         self.refresh_hz = refresh_hz
@@ -86,6 +89,8 @@ class AfetchApp(App[None]):
         self.consume_events()
         self.set_interval(1 / self.refresh_hz, self.tick, name="afetch-refresh")
         self.call_after_refresh(self.tick)
+        if self._startup_notice:
+            self.notify(self._startup_notice, timeout=15, markup=False)
 
     def on_unmount(self) -> None:
         self._collections.remove()

@@ -51,3 +51,37 @@ async def test_the_first_downloads_start_before_the_rest_of_a_long_list_is_queue
     # The first two went out while the other 998 were being queued and written.
     assert connecting[0] < last_added
     assert connecting[0] < 10
+
+
+async def test_the_same_list_again_queues_only_what_is_not_in_the_list(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """The dashboard started again with the same -i list: what is in the list already, in
+    any state, is not queued again (in the walk, 1000 URLs became 2003 downloads and 390
+    files were fetched again as 'name (1).bin'); a new URL of the list still is."""
+    url = server.add_file("/f.bin", b"x" * 1024)
+    urls = [f"{url}?{n}" for n in range(5)]
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"{u}\n" for u in urls[:4]))
+
+    async def start_with_the_list() -> tuple[int, list[str]]:
+        args = get_parser().parse_args(["-q", "-d", str(tmp_path / "out"), "-i", str(listing)])
+        config = build_config(args, need_urls=True)
+        store = await Store.open(tmp_path / "state.db")
+        manager = DownloadManager(config.directory, options=config.options, store=store)
+        try:
+            await manager.start()
+            left_out = await queue_entries(manager, config, skip_listed=True)
+            await manager.wait()
+            return left_out, [d.url for d in manager.downloads()]
+        finally:
+            await manager.close()
+            await store.close()
+
+    assert await start_with_the_list() == (0, urls[:4])
+    listing.write_text("".join(f"{u}\n" for u in urls))  # the same list, and one more
+    left_out, listed = await start_with_the_list()
+    assert left_out == 4
+    assert listed == urls
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert files == {"f.bin"} | {f"f ({n}).bin" for n in range(1, 5)}  # five URLs, no more

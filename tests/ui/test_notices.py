@@ -64,3 +64,23 @@ def test_a_summary_colours_each_count_by_its_state() -> None:
     assert colour_at(line.plain.index("3 completed")) == STATE_LOOK[State.COMPLETED].style
     assert colour_at(line.plain.index("1 failed")) == STATE_LOOK[State.FAILED].style
     assert colour_at(line.plain.index("404")) == ERROR
+
+
+async def test_what_the_command_line_left_out_is_said_on_the_screen(
+    manager: DownloadManager,
+) -> None:
+    """Started again with the same list, the dashboard says what it did not queue again
+    (a line on stderr would be hidden under the full screen until it quits)."""
+    from afetch_tui.config import listed_notice
+
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20, notice=listed_notice(390))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        box = app.screen.query_one("#downloads-box")
+        await until(
+            pilot,
+            lambda: (
+                "390 URLs already listed: not queued again (a: add anyway)"
+                in Text.from_markup(box.border_title or "").plain
+            ),
+            within=5,
+        )

@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from afetch_tui.config import already_listed
 from afetch_tui.engine import AfetchError, DownloadSnapshot, DownloadSpec, State, inert
 from afetch_tui.ui.format import home_relative, human_size
 from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
@@ -618,7 +619,7 @@ class MainScreen(Screen[None]):
 
     async def _skip_or_repeat(self, urls: tuple[str, ...]) -> tuple[str, ...]:
         """URLs already in the list are asked about first: skip them, or download again."""
-        known = {row.snap.url for row in self.model.rows.values()}
+        known = already_listed(urls, (row.snap.url for row in self.model.rows.values()))
         repeated = [url for url in urls if url in known]
         if not repeated:
             return urls
