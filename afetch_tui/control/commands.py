@@ -124,14 +124,16 @@ async def hand_off(connection: Connection, items: list[AddItem], source: str) ->
     """Queue ``items`` in the running afetch; print what it refused and how many it took."""
     if not items:
         raise UsageError("no URLs given")
-    queued, refused = 0, []
+    queued, refused, listed = 0, [], 0
     for batch in _batches([item.to_json() for item in items]):
-        result = await connection.request("add", items=batch, source=source)
+        result = await connection.request("add", items=batch, source=source, skip_listed=True)
         queued += len(result["ids"])
         refused += result["refused"]
+        listed += len(result.get("listed", ()))
     for each in refused:
         print(f"afetch: refused {inert(each['url'])}: {inert(each['error'])}", file=sys.stderr)
-    print(f"queued {queued} in the running afetch (pid {connection.pid})", flush=True)
+    left_out = f"; {listed} already in its list, not queued again" if listed else ""
+    print(f"queued {queued} in the running afetch (pid {connection.pid}){left_out}", flush=True)
     return EXIT_FAILED if refused else EXIT_OK
 
 

@@ -75,6 +75,14 @@ def test_plain_afetch_url_hands_off_to_the_running_one(
     assert handed.returncode == 0, handed.stderr
     assert handed.stdout.strip() == f"queued 3 in the running afetch (pid {running.pid})"
     wait_for(lambda: (tmp_path / "out" / "renamed.bin").exists(), running.proc, what="renamed")
+    # The same again, and one more: only the new one is queued (else each downloads again)
+    fourth = server.add_file("/h3", b"h" * 50)
+    again = afetch("add", "--state", str(state), urls[0], urls[1], fourth, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == (
+        f"queued 1 in the running afetch (pid {running.pid});"
+        " 2 already in its list, not queued again"
+    )
 
 
 def test_commands_steer_the_running_afetch(
