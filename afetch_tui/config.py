@@ -37,7 +37,7 @@ from afetch_tui.usage import (  # re-exported: the front ends take them from her
 )
 
 if TYPE_CHECKING:  # the manager (and aiohttp) is loaded only by a run, not by its checks
-    from afetch_tui.engine import DownloadManager
+    from afetch_tui.engine import DownloadManager, DownloadSnapshot
 
 __all__ = [
     "EXIT_FAILED",
@@ -242,11 +242,20 @@ def target_directory(config: Config, entry: InputEntry) -> Path:
     return config.directory / entry.dir if entry.dir else config.directory
 
 
-def already_listed(urls: Iterable[str], listed: Iterable[str]) -> set[str]:
-    """The ``urls`` that are in the list already (``listed``: the URLs of its downloads, in
-    any state). Such a URL is not queued again without asking: the add dialog asks, and
-    the command line skips it and says so; queued again, it downloads again as ``name (1)``."""
-    return set(urls).intersection(listed)
+Listed = frozenset[tuple[str, Path]]
+"""What is in the list: each download's URL and folder (`listed`)."""
+
+
+def listed(downloads: Iterable[DownloadSnapshot]) -> Listed:
+    return frozenset((d.url, d.directory) for d in downloads)
+
+
+def already_listed(url: str, directory: Path, in_list: Listed) -> bool:
+    """Whether a download of ``url`` into ``directory`` is in the list already, in any
+    state. It is not queued again without asking (queued again, it downloads again, as
+    ``name (1)``): the add dialog asks, and the command line leaves it out and says so.
+    What names its own file or options is always queued."""
+    return (url, directory) in in_list
 
 
 async def queue_entries(
@@ -264,14 +273,16 @@ async def queue_entries(
     The first batch is only as many as may run at once: they start as soon as their rows
     are written, and the network works while the rest of a long list is queued and saved.
     """
-    listed: set[str] = set()
-    if skip_listed and config.entries:
-        listed = already_listed(
-            (entry.url for entry in config.entries), (d.url for d in manager.downloads())
-        )
+    in_list = listed(manager.downloads()) if skip_listed and config.entries else frozenset()
     plain: list[str] = []
+    left_out = 0
     for place, entry in enumerate(config.entries):
-        if place in skip or entry.url in listed:
+        if place in skip:
+            continue
+        if not config.has_own_options(entry) and already_listed(
+            entry.url, config.directory, in_list
+        ):
+            left_out += 1
             continue
         await manager.room()
         if config.has_own_options(entry):
@@ -283,7 +294,7 @@ async def queue_entries(
         await manager.room()
         await manager.add_many(DownloadSpec(plain[start : start + size]))
         start, size = start + size, QUEUE_BATCH
-    return sum(entry.url in listed for entry in config.entries)
+    return left_out
 
 
 def listed_notice(count: int) -> str:
@@ -301,37 +312,47 @@ TERMINATION_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 
 
 EXIT_GRACE = 10.0
-"""Seconds a signalled run has to end by itself before it is ended at once."""
+"""Seconds a signalled dashboard has to leave its screen before it is ended at once."""
 
 
 @contextlib.contextmanager
-def on_termination(stop: Callable[[int], None], grace: float = EXIT_GRACE) -> Iterator[None]:
-    """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop,
-    and the process ends (128 + the signal's number) ``grace`` seconds later if it is
-    still running. That is as safe as a kill -9, which loses nothing written; it is there
-    for a loop that cannot run: once its terminal is gone, Textual's output thread dies
-    on the first failed write and the next write waits for it for ever, and an asyncio
-    signal handler, run by the loop, would never run. A Python signal handler still runs
-    in the main thread while it waits on a lock."""
+def on_termination(stop: Callable[[int], None], grace: float | None = None) -> Iterator[None]:
+    """While the block runs, SIGTERM or SIGHUP calls ``stop(signum)`` once, on the loop
+    (a signal ignored when the block began, as under ``nohup``, stays ignored).
+
+    With ``grace`` (a Textual app runs in the block), the process ends, 128 + the signal's
+    number, if the block has not ended ``grace`` seconds after the signal: once its
+    terminal is gone, Textual's output thread dies on the first failed write and the
+    next write waits for it for ever, so the loop never runs again (a Python signal
+    handler still runs in the main thread while it waits on a lock; asyncio's would not).
+    Only the block is watched: what follows it (closing the queue) runs to its end."""
     import asyncio  # here, not at the top: a usage error must not load asyncio (~30 ms)
     import os
     import threading
 
     loop = asyncio.get_running_loop()
     received: list[int] = []
+    enders: list[threading.Timer] = []
 
     def handle(signum: int, frame: object) -> None:
         if received:
             return
         received.append(signum)
-        ender = threading.Timer(grace, os._exit, (128 + signum,))
-        ender.daemon = True
-        ender.start()
+        if grace is not None:
+            ender = threading.Timer(grace, os._exit, (128 + signum,))
+            ender.daemon = True
+            enders.append(ender)
+            ender.start()
         loop.call_soon_threadsafe(stop, signum)
 
-    before = {signum: signal.signal(signum, handle) for signum in TERMINATION_SIGNALS}
+    before = {}
+    for signum in TERMINATION_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            before[signum] = signal.signal(signum, handle)
     try:
         yield
     finally:
+        for ender in enders:
+            ender.cancel()
         for signum, handler in before.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)

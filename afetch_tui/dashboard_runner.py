@@ -17,6 +17,7 @@ from typing import Protocol
 
 from afetch_tui.config import (
     EXIT_FAILED,
+    EXIT_GRACE,
     EXIT_OK,
     EXIT_USAGE,
     TERMINATION_SIGNALS,
@@ -95,7 +96,7 @@ async def _run(config: Config, listen: Listen | None) -> int:
             signalled.append(signum)
             app.exit()
 
-        with on_termination(stop):
+        with on_termination(stop, grace=EXIT_GRACE):
             await app.run_async()
     finally:
         if listener is not None:

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from typing import Any
 
-from afetch_tui.config import EXIT_FAILED, EXIT_OK, on_termination
+from afetch_tui.config import EXIT_FAILED, EXIT_GRACE, EXIT_OK, on_termination
 from afetch_tui.control.client import Connection
 from afetch_tui.control.remote import RemoteManager
 
@@ -27,7 +27,9 @@ async def run_attached(connection: Connection, *, headless: bool = False, **opti
 
     watcher = asyncio.create_task(exit_when_lost())
     try:
-        with on_termination(lambda signum: app.exit()):  # SIGTERM, SIGHUP: detach, as `q`
+        with on_termination(
+            lambda signum: app.exit(), grace=EXIT_GRACE
+        ):  # SIGTERM, SIGHUP: detach, as `q`
             await app.run_async(headless=headless)
     finally:
         watcher.cancel()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from afetch_tui.config import already_listed
+from afetch_tui.config import already_listed, listed
 from afetch_tui.control import ops, wire
 from afetch_tui.control.paths import ControlError, private_dir
 from afetch_tui.engine import (
@@ -243,16 +243,23 @@ class ControlServer:
         items = ops.add_items(args)
         if ops.flag(args, "atomic"):  # a dashboard's add: all or nothing, like in-process
             return {"ids": await ops.add_atomic(self.manager, items), "refused": []}
-        listed: set[str] = set()
+        left_out: list[str] = []
         if ops.flag(args, "skip_listed"):  # `afetch add` / `afetch URL`: as on a start
-            urls = (d.url for d in self.manager.downloads())
-            listed = already_listed((item.url for item in items), urls)
-            items = [item for item in items if item.url not in listed]
+            in_list, home = listed(self.manager.downloads()), self.manager.directory
+            wanted = []
+            for item in items:
+                folder = Path(item.directory) if item.directory else home
+                plain = item.name is None and item.checksum is None
+                if plain and already_listed(item.url, folder, in_list):
+                    left_out.append(item.url)
+                else:
+                    wanted.append(item)
+            items = wanted
         ids, refused = await ops.add_all(self.manager, items)
         if ids:
             source = ops.text(args, "source", default=None) or "another afetch"
             self.manager.handed_off(ids, f"{source} (pid {session.peer_pid})")
-        return {"ids": ids, "refused": refused, "listed": sorted(listed)}
+        return {"ids": ids, "refused": refused, "listed": left_out}
 
     def _each(
         self, command: Callable[[int], Awaitable[None]]

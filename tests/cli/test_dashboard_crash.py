@@ -143,3 +143,40 @@ def test_a_signal_ends_a_run_whose_loop_is_stuck():
             proc.wait()
     assert code == 128 + signal.SIGTERM
     assert time.monotonic() - started < 5
+
+
+AFTER_THE_BLOCK = """
+import asyncio, os, signal
+from afetch_tui.config import on_termination
+
+async def main():
+    with on_termination(lambda signum: print("stop asked", flush=True), grace=0.3):
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.8)  # closing the queue after the block: never cut short
+    print("closed", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_what_follows_the_watched_block_runs_to_its_end():
+    """The backstop watches the block (a screen that cannot close), not the queue's
+    close after it: that runs to its end however long it takes."""
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_THE_BLOCK], capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["stop", "asked", "closed"]
+
+
+def test_a_signal_ignored_before_stays_ignored():
+    """Under ``nohup`` SIGHUP is ignored, and stays so while afetch runs."""
+    script = AFTER_THE_BLOCK.replace("signal.SIGTERM", "signal.SIGHUP")
+    done = subprocess.run(
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+         + script],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["closed"]

@@ -64,8 +64,8 @@ async def test_the_same_list_again_queues_only_what_is_not_in_the_list(
     listing = tmp_path / "list.txt"
     listing.write_text("".join(f"{u}\n" for u in urls[:4]))
 
-    async def start_with_the_list() -> tuple[int, list[str]]:
-        args = get_parser().parse_args(["-q", "-d", str(tmp_path / "out"), "-i", str(listing)])
+    async def start_with_the_list(folder: str = "out") -> tuple[int, list[str]]:
+        args = get_parser().parse_args(["-q", "-d", str(tmp_path / folder), "-i", str(listing)])
         config = build_config(args, need_urls=True)
         store = await Store.open(tmp_path / "state.db")
         manager = DownloadManager(config.directory, options=config.options, store=store)
@@ -85,3 +85,5 @@ async def test_the_same_list_again_queues_only_what_is_not_in_the_list(
     assert listed == urls
     files = {p.name for p in (tmp_path / "out").iterdir()}
     assert files == {"f.bin"} | {f"f ({n}).bin" for n in range(1, 5)}  # five URLs, no more
+    left_out, listed = await start_with_the_list("elsewhere")  # another folder: all again
+    assert left_out == 0 and len(listed) == 10

@@ -83,6 +83,14 @@ def test_plain_afetch_url_hands_off_to_the_running_one(
         f"queued 1 in the running afetch (pid {running.pid});"
         " 2 already in its list, not queued again"
     )
+    # The same URL into another folder, or under a name of its own, is another download
+    other = afetch("add", "--state", str(state), "-d", str(tmp_path / "b"), urls[0], urls[0],
+                   cwd=tmp_path)  # fmt: skip
+    assert other.stdout.strip() == f"queued 2 in the running afetch (pid {running.pid})"
+    named = afetch("add", "--state", str(state), "-o", "own.bin", urls[0], cwd=tmp_path)
+    assert named.stdout.strip() == f"queued 1 in the running afetch (pid {running.pid})"
+    twice = afetch("add", "--state", str(state), urls[1], urls[1], cwd=tmp_path)
+    assert twice.stdout.strip().endswith("; 2 already in its list, not queued again")
 
 
 def test_commands_steer_the_running_afetch(

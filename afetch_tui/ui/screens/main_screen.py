@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from afetch_tui.config import already_listed
+from afetch_tui.config import already_listed, listed
 from afetch_tui.engine import AfetchError, DownloadSnapshot, DownloadSpec, State, inert
 from afetch_tui.ui.format import home_relative, human_size
 from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
@@ -583,7 +583,7 @@ class MainScreen(Screen[None]):
             request = await self.app.push_screen_wait(dialog)
             if request is None:
                 return
-            urls = await self._skip_or_repeat(request.urls)
+            urls = await self._skip_or_repeat(request.urls, request.directory)
             if not urls:
                 return
             try:
@@ -617,9 +617,11 @@ class MainScreen(Screen[None]):
             error=error,
         )
 
-    async def _skip_or_repeat(self, urls: tuple[str, ...]) -> tuple[str, ...]:
+    async def _skip_or_repeat(self, urls: tuple[str, ...], directory: Path) -> tuple[str, ...]:
         """URLs already in the list are asked about first: skip them, or download again."""
-        known = already_listed(urls, (row.snap.url for row in self.model.rows.values()))
+        in_list = listed(row.snap for row in self.model.rows.values())
+        folder = _as_a_downloads(directory)
+        known = {url for url in urls if already_listed(url, folder, in_list)}
         repeated = [url for url in urls if url in known]
         if not repeated:
             return urls
@@ -645,7 +647,7 @@ class MainScreen(Screen[None]):
         result = await self.app.push_screen_wait(HarvestDialog(self.manager))
         if result is None:
             return
-        urls = await self._skip_or_repeat(result.urls)
+        urls = await self._skip_or_repeat(result.urls, self.manager.defaults.directory)
         ids = (
             await self.call(self.manager.add_many(DownloadSpec(urls, paused=result.paused)))
             if urls
@@ -910,3 +912,8 @@ class MainScreen(Screen[None]):
     def action_help(self) -> None:
         bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
         self.app.push_screen(HelpDialog(bindings))
+
+
+def _as_a_downloads(directory: Path) -> Path:
+    """A folder as a download's is written (`check_directory`), to compare with it."""
+    return directory.expanduser().absolute()
