@@ -214,17 +214,16 @@ async def copy_body(
                 await throttle(buckets, len(chunk))
                 limited = True
             else:
-                hold = asyncio.timeout(_hold_left(batch, content, taken, held_since))
-                try:
-                    async with hold:
-                        chunk, chunk_end = await content.readchunk()
-                except TimeoutError:
-                    if not hold.expired():
-                        raise  # aiohttp's read timeout (a stall), not ours
+                hold_left = _hold_left(batch, content, taken, held_since)
+                if hold_left is None:  # the common case: no timer per chunk
+                    chunk, chunk_end = await content.readchunk()
+                elif (read := await _read_within(content, hold_left)) is None:
                     # held MAX_HOLD and the server went silent: write it now
                     await landing.submit(batch, batched)
                     batch, batched = [], 0
                     continue
+                else:
+                    chunk, chunk_end = read
                 if not chunk and chunk_end:
                     continue  # the end of one HTTP chunk, not of the body
                 limited = False
@@ -286,6 +285,19 @@ def _hold_left(
     if not batch or content.total_bytes > taken:
         return None
     return max(0.0, MAX_HOLD - (time.monotonic() - held_since))
+
+
+async def _read_within(content: aiohttp.StreamReader, seconds: float) -> tuple[bytes, bool] | None:
+    """``readchunk``, or None if nothing came within ``seconds`` (cancelling the wait
+    consumes nothing; aiohttp's own read timeout still raises)."""
+    hold = asyncio.timeout(seconds)
+    try:
+        async with hold:
+            return await content.readchunk()
+    except TimeoutError:
+        if hold.expired():
+            return None
+        raise
 
 
 def widen_reads(response: aiohttp.ClientResponse) -> None:
