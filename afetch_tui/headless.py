@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import stat
 import sys
 import time
 from collections import defaultdict
@@ -158,7 +159,8 @@ async def _run(config: Config) -> int:
                 await asyncio.gather(painter, return_exceptions=True)
             reporter.clear_live()
         code = reporter.finish()
-        await manager.clear_finished()
+        if code == EXIT_OK:  # else a rerun finishes this run's work: see `TakeUp`
+            await manager.clear_finished()
         return code
     finally:
         await manager.close()
@@ -206,8 +208,11 @@ class TakeUp:
     """Which stored downloads this run takes up, each for one entry of the command line.
 
     A stored download is taken up by an entry of the same URL into the same directory,
-    asked for with the same name and checksum, and unfinished (else the entry starts
-    afresh, under a new name, rather than skip what the command line now asks for). Each
+    asked for with the same name and checksum, if it is unfinished, or completed with its
+    file still there at its size: an earlier run that was interrupted or had failures
+    (a run that completes everything forgets it all) left it, and its rerun finishes that
+    run's work rather than fetch the same files again as ``name (1).ext``. Else the entry
+    starts afresh, under a new name, rather than skip what the command line asks for. Each
     entry takes up at most one stored download and each stored download serves one entry:
     the same URL given twice under two ``out=`` names is two downloads, and neither is
     skipped because the other was resumed. `taken` holds the places (in
@@ -264,7 +269,7 @@ class TakeUp:
         return self._index
 
     def __call__(self, record: Record) -> bool:
-        if record.state == State.COMPLETED.value:
+        if record.state == State.COMPLETED.value and not _still_there(record):
             return False
         if self._config.options.checksums and record.checksum is None:
             return False
@@ -283,6 +288,18 @@ class TakeUp:
         if record.url != entry.url:
             take_up_under(record, entry.url)
         return True
+
+
+def _still_there(record: Record) -> bool:
+    """Whether a completed download's file is where it was put, at the size it had (a
+    file deleted, replaced or grown since is fetched again)."""
+    if record.name is None or record.total is None:
+        return False
+    try:
+        info = os.stat(os.path.join(record.directory, record.name), follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == record.total
 
 
 def _without_query(url: str) -> tuple[str, str, str]:
@@ -322,6 +339,9 @@ class Reporter:
         self.live = err.isatty()
         self.started = time.monotonic()
         self.counts: defaultdict[State, int] = defaultdict(int)
+        self.earlier = 0
+        """Downloads an earlier run completed, taken up by this one (not fetched again)."""
+        self.earlier_bytes = 0
         self._live_lines = 0
         self._last_plain = time.monotonic()
 
@@ -347,9 +367,12 @@ class Reporter:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def resumed(self, d: DownloadSnapshot) -> None:
-        """A download taken up from an earlier run."""
+        """A download taken up from an earlier run (completed by it, or to finish)."""
         self._handle(Added(d))
-        if d.done and not self.quiet:
+        if d.state is State.COMPLETED:
+            self.earlier += 1
+            self.earlier_bytes += d.done
+        elif d.done and not self.quiet:
             name = d.name or d.url
             self._print_above_live(f"resume  {name} from {fmt.size(d.done)}")
 
@@ -459,12 +482,13 @@ class Reporter:
         stopped = [d for d in self.manager.downloads_in(State.PAUSED) if d.error]
         completed = tally.counts[State.COMPLETED]
         elapsed = time.monotonic() - self.started
-        total = tally.completed_bytes
+        total = tally.completed_bytes - self.earlier_bytes  # what this run fetched
         hook_failures = self.manager.hook_failures
         if self.json_out is not None:
             summary = {
                 "event": "summary",
                 "completed": completed,
+                "earlier": self.earlier,
                 "failed": len(failed),
                 "bytes": total,
                 "seconds": round(elapsed, 3),
@@ -475,8 +499,9 @@ class Reporter:
             self._json(summary)
             self._json(None)
         paused = f", {len(stopped)} not finished" if stopped else ""
+        earlier = f" ({self.earlier} by the earlier run)" if self.earlier else ""
         self._say(
-            f"{completed} completed, {len(failed)} failed{paused}: {fmt.size(total)} "
+            f"{completed} completed{earlier}, {len(failed)} failed{paused}: {fmt.size(total)} "
             f"in {fmt.duration(elapsed)} ({fmt.rate(total / elapsed if elapsed else 0)})"
         )
         for d in failed:

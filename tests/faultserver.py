@@ -298,6 +298,11 @@ class FaultServer:
             self._statuses[path] = (status, retry_after)
         return self.url(path)
 
+    def clear_status(self, path: str) -> None:
+        """``path`` no longer answers the status `add_status` gave it."""
+        with self._lock:
+            del self._statuses[path]
+
     def add_location(self, path: str, location: str, status: int = 302) -> str:
         """``path`` answers ``status`` with ``Location: location`` sent verbatim (any scheme)."""
         return self.add_raw(

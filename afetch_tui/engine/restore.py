@@ -26,7 +26,7 @@ async def restore_queue(
     History comes back as it was, paused downloads stay paused, the rest are queued; each
     is handed to ``admit`` (with whether it waits to run) and holds its name again. With
     ``only``, just the records it accepts are taken up, queued again even if they had
-    failed; the others stay in the store untouched.
+    failed (completed ones stay completed); the others stay in the store untouched.
     """
     records, saved = await store.load()
     settings.restore(saved)
@@ -38,7 +38,8 @@ async def restore_queue(
         if only is not None:
             if not only(record):
                 continue
-            record.state, record.error, record.retries = State.QUEUED.value, None, 0
+            if record.state != State.COMPLETED.value:
+                record.state, record.error, record.retries = State.QUEUED.value, None, 0
         d = from_record(record)
         admit(d, d.state is State.QUEUED)
         host = settings.hosts[d.host]

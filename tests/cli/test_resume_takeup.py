@@ -143,3 +143,87 @@ def test_another_query_with_a_strong_etag_resumes(server, payload, tmp_path, cap
     (request,) = server.requests_for("/f.bin")
     assert request.header("Range") == f"bytes={kept}-"
     assert request.header("If-Range") == etag
+
+
+def _fetched(server: Any, *paths: str) -> int:
+    return sum(len(server.requests_for(path, "GET")) for path in paths)
+
+
+def test_a_rerun_keeps_what_the_interrupted_run_completed(server, payload, tmp_path, capsys):
+    """An interrupted run left two completed downloads (their files there at their size)
+    and one queued: the rerun fetches only the queued one, names nothing ``(1)``, and says
+    how many the earlier run had done; once all are done the state is forgotten."""
+    files = {f"/f{n}.bin": payload(8 * KIB, seed=10 + n) for n in range(3)}
+    urls = [server.add_file(path, data) for path, data in files.items()]
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    out.mkdir()
+    for n in (0, 1):
+        (out / f"f{n}.bin").write_bytes(files[f"/f{n}.bin"])
+    done = {"state": "completed", "total": 8 * KIB, "checkpoint": 8 * KIB}
+    _store(
+        state,
+        {"url": urls[0], "directory": str(out), "name": "f0.bin", **done},
+        {"url": urls[1], "directory": str(out), "name": "f1.bin", **done},
+        {"url": urls[2], "directory": str(out), "state": "queued"},
+    )
+
+    code = main(["get", "-q", "-d", str(out), "--state", str(state), *urls])
+
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert _fetched(server, "/f0.bin", "/f1.bin") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["f0.bin", "f1.bin", "f2.bin"]
+    assert (out / "f2.bin").read_bytes() == files["/f2.bin"]
+    assert "3 completed (2 by the earlier run), 0 failed: 8.0 KiB" in err
+    assert _records(state) == []
+
+
+def test_a_completed_file_gone_or_changed_is_fetched_again(server, payload, tmp_path, capsys):
+    """The earlier run completed both, but one file was deleted since and the other has
+    another size: neither is taken for done; both are fetched (under their own names)."""
+    files = {f"/g{n}.bin": payload(8 * KIB, seed=20 + n) for n in range(2)}
+    urls = [server.add_file(path, data) for path, data in files.items()]
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    out.mkdir()
+    (out / "g1.bin").write_bytes(b"edited since")
+    done = {"state": "completed", "total": 8 * KIB, "checkpoint": 8 * KIB}
+    _store(
+        state,
+        {"url": urls[0], "directory": str(out), "name": "g0.bin", **done},
+        {"url": urls[1], "directory": str(out), "name": "g1.bin", **done},
+    )
+
+    code = main(["get", "-q", "-d", str(out), "--state", str(state), *urls])
+
+    assert code == 0, capsys.readouterr().err
+    assert _fetched(server, "/g0.bin", "/g1.bin") == 2
+    assert (out / "g0.bin").read_bytes() == files["/g0.bin"]
+    assert (out / "g1.bin").read_bytes() == b"edited since"
+    assert (out / "g1 (1).bin").read_bytes() == files["/g1.bin"]
+
+
+def test_a_rerun_after_a_failure_fetches_only_the_failed(server, payload, tmp_path, capsys):
+    """A run where one of three URLs fails (exit 1) keeps what it completed; once the
+    server serves the third, the same command fetches only that one and exits 0."""
+    good = {f"/h{n}.bin": payload(8 * KIB, seed=30 + n) for n in range(2)}
+    urls = [server.add_file(path, data) for path, data in good.items()]
+    urls.append(server.add_status("/h2.bin", 404))
+    out, state = tmp_path / "out", tmp_path / "state.db"
+    command = ["get", "-q", "-d", str(out), "--state", str(state), "--retries", "0", *urls]
+
+    assert main(command) == 1
+    late = payload(8 * KIB, seed=32)
+    server.clear_status("/h2.bin")  # the server mends its 404
+    server.add_file("/h2.bin", late)
+    capsys.readouterr()
+    assert main(command) == 0, capsys.readouterr().err
+
+    assert _fetched(server, "/h0.bin", "/h1.bin") == 2  # once each, by the first run
+    assert sorted(p.name for p in out.iterdir()) == ["h0.bin", "h1.bin", "h2.bin"]
+    assert (out / "h2.bin").read_bytes() == late
+
+
+def _records(state: Path) -> list[Record]:
+    from afetch_tui.engine.store import read_records
+
+    return read_records(state)
