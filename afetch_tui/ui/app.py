@@ -23,10 +23,11 @@ from textual.worker import Worker, WorkerState
 
 from afetch_tui.engine import DownloadSnapshot, HandedOff, HookFinished, State
 from afetch_tui.ui.collector import ShortCollections
+from afetch_tui.ui.format import plural
 from afetch_tui.ui.model import ViewModel, display_name
 from afetch_tui.ui.notices import newest_notice
 from afetch_tui.ui.screens.help import key_label
-from afetch_tui.ui.screens.main_screen import MainScreen, plural
+from afetch_tui.ui.screens.main_screen import MainScreen
 from afetch_tui.ui.screens.prompts import ConfirmDialog
 
 if TYPE_CHECKING:

@@ -125,3 +125,8 @@ def percent(fraction: float | None) -> str:
     if fraction >= 1:
         return "100%"
     return f"{fraction * 100:.1f}%"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`plural(1, "file")` → `1 file`; `plural(2, "file")` → `2 files`."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"

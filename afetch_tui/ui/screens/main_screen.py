@@ -1,16 +1,15 @@
-"""The main screen: downloads, hosts, details and status, and every action on them.
+"""The main screen: downloads, hosts, details and status, and the keys that act on them.
 
-Each action that asks something first is one `@work` coroutine that awaits its dialog
-(`push_screen_wait`) and then acts. Actions apply to the marked downloads when there are
-marks, else to the one under the cursor.
+It composes the widgets and binds the keys; what each key does lives in
+`afetch_tui.ui.screens.main` (one job a module), and each `action_` here hands over to it.
+Each action that asks something first runs in one dialog worker (`asks_first`): it awaits
+its dialog (`push_screen_wait`) and then acts. Actions apply to the marked downloads when
+there are marks, else to the one under the cursor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,22 +20,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from afetch_tui.config import already_listed, listed
-from afetch_tui.engine import AfetchError, DownloadSnapshot, DownloadSpec, State, inert
-from afetch_tui.ui.format import home_relative, human_size
-from afetch_tui.ui.model import Changes, Show, Sort, ViewModel, display_name
-from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
-from afetch_tui.ui.screens.harvest_dialog import HarvestDialog
+from afetch_tui.ui.model import Changes, ViewModel
+from afetch_tui.ui.screens.add_dialog import AddDialog
 from afetch_tui.ui.screens.help import HelpDialog
-from afetch_tui.ui.screens.prompts import (
-    ConfirmDialog,
-    RateDialog,
-    RemoveChoice,
-    RemoveDialog,
-    UrlDialog,
-)
-from afetch_tui.ui.screens.settings import SettingsDialog
-from afetch_tui.ui.style import DIM
+from afetch_tui.ui.screens.main import asking, commands, view
+from afetch_tui.ui.screens.main.adding import Adding
+from afetch_tui.ui.screens.main.context import ActionContext
+from afetch_tui.ui.screens.main.paint import NARROW, Painter
 from afetch_tui.ui.widgets.details_pane import DetailsPane
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel
@@ -45,22 +35,8 @@ from afetch_tui.ui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from afetch_tui.engine import Manager
 
-T = TypeVar("T")
-
-NARROW = 120
-"""Below this width the details pane replaces the hosts panel instead of sharing the row."""
-
-HOSTS_MAX_ROWS = 10
-"""The hosts panel grows with the hosts up to this many rows, then scrolls."""
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def describe(snaps: list[DownloadSnapshot]) -> str:
-    """“name” for one download, “N downloads” for several."""
-    return f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
+asks_first = work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+"""One dialog at a time: a worker that awaits its dialog, then acts."""
 
 
 class MainScreen(Screen[None]):
@@ -279,27 +255,24 @@ class MainScreen(Screen[None]):
         super().__init__(id="dashboard")
         self.model = model
         self.manager = manager
-        self.add_draft = ""
-        """What the add dialog held when it was closed with Escape."""
         self.awaiting_events = False
         """A command was sent: repaint once its events are folded in (`AfetchApp`), not
         at the next timer tick (up to a quarter of a second later)."""
-        self._title = "Downloads"
-        self._notice: Text | None = None
-        """The newest notice, shown after the title (see `afetch_tui.ui.notices`)."""
-        self._painted: Text | None = None
+        self.painter = Painter(self, model, manager)
+        self.ctx = ActionContext(self, model, manager, repaint=self.app_tick, sent=self._sent)
+        self.adding = Adding(self.ctx)
         self.set_reactive(MainScreen.show_hosts, show_hosts)
         self.set_reactive(MainScreen.show_details, show_details)
 
     @property
-    def directory(self) -> Path:
-        return Path(self.manager.directory)
+    def table(self) -> DownloadsTable:
+        return self.query_one(DownloadsTable)
 
     # -- composition ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Vertical(id="downloads-box") as box:
-            box.border_title = self._title
+            box.border_title = self.painter.title
             yield Input(
                 placeholder="filter: name, URL or host · enter keeps it · esc clears",
                 id="filter",
@@ -342,183 +315,21 @@ class MainScreen(Screen[None]):
         if self.is_mounted:
             self._arrange()
             if shown:
-                self._show_details(self.table.selected_id)
+                self.painter.show_details(self.table.selected_id)
 
-    @property
-    def table(self) -> DownloadsTable:
-        return self.query_one(DownloadsTable)
+    # -- repainting (`paint`) -----------------------------------------------------------
 
     def _arrange(self) -> None:
-        """Show hosts and details side by side when wide; one at a time when narrow.
-
-        The bottom row is only as tall as the hosts need (the details pane, when shown,
-        takes what it is given)."""
-        hosts = self.query_one(HostsPanel)
-        details = self.query_one(DetailsPane)
-        bottom = self.query_one("#bottom")
-        narrow = self.size.width < NARROW
-        hosts.display = self.show_hosts and not (narrow and self.show_details)
-        details.display = self.show_details
-        bottom.display = self.show_hosts or self.show_details
-        bottom.set_class(narrow, "-narrow")
-        bottom.set_class(self.show_details, "-details")
-        if not self.show_details:
-            room = max(2, (self.size.height - 8) // 4)  # at 80x24: 4 hosts, then it scrolls
-            rows = min(HOSTS_MAX_ROWS, room, max(1, len(self.model.hosts)))
-            bottom.styles.height = rows + 3  # borders and the header
-        else:
-            bottom.styles.height = None
-        if not hosts.display and (hosts.has_focus or self.focused is None):
-            self.table.focus()  # never leave the keys with nowhere to go
-
-    # -- live updates ----------------------------------------------------------------
+        self.painter.arrange(self.show_hosts, self.show_details)
 
     def apply(self, changes: Changes) -> None:
         """Repaint whatever `changes` touched (called inside `batch_update`)."""
-        model = self.model
-        table = self.table
-        table.sync(changes)
-        hosts = self.query_one(HostsPanel)
-        before = hosts.row_count
-        hosts.sync(changes)
-        if hosts.row_count != before:
+        if self.painter.apply(changes):
             self._arrange()
-        counts = model.counts()
-        self.query_one(StatusBar).show(counts, model.limits, self.directory)
-        self.query_one("#empty").display = not model.rows
-        self._titles(counts.unfinished, counts.finished)
-        details = self.query_one(DetailsPane)
-        selected = table.selected_id
-        row = model.rows.get(selected) if selected is not None else None
-        if details.display and (
-            selected in changes.dirty
-            or changes.reset
-            or details.download_id != selected
-            or changes.limits
-            or (row is not None and row.snap.host in changes.hosts)  # why it waits
-        ):
-            self._show_details(selected)
-
-    def _titles(self, unfinished: int, finished: int) -> None:
-        """The box title says what is shown; its subtitle how many and how many marked."""
-        model = self.model
-        box = self.query_one("#downloads-box")
-        title = "Downloads"
-        if model.filter_text:
-            title += f" · “{model.filter_text}”"
-        if model.show is not Show.ALL:
-            title += f" · {model.show.value}"
-        if model.sort is not Sort.QUEUE:
-            title += f" · by {model.sort.value}"
-        self._title = title
-        self._paint_title()
-        parts = []
-        shown = self.table.row_count
-        if shown != len(model.rows):
-            parts.append(f"{shown} of {len(model.rows)} shown")
-        if model.marks:
-            parts.append(f"{len(model.marks)} marked")
-        if unfinished:
-            parts.append(f"{unfinished} to go")
-        if finished:
-            parts.append(f"{finished} finished")
-        subtitle = " · ".join(parts)
-        if box.border_subtitle != subtitle:
-            box.border_subtitle = subtitle
 
     def show_notice(self, notice: Text | None) -> None:
         """The newest notice, in the box's top border after its title (None: none)."""
-        if notice is None and self._notice is None:
-            return
-        if notice is not None and self._notice is not None and notice == self._notice:
-            return
-        self._notice = notice
-        self._paint_title()
-
-    def _paint_title(self) -> None:
-        title = Text(self._title)  # the filter is the user's text, never markup
-        if self._notice is not None:
-            title.append(" · ", style=DIM)
-            title.append_text(self._notice)
-        if title != self._painted:  # setting it repaints the whole box
-            self._painted = title
-            self.query_one("#downloads-box").border_title = title
-
-    def _show_details(self, download_id: int | None) -> None:
-        row = self.model.rows.get(download_id) if download_id is not None else None
-        pane = self.query_one(DetailsPane)
-        if row is None:
-            pane.show(None)
-            return
-        pane.show(row.snap, self.model.hosts.get(row.snap.host), self.model.waiting(row.snap))
-
-    @on(DownloadsTable.Highlighted)
-    def _highlighted(self, event: DownloadsTable.Highlighted) -> None:
-        if self.query_one(DetailsPane).display:
-            self._show_details(event.download_id)
-
-    @on(DownloadsTable.Selected)
-    def _selected(self) -> None:
-        self.action_details()
-
-    # -- the filter ------------------------------------------------------------------
-
-    def action_find(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.model.set_view(text=event.value)
-        self.app_tick()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_kept(self, event: Input.Submitted) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = bool(event.value)
-        self.table.focus()
-
-    def action_clear_view(self) -> None:
-        """Escape: clear the filter (text and state), else the marks."""
-        box = self.query_one("#filter", Input)
-        model = self.model
-        if box.has_focus or model.filter_text or model.show is not Show.ALL:
-            box.value = ""
-            box.display = False
-            model.set_view(text="", show=Show.ALL)
-            self.table.focus()
-        elif model.marks:
-            model.changes.dirty |= model.marks
-            model.marks.clear()
-            model.changes.view = True
-        self.app_tick()
-
-    def action_cycle_show(self) -> None:
-        options = list(Show)
-        show = options[(options.index(self.model.show) + 1) % len(options)]
-        self.model.set_view(show=show)  # the box's title says what is shown
-        self.app_tick()
-        self.table.to_top()
-
-    def action_cycle_sort(self) -> None:
-        options = list(Sort)
-        sort = options[(options.index(self.model.sort) + 1) % len(options)]
-        self.model.set_view(sort=sort)
-        self.app_tick()
-        self.table.to_top()
-
-    def action_mark(self) -> None:
-        selected = self.table.selected_id
-        if selected is None:
-            return
-        self.model.toggle_mark(selected)
-        self.table.action_cursor(1)
-        self.app_tick()
-
-    def action_mark_all(self) -> None:
-        self.model.mark_all_shown()
-        self.app_tick()
+        self.painter.show_notice(notice)
 
     def app_tick(self) -> None:
         """Repaint now rather than at the next timer tick (the user is waiting)."""
@@ -527,270 +338,46 @@ class MainScreen(Screen[None]):
             with self.app.batch_update():
                 self.apply(changes)
 
-    # -- helpers -------------------------------------------------------------------
-
-    def selected(self) -> DownloadSnapshot | None:
-        """The download under the cursor, or `None` (with a notice) if there is none."""
-        download_id = self.table.selected_id
-        row = self.model.rows.get(download_id) if download_id is not None else None
-        if row is None:
-            self.say("No download selected.", severity="warning", timeout=2)
-            return None
-        return row.snap
-
-    def targets(self) -> list[DownloadSnapshot]:
-        """The marked downloads (queue order), else the selected one."""
-        ids = self.model.targets(self.table.selected_id)
-        if not ids:
-            self.say("No download selected.", severity="warning", timeout=2)
-        return [self.model.rows[i].snap for i in ids]
-
-    def say(self, message: str, **options: Any) -> None:
-        """A toast whose text is never read as markup (names and errors are server text)."""
-        self.notify(message, markup=False, **options)
-
-    async def call(self, awaitable: Awaitable[T]) -> T | None:
-        """Await a manager command, showing its error (if any) as a notification."""
-        try:
-            result = await awaitable
-        except (AfetchError, OSError) as exc:
-            self.say(str(exc), title="afetch", severity="error")
-            return None
+    def _sent(self) -> None:
         self.awaiting_events = True
         self.app_tick()  # what was folded in already
-        return result
 
-    # -- adding --------------------------------------------------------------------
+    @on(DownloadsTable.Highlighted)
+    def _highlighted(self, event: DownloadsTable.Highlighted) -> None:
+        if self.query_one(DetailsPane).display:
+            self.painter.show_details(event.download_id)
 
-    def action_add(self, text: str = "") -> None:
-        draft, self.add_draft = self.add_draft, ""
-        self.add_downloads(
-            AddDialog(
-                self.directory,
-                text=text or draft,
-                connections=self.manager.options.connections,
-                keep_draft=self._keep_draft,
-            )
-        )
+    @on(DownloadsTable.Selected)
+    def _selected(self) -> None:
+        self.action_details()
 
-    def _keep_draft(self, text: str) -> None:
-        self.add_draft = text
+    # -- what is shown and marked (`view`) -----------------------------------------------
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def add_downloads(self, dialog: AddDialog) -> None:
-        """Ask for URLs (again, with the reason, if the manager refuses them)."""
-        while True:
-            request = await self.app.push_screen_wait(dialog)
-            if request is None:
-                return
-            urls = await self._skip_or_repeat(request.urls, request.directory)
-            if not urls:
-                return
-            try:
-                spec = DownloadSpec(
-                    urls,
-                    directory=request.directory,
-                    name=request.name,
-                    paused=request.paused,
-                    connections=request.connections,
-                    checksum=request.checksum,
-                )
-                await self.manager.add_many(spec)
-            except (AfetchError, OSError) as exc:
-                dialog = self._again(request, str(exc))
-                continue
-            self.say(
-                f"Queued {plural(len(urls), 'download')}" + (" (paused)" if request.paused else ""),
-                timeout=2,
-            )
-            return
+    def action_find(self) -> None:
+        view.find(self.ctx)
 
-    @staticmethod
-    def _again(request: AddRequest, error: str) -> AddDialog:
-        return AddDialog(
-            request.directory,
-            text="\n".join(request.urls),
-            name=request.name or "",
-            paused=request.paused,
-            connections=request.connections or 1,
-            checksum="=".join(request.checksum) if request.checksum else "",
-            error=error,
-        )
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        view.filter_changed(self.ctx, event.value)
 
-    async def _skip_or_repeat(self, urls: tuple[str, ...], directory: Path) -> tuple[str, ...]:
-        """URLs already in the list are asked about first: skip them, or download again."""
-        in_list = listed(row.snap for row in self.model.rows.values())
-        folder = _as_a_downloads(directory)
-        known = {url for url in urls if already_listed(url, folder, in_list)}
-        repeated = [url for url in urls if url in known]
-        if not repeated:
-            return urls
-        fresh = tuple(url for url in urls if url not in known)
-        what = (
-            f"“{inert(repeated[0])}” is"  # inert also masks a password
-            if len(repeated) == 1
-            else f"{len(repeated)} of these URLs are"
-        )
-        again = await self.app.push_screen_wait(
-            ConfirmDialog(
-                "Already in the list",
-                f"{what} already in the list (queued or done). Download again?",
-                yes="Download again",
-                no="Skip" if fresh else "Add nothing",
-                danger=False,
-            )
-        )
-        return urls if again else fresh
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        view.filter_kept(self.ctx, event.value)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def action_add_from_page(self) -> None:
-        result = await self.app.push_screen_wait(HarvestDialog(self.manager))
-        if result is None:
-            return
-        urls = await self._skip_or_repeat(result.urls, self.manager.defaults.directory)
-        ids = (
-            await self.call(self.manager.add_many(DownloadSpec(urls, paused=result.paused)))
-            if urls
-            else None
-        )
-        if ids:
-            self.say(
-                f"Queued {plural(len(ids), 'download')} from the page"
-                + (" (paused)" if result.paused else ""),
-                timeout=2,
-            )
+    def action_clear_view(self) -> None:
+        view.clear_view(self.ctx)
 
-    # -- acting on the selection (or the marks) ---------------------------------------
+    def action_cycle_show(self) -> None:
+        view.cycle_show(self.ctx)
 
-    async def action_toggle_pause(self) -> None:
-        snaps = self.targets()
-        if not snaps:
-            return
-        pending = [s for s in snaps if s.state.is_pending]
-        paused = [s for s in snaps if s.state is State.PAUSED]
-        if pending:
-            for snap in pending:
-                await self.call(self.manager.pause(snap.id))
-        elif paused:
-            for snap in paused:
-                await self.call(self.manager.resume(snap.id))
-        elif len(snaps) == 1:
-            snap = snaps[0]
-            hint = (
-                "press r to retry"
-                if snap.state is not State.COMPLETED
-                else "nothing to pause or resume"
-            )
-            self.say(f"“{display_name(snap)}” is {snap.state.value}: {hint}.", timeout=2)
-        else:
-            self.say("None of the marked downloads can be paused or resumed.", timeout=2)
+    def action_cycle_sort(self) -> None:
+        view.cycle_sort(self.ctx)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def action_cancel_download(self) -> None:
-        snaps = [s for s in self.targets() if not s.state.is_finished]
-        if not snaps:
-            self.say("Nothing to cancel: already finished.", timeout=2)
-            return
-        kept = sum(s.done for s in snaps)
-        subject = (
-            f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
-        )
-        message = f"Stop {subject}"
-        if kept:
-            message += f" and delete the {human_size(kept)} downloaded so far"
-        if await self.app.push_screen_wait(
-            ConfirmDialog("Cancel download", message + "?", yes="Cancel download", no="Keep")
-        ):
-            for snap in snaps:
-                await self.call(self.manager.cancel(snap.id))
+    def action_mark(self) -> None:
+        view.mark(self.ctx)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def action_remove(self) -> None:
-        snaps = self.targets()
-        if not snaps:
-            return
-        # An unfinished download's .part always goes (nothing could resume it): the
-        # choice to keep or delete a file is offered only for finished ones.
-        has_file = any(s.state is State.COMPLETED for s in snaps)
-        partial = any(not s.state.is_finished and s.done > 0 for s in snaps)
-        name = display_name(snaps[0]) if len(snaps) == 1 else plural(len(snaps), "download")
-        choice = await self.app.push_screen_wait(
-            RemoveDialog(name, has_file=has_file, partial=partial, quoted=len(snaps) == 1)
-        )
-        if choice is None:
-            return
-        delete = choice is RemoveChoice.DELETE_FILE
-        for snap in snaps:
-            await self.call(self.manager.remove(snap.id, delete_file=delete))
-
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def action_retry(self) -> None:
-        """Retry the marked or selected failed/cancelled downloads; on any other row,
-        offer to retry every failed one (asked: it touches rows you are not on)."""
-        snaps = self.targets() if self.model.marks else []
-        if not snaps:
-            snap = self.selected()
-            snaps = [snap] if snap is not None else []
-        retryable = [s for s in snaps if s.state in (State.FAILED, State.CANCELLED)]
-        if retryable:
-            for snap in retryable:
-                await self.call(self.manager.retry(snap.id))
-            if len(retryable) > 1:
-                self.say(f"Retrying {plural(len(retryable), 'download')}.", timeout=2)
-            return
-        failed = [i for i in self.model.order if self.model.rows[i].snap.state is State.FAILED]
-        if not failed:
-            self.say("Nothing to retry.", timeout=2)
-            return
-        if not await self.app.push_screen_wait(
-            ConfirmDialog(
-                "Retry failed downloads",
-                f"This row has not failed. Retry all {plural(len(failed), 'failed download')}?",
-                yes=f"Retry {len(failed)}",
-                no="Cancel",
-                danger=False,
-            )
-        ):
-            return
-        for failed_id in failed:
-            await self.call(self.manager.retry(failed_id))
-        self.say(f"Retrying {plural(len(failed), 'failed download')}.", timeout=2)
-
-    async def action_move(self, offset: int) -> None:
-        snap = self.selected()
-        if snap is not None:
-            await self.call(self.manager.move(snap.id, offset))
-
-    async def action_move_to(self, place: int) -> None:
-        """Move the marked or selected downloads to the top (0) or the bottom (-1),
-        keeping their order among themselves."""
-        snaps = self.targets()
-        if snaps:  # the cursor follows the (first) moved row: it stays on it as it moves
-            self.table.select_id(snaps[0].id)
-        count = len(self.model.order)
-        # Top: the last first, so the first ends on top; bottom: the first first.
-        for snap in snaps[::-1] if place == 0 else snaps:
-            await self.call(self.manager.move(snap.id, -count if place == 0 else count))
-
-    async def action_pause_all(self) -> None:
-        await self.call(self.manager.pause_all())
-
-    async def action_resume_all(self) -> None:
-        await self.call(self.manager.resume_all())
-
-    def action_copy(self, what: str) -> None:
-        snap = self.selected()
-        if snap is None:
-            return
-        if what == "url":
-            text, shown = snap.url, snap.shown_url  # the toast never shows a password
-        else:
-            if snap.path is None:  # not named yet: where it will be
-                what = "folder"
-            text = str(snap.path or snap.directory)
-            shown = home_relative(text)
-        self.app.copy_to_clipboard(text)
-        self.say(f"Copied {what}: {shown}", timeout=2)
+    def action_mark_all(self) -> None:
+        view.mark_all(self.ctx)
 
     def action_details(self) -> None:
         self.show_details = not self.show_details
@@ -801,119 +388,81 @@ class MainScreen(Screen[None]):
             self.show_details = False
         self.show_hosts = show
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
-    async def action_settings(self) -> None:
-        manager = self.manager
-        command, _ = manager.on_complete
-        result = await self.app.push_screen_wait(
-            SettingsDialog(manager.limits, command, manager.defaults)
-        )
-        if result is None:
-            return
-        said = []
-        if result.on_complete_changed:
-            _, time_limit = manager.on_complete
-            manager.set_on_complete(result.on_complete, time_limit)
-            said.append(
-                "On-complete command set." if result.on_complete else "No on-complete command."
-            )
-        if (
-            result.defaults is not None
-            and await self.call(manager.set_defaults(result.defaults)) is not None
-        ):
-            said.append("New downloads and attempts take the new defaults.")
-        if result.changes:
-            try:
-                changed = replace(manager.limits, **result.changes)  # Limits checks itself
-            except AfetchError as exc:
-                self.say(str(exc), title="afetch", severity="error")
-            else:
-                if await self.call(manager.set_limits(changed)) is not None:
-                    said.insert(0, "Limits updated.")
-        if said:
-            self.say(" ".join(said), timeout=2)
+    def action_help(self) -> None:
+        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        self.app.push_screen(HelpDialog(bindings))
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    # -- adding (`adding`) ---------------------------------------------------------------
+
+    def action_add(self, text: str = "") -> None:
+        self.add_downloads(self.adding.dialog(text))
+
+    @asks_first
+    async def add_downloads(self, dialog: AddDialog) -> None:
+        await self.adding.add(dialog)
+
+    @asks_first
+    async def action_add_from_page(self) -> None:
+        await self.adding.from_page()
+
+    # -- at once, on the selection or the marks (`commands`) -------------------------------
+
+    async def action_toggle_pause(self) -> None:
+        await commands.toggle_pause(self.ctx)
+
+    async def action_move(self, offset: int) -> None:
+        await commands.move(self.ctx, offset)
+
+    async def action_move_to(self, place: int) -> None:
+        await commands.move_to(self.ctx, place)
+
+    async def action_pause_all(self) -> None:
+        await commands.pause_all(self.ctx)
+
+    async def action_resume_all(self) -> None:
+        await commands.resume_all(self.ctx)
+
+    def action_copy(self, what: str) -> None:
+        commands.copy(self.ctx, what)
+
+    # -- asked first (`asking`) ----------------------------------------------------------
+
+    @asks_first
+    async def action_cancel_download(self) -> None:
+        await asking.cancel(self.ctx)
+
+    @asks_first
+    async def action_remove(self) -> None:
+        await asking.remove(self.ctx)
+
+    @asks_first
+    async def action_retry(self) -> None:
+        await asking.retry(self.ctx)
+
+    @asks_first
     async def action_replace_url(self) -> None:
-        snap = self.selected()
-        if snap is None:
-            return
-        if snap.state is State.COMPLETED:
-            self.say("That download is complete.", timeout=2)
-            return
-        url = await self.app.push_screen_wait(UrlDialog(display_name(snap), snap.shown_url))
-        if url is not None:
-            await self.call(self.manager.replace_url(snap.id, url))
+        await asking.replace_url(self.ctx)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    @asks_first
     async def action_download_limit(self) -> None:
-        snaps = self.targets()
-        if not snaps:
-            return
-        subject = (
-            f"“{display_name(snaps[0])}”" if len(snaps) == 1 else plural(len(snaps), "download")
-        )
-        result = await self.app.push_screen_wait(
-            RateDialog("Download limit", subject, snaps[0].limit_rate)
-        )
-        if result is not None:
-            for snap in snaps:
-                await self.call(self.manager.set_download_limit(snap.id, result.rate))
+        await asking.download_limit(self.ctx)
 
     def action_host_limit(self) -> None:
         """`l`: the hosts panel's selected host, or the selected download's host."""
         panel = self.query_one(HostsPanel)
         if panel.has_focus:
             self.edit_host_limit(panel.selected_host)
-            return
-        snap = self.selected()
-        if snap is not None:
+        elif (snap := self.ctx.selected()) is not None:
             self.edit_host_limit(snap.host)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    @asks_first
     async def edit_host_limit(self, host: str | None = None) -> None:
-        """Ask for a host's bandwidth limit (the selected host by default)."""
-        host = host or self.query_one(HostsPanel).selected_host
-        if host is None:
-            self.say("No host yet.", timeout=2)
-            return
-        snap = self.model.hosts.get(host)
-        result = await self.app.push_screen_wait(
-            RateDialog("Host limit", host, snap.limit_rate if snap else None)
-        )
-        if result is not None:
-            await self.call(self.manager.set_host_limit(host, result.rate))
+        await asking.edit_host_limit(self.ctx, host)
 
-    @work(exclusive=True, group="afetch-dialog", exit_on_error=False)
+    @asks_first
+    async def action_settings(self) -> None:
+        await asking.settings(self.ctx)
+
+    @asks_first
     async def action_clear_finished(self) -> None:
-        finished = sum(
-            1
-            for row in self.model.rows.values()
-            if row.snap.state in (State.COMPLETED, State.CANCELLED)
-        )
-        if not finished:
-            self.say("Nothing finished to clear.", timeout=2)
-            return
-        if not await self.app.push_screen_wait(
-            ConfirmDialog(
-                "Clear finished",
-                f"Clear {plural(finished, 'completed or cancelled row')} from the list? "
-                "The files stay.",
-                yes="Clear",
-                no="Keep",
-                danger=False,
-            )
-        ):
-            return
-        cleared = await self.call(self.manager.clear_finished())
-        if cleared is not None:
-            self.say(f"Cleared {plural(len(cleared), 'finished download')}.", timeout=2)
-
-    def action_help(self) -> None:
-        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-        self.app.push_screen(HelpDialog(bindings))
-
-
-def _as_a_downloads(directory: Path) -> Path:
-    """A folder as a download's is written (`check_directory`), to compare with it."""
-    return directory.expanduser().absolute()
+        await asking.clear_finished(self.ctx)
