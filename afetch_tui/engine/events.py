@@ -200,7 +200,8 @@ class HostSnapshot:
     limit_rate: float | None
     request_rate: float | None
     history: tuple[float, ...]
-    """Bytes per second for each of the last seconds, oldest first (up to 60)."""
+    """Bytes of each of the last 60 seconds, oldest first, always 60: the newest is the
+    second under way (its bytes so far, or the speed now while downloads run)."""
     log: tuple[LogEntry, ...] = ()
     """Its latest pushbacks, connection-cap changes and failures, oldest first."""
 

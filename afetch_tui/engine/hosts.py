@@ -155,14 +155,18 @@ class Host:
         return self.meter.now if self.transferring else 0.0
 
     def history(self) -> tuple[float, ...]:
-        """Bytes of each whole second, the latest last; with nothing running, and nothing
-        in the second under way, that second too, as the empty newest column (the graph
-        goes quiet within a second of the host, not two)."""
+        """The last `HISTORY_SECONDS` seconds, oldest first, always that many (zeros
+        before the host was seen): the whole seconds' bytes, then the second under way,
+        as its bytes so far, or while downloads run the speed now (what it is on course
+        to hold). So the graph moves one column per second of wall time, whatever the
+        host does, and goes quiet as soon as nothing runs and the second holds nothing."""
         meter = self.meter
-        seconds = tuple(meter.history or ())
-        if not self.transferring and not meter.second_has_bytes:
-            seconds += (0.0,)
-        return seconds
+        whole = tuple(meter.history or ())[-(HISTORY_SECONDS - 1) :]
+        under_way = float(meter.second_bytes)
+        if self.transferring:
+            under_way = max(under_way, meter.now)
+        padding = (0.0,) * (HISTORY_SECONDS - 1 - len(whole))
+        return (*padding, *whole, under_way)
 
     def snapshot(self, now: float, limits: Limits) -> HostSnapshot:
         transferring = self.transferring

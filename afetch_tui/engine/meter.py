@@ -76,9 +76,9 @@ class RateMeter:
                     self._second_start = now
 
     @property
-    def second_has_bytes(self) -> bool:
-        """Whether bytes came in the second under way (not yet in `history`)."""
-        return self.total != self._second_total
+    def second_bytes(self) -> int:
+        """Bytes that came in the second under way (not yet in `history`)."""
+        return self.total - self._second_total
 
     def idle_for(self, now: float) -> float:
         """Seconds since the last tick that saw bytes."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -215,3 +217,57 @@ def test_the_parts_bar_is_as_wide_as_it_is_given() -> None:
     for width in (37, 38, 41, 50, 57):
         bar = _regions(snap, width).plain.split("\n")[1]
         assert len(bar) == width, (width, bar)
+
+
+def _shift(old: tuple[float, ...], new: tuple[float, ...]) -> int | None:
+    """By how many whole seconds the graph moved from `old` to `new` (None: it did not
+    just move left; the newest column, the second under way, may change in place)."""
+    if len(old) != len(new):
+        return None
+    whole = len(old) - 1
+    for k in range(whole):
+        if new[: whole - k] == old[k:whole]:
+            return k
+    return None
+
+
+async def test_a_hosts_graph_moves_one_column_a_second_whatever_the_host_does(
+    server: FaultServer, manager: DownloadManager, payload
+) -> None:
+    """A host that goes idle and resumes three times: its Last-60-s graph holds 60 seconds
+    each time the panel hears of it and only ever moves left, a column a second (going
+    idle appended an empty column, and resuming took it away again: it moved right)."""
+    host = f"127.0.0.1:{server.port}"
+    app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.screen.query_one(HostsPanel)
+        seen: list[tuple[float, tuple[float, ...]]] = []
+
+        def record() -> None:
+            if host in panel.model.hosts:
+                history = panel.model.hosts[host].history
+                if not seen or seen[-1][1] != history:
+                    seen.append((time.monotonic(), history))
+
+        for n in range(3):
+            url = server.add_file(f"/g/{n}.bin", payload(60_000, seed=n), rate=100_000)
+            [download] = await manager.add_many(DownloadSpec([url]))
+
+            def done(download: int = download) -> bool:
+                record()
+                return manager.download(download).state is State.COMPLETED
+
+            await until(pilot, done, within=10)
+            idle_until = time.monotonic() + 1.3
+
+            def idled(idle_until: float = idle_until) -> bool:
+                record()
+                return time.monotonic() > idle_until
+
+            await until(pilot, idled)
+        assert len(seen) > 6
+        for (t0, old), (t1, new) in itertools.pairwise(seen):
+            assert len(new) == 60, new
+            moved = _shift(old, new)
+            assert moved is not None, (old[-8:], new[-8:])
+            assert moved <= t1 - t0 + 1.5, (moved, t1 - t0)
