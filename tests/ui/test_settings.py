@@ -86,3 +86,47 @@ async def test_rows_behind_a_dialog_stay_true(server, manager: DownloadManager) 
         await until(pilot, lambda: manager.download(download_id).state is State.COMPLETED)
         await until(pilot, lambda: painted_done() == 600_000)
         assert isinstance(app.screen, SettingsDialog)
+
+
+async def test_apply_in_settings_keeps_a_cap_lowered_by_429(server, payload, tmp_path) -> None:
+    """A host answered 429 and its connection cap went 3 → 1: Apply in the real settings
+    dialog (enter with nothing changed, then ctrl+s with a new total cap) leaves it at 1
+    in the engine and in the hosts panel while the host cools down (reported from a
+    walk as 'Apply restores 3'; not reproduced with a real 429: this keeps it so)."""
+    from afetch_tui.engine.events import Limits
+    from afetch_tui.engine.options import ManagerOptions
+    from afetch_tui.ui.widgets.hosts_panel import HostsPanel
+
+    pushy = server.add_file("/p/0.bin", payload(20_000), statuses=[429], retry_after="30")
+    slow = [
+        server.add_file(f"/p/{i}.bin", payload(1_200_000, seed=i), rate=40_000) for i in range(1, 6)
+    ]
+    limits = Limits(max_concurrent=8, max_per_host=3)
+    options = ManagerOptions(fsync=False, trust_env=False, retry_base=0.05)
+    async with DownloadManager(tmp_path, limits=limits, options=options) as manager:
+        await manager.add_many(DownloadSpec([*slow[:2], pushy, *slow[2:]]))
+        app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+        async with app.run_test(size=(80, 24)) as pilot:
+            panel = app.screen.query_one(HostsPanel)
+            host = f"127.0.0.1:{server.port}"
+
+            def cap() -> int:
+                return manager.hosts()[0].connection_cap
+
+            def conns() -> str:
+                return str(panel.get_row(host)[2]) if panel.row_count else ""
+
+            await until(pilot, lambda: manager.hosts()[0].status_429 >= 1, within=10)
+            assert cap() == 1
+            await until(pilot, lambda: conns().endswith("/1↓"))
+            for edit, key in ((None, "enter"), ("rate", "ctrl+s")):
+                await pilot.press("s")
+                await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+                if edit is not None:
+                    app.screen.query_one(f"#{edit}", Input).value = "50M"
+                await pilot.press(key)
+                await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
+                await pilot.pause(0.3)
+                assert cap() == 1, manager.hosts()[0]
+                assert conns().endswith("/1↓"), conns()
+            assert manager.limits.rate == 50 * 1024 * 1024
