@@ -40,6 +40,10 @@ class Host:
         self.queued = 0
         self.completed = 0
         self.failed = 0
+        self.bytes_before = 0
+        """Bytes its downloads in the stored list had when this run began: with
+        `completed` and `failed` (taken up from the list too), the panel's Done/Fail and
+        Bytes all count from the list's start, across restarts."""
         self.retries = 0
         self.status_429 = 0
         self.status_5xx = 0
@@ -175,7 +179,7 @@ class Host:
             speed_now=self.speed_now,
             speed=self.meter.smoothed if transferring else 0.0,
             speed_avg=self.meter.average(now),
-            bytes=self.meter.total,
+            bytes=self.bytes_before + self.meter.total,
             connections=self.open_connections,
             connection_cap=self.cap(limits),
             active=self.running_downloads,

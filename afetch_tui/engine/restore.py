@@ -43,8 +43,9 @@ async def restore_queue(
         d = from_record(record)
         admit(d, d.state is State.QUEUED)
         host = settings.hosts[d.host]
-        host.completed += d.state is State.COMPLETED  # the panel's Done/Fail survive a restart
-        host.failed += d.state is State.FAILED
+        host.completed += d.state is State.COMPLETED  # the panel's Done/Fail and Bytes
+        host.failed += d.state is State.FAILED  # survive a restart
+        host.bytes_before += d.done
         if not d.state.is_finished or d.state is State.FAILED:  # a failed one keeps its .part
             names.hold(d)
     return next_id

@@ -43,3 +43,27 @@ async def test_help_fits_and_lists_every_binding(
             assert short_key_label(binding.key) in shown, binding.key
             first_word = (binding.tooltip or binding.description).split()[0]
             assert first_word in shown, binding.key
+
+
+async def test_help_names_the_columns_as_the_hosts_panel_does(
+    manager: DownloadManager,
+) -> None:
+    """At 80x24 the help says what the speed columns are and over what span the hosts'
+    Done/Fail and Bytes count, under the names the panel's headers use; 'Avg' named a
+    smoothed speed, not an average, and is gone from both."""
+    from painted import screen_lines
+
+    from afetch_tui.ui.screens.help import COUNTS_NOTE, SPEEDS_NOTE
+    from afetch_tui.ui.widgets.hosts_panel import HostsPanel
+
+    headers = {spec.label for spec in HostsPanel.SPECS}
+    assert {"Speed", "Now", "Done/Fail", "Bytes"} <= headers
+    assert "Avg" not in headers
+    app = AfetchApp(manager, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = "\n".join(screen_lines(app))
+        assert SPEEDS_NOTE in screen and "Speed: smoothed" in SPEEDS_NOTE
+        assert COUNTS_NOTE in screen and "across restarts" in COUNTS_NOTE
+        assert "Avg" not in screen

@@ -23,6 +23,7 @@ from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.engine.store import Store
 from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.format import human_size
 from afetch_tui.ui.widgets.details_pane import _regions, host_state
 from afetch_tui.ui.widgets.downloads_table import DownloadsTable
 from afetch_tui.ui.widgets.hosts_panel import HostsPanel, host_cells
@@ -75,7 +76,7 @@ async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
     server: FaultServer, manager: DownloadManager, payload
 ) -> None:
     """While its file streams the host shows a speed; within 2 s of the file completing
-    its Now and Avg read nothing and its graph's newest column is empty (they froze at
+    its Now and Speed read nothing and its graph's newest column is empty (they froze at
     the last speed)."""
     url = server.add_file("/idle.bin", payload(240_000), rate=200_000)
     await manager.add_many(DownloadSpec([url]))
@@ -101,7 +102,7 @@ async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
             pilot,
             lambda: (
                 cell("now") == ""
-                and cell("avg") == ""
+                and cell("speed") == ""
                 and cell("history")[-1] == " "
                 and painted_now() == ""
             ),
@@ -109,15 +110,16 @@ async def test_a_host_that_goes_idle_shows_no_speed_within_two_seconds(
         )
 
 
-async def _done_and_failed_shown(manager: DownloadManager, host: str) -> str:
-    """What the dashboard's Done/Fail column says for `host`, then quit with `q`."""
+async def _done_and_failed_shown(manager: DownloadManager, host: str) -> tuple[str, str]:
+    """What the dashboard's Done/Fail and Bytes columns say for `host`, then quit."""
     app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
     async with app.run_test(size=(200, 40)) as pilot:
         panel = app.screen.query_one(HostsPanel)
         await until(pilot, lambda: host in panel.model.hosts and panel.row_count == 1)
         layout = panel.layout_
-        assert layout is not None and "ok" in layout.keys
-        shown = str(host_cells(panel.model.hosts[host], layout, Limits())["ok"])
+        assert layout is not None and "ok" in layout.keys and "bytes" in layout.keys
+        cells = host_cells(panel.model.hosts[host], layout, Limits())
+        shown = str(cells["ok"]), str(cells["bytes"]).strip()
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)
     return shown
@@ -127,7 +129,9 @@ async def test_per_host_done_and_failed_counts_survive_a_restart(
     server: FaultServer, payload, tmp_path: Path
 ) -> None:
     """Two files done and one failed on a host; quit the dashboard, start it again on the
-    same state file: the hosts panel still reads 2/1 (it restarted at 0/0)."""
+    same state file: the hosts panel still reads 2/1 (it restarted at 0/0), and its Bytes,
+    over the same span, still 2000 (it read nothing: this run's bytes beside all runs'
+    counts)."""
     urls = [server.add_file(f"/ok{n}.bin", payload(1000, seed=n)) for n in range(2)]
     urls.append(server.add_status("/gone.bin", 404))
     host = f"127.0.0.1:{server.port}"
@@ -141,7 +145,7 @@ async def test_per_host_done_and_failed_counts_survive_a_restart(
                 await manager.wait()
             shown.append(await _done_and_failed_shown(manager, host))
         await store.close()
-    assert shown == ["2/1", "2/1"]
+    assert shown == [("2/1", human_size(2000))] * 2
 
 
 async def test_details_explain_the_hosts_state_and_history(

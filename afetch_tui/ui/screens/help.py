@@ -33,6 +33,13 @@ def short_key_label(keys: str) -> str:
 _NAMES = {"enter": "enter", "delete": "del", "space": "space", "escape": "esc"}
 _SHORT = {"shift+up": "⇧↑", "shift+down": "⇧↓"}
 
+SPEEDS_NOTE = (
+    f"Speed: smoothed over ~{SMOOTHING_SECONDS:.0f} s · Now: the last {NOW_WINDOW:.0f} s · "
+    "Trend: the last 16 s"
+)
+COUNTS_NOTE = "Hosts' Done/Fail, Bytes: across restarts"
+"""What the hosts panel counts: its downloads' outcomes and bytes, across restarts."""
+
 TARGETS = " the selected or marked downloads"
 """Said once above the keys instead of after each action that acts on them."""
 
@@ -97,9 +104,7 @@ class HelpDialog(Dialog[None]):
                 yield Static(states, classes="help-states")
                 yield Static(
                     Text(
-                        f"Speed, Avg: smoothed over ~{SMOOTHING_SECONDS:.0f} s · Now: the "
-                        f"last {NOW_WINDOW:.0f} s · Trend: the last 16 s · rates: 2M, 500K, "
-                        "1.5MiB",
+                        f"{SPEEDS_NOTE}\n{COUNTS_NOTE} · rates: 2M, 500K, 1.5MiB",
                         style=DIM,
                     )
                 )

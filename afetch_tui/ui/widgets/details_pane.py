@@ -114,9 +114,9 @@ def render_details(
 
     transfer = Text()
     if snap.state.is_running:
-        transfer.append(f"{human_speed(snap.speed) or '0 B/s'} avg")
+        transfer.append(f"speed {human_speed(snap.speed) or '0 B/s'}")
         _sep(transfer)
-        transfer.append(f"{human_speed(snap.speed_now) or '0 B/s'} now")
+        transfer.append(f"now {human_speed(snap.speed_now) or '0 B/s'}")
         _sep(transfer)
         transfer.append(f"ETA {human_duration(snap.eta) or '?'}")
         _sep(transfer)

@@ -27,7 +27,7 @@ class HostsPanel(LiveTable):
         ColumnSpec("conns", "Conn", 5, right=True),
         ColumnSpec("now", "Now", 10, right=True),
         ColumnSpec("history", "Last 60 s", 10, priority=1, flex=3, max_width=60),
-        ColumnSpec("avg", "Avg", 9, priority=4, right=True),
+        ColumnSpec("speed", "Speed", 9, priority=4, right=True),
         ColumnSpec("bytes", "Bytes", 9, priority=3, right=True),
         ColumnSpec("ok", "Done/Fail", 9, priority=3, right=True),
         ColumnSpec("retries", "Retry", 5, priority=4, right=True),
@@ -91,7 +91,7 @@ def host_cells(
             value = Text(human_speed(host.speed_now), style="bold", justify="right")
         elif key == "history":
             value = Text(draw_sparkline(host.history[-60:], width), style=SPARK_STYLE)
-        elif key == "avg":
+        elif key == "speed":  # smoothed, as the downloads' Speed
             value = Text(human_speed(host.speed), style=DIM, justify="right")
         elif key == "bytes":
             value = Text(human_size(host.bytes) if host.bytes else "", justify="right")
