@@ -130,3 +130,34 @@ async def test_apply_in_settings_keeps_a_cap_lowered_by_429(server, payload, tmp
                 assert cap() == 1, manager.hosts()[0]
                 assert conns().endswith("/1↓"), conns()
             assert manager.limits.rate == 50 * 1024 * 1024
+
+
+async def test_settings_say_what_applies_now_and_apply_from_any_field(tmp_path: Path) -> None:
+    """At 80x24 the dialog says, whole, which settings apply at once and are kept and which
+    are for this run only, and that enter or ctrl+s applies (Apply was 11 tabs away and
+    the note read 'Limits: at once, and kept'); enter in the last field applies. A rate
+    shown rounded ('976.562K' for 1000000) and not touched stays exactly what it was (it
+    came back as 999999.5, 'Limits updated.')."""
+    from painted import screen_lines
+
+    from afetch_tui.engine.events import Limits
+    from afetch_tui.engine.options import ManagerOptions
+    from afetch_tui.ui.screens import settings
+
+    limits = Limits(rate=1_000_000, rate_per_host=300_000)
+    options = ManagerOptions(fsync=False)
+    async with DownloadManager(tmp_path, limits=limits, options=options) as manager:
+        app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for key, field in (("enter", "on_complete"), ("ctrl+s", "max_concurrent")):
+                await pilot.press("s")
+                await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+                await pilot.pause()
+                screen = "\n".join(screen_lines(app))
+                for said in (settings.LIMITS_HEADING, settings.DEFAULTS_HEADING):
+                    assert said in screen, screen
+                assert settings.KEYS_HINT in screen, screen
+                app.screen.query_one(f"#{field}", Input).focus()
+                await pilot.press(key)
+                await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
+                assert manager.limits == limits

@@ -65,6 +65,9 @@ class SettingsResult:
 
 
 HOOK_HINT = "the file's path is added last; no shell"
+LIMITS_HEADING = "Limits · apply now, to running downloads too · kept for next start"
+DEFAULTS_HEADING = "For new downloads and attempts from now on · this run only"
+KEYS_HINT = "enter or ctrl+s: apply · esc: cancel"
 
 # (field, label, hint)
 _FIELDS = (
@@ -100,10 +103,12 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         self._limits = limits
         self._on_complete = on_complete
         self._defaults = defaults
+        self._shown: dict[str, str] = {}
+        """Each limit's field as first filled in."""
 
     def compose(self) -> ComposeResult:
         limits = self._limits
-        values = {
+        values = self._shown = {
             "max_concurrent": str(limits.max_concurrent),
             "max_per_host": str(limits.max_per_host),
             "rate": format_rate_input(limits.rate),
@@ -112,6 +117,7 @@ class SettingsDialog(Dialog[SettingsResult | None]):
         }
         with Vertical(id="dialog", classes="settings-dialog") as box:
             box.border_title = "Settings"
+            yield Static(LIMITS_HEADING, classes="section")
             for name, label, hint in _FIELDS:
                 with Horizontal(classes="field"):
                     yield Label(label, classes="field-label wide")
@@ -124,6 +130,7 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                         compact=True,
                     )
                     yield Static(hint, classes="hint", id=f"{name}-hint")
+            yield Static(DEFAULTS_HEADING, classes="section later")
             if self._defaults is not None:
                 yield from self._default_fields(self._defaults)
             with Horizontal(classes="field"):
@@ -135,11 +142,8 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                     compact=True,
                 )
             yield Static(HOOK_HINT, classes="hint under", id="on_complete-hint")
-            yield Static(
-                "Limits: at once, and kept. The rest: what starts next, this run only.",
-                classes="note",
-            )
             with Horizontal(classes="buttons"):
+                yield Static(KEYS_HINT, classes="keys")
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Apply", id="apply", variant="primary", compact=True)
 
@@ -216,7 +220,9 @@ class SettingsDialog(Dialog[SettingsResult | None]):
                 widget.focus()
                 return None
             text = widget.value
-            if field.name in {"max_concurrent", "max_per_host"}:
+            if text == self._shown[field.name]:  # untouched: exactly as it was (a rate
+                values[field.name] = getattr(self._limits, field.name)  # shown rounded)
+            elif field.name in {"max_concurrent", "max_per_host"}:
                 values[field.name] = int(text)
             elif field.name == "host_request_rate":
                 values[field.name] = parse_request_rate(text)
