@@ -67,24 +67,42 @@ def render_status(counts: Counts, limits: Limits, directory: Path, width: int = 
     limit = Text(f"max {limits.max_concurrent} · {limits.max_per_host}/host")
     limit.append(f" · cap {human_rate(limits.rate)}")
     per_host = Text(f"{human_rate(limits.rate_per_host)}/host") if limits.rate_per_host else None
-    left = Text()
-    if counts.left:
-        left.append(f"{human_size(counts.left)} left")
-        eta = human_duration(counts.eta)
-        if eta:
-            left.append(f" · ETA {eta}")
-        if counts.unknown:
-            left.append(f" (+{counts.unknown} unsized)", style=DIM)
+    left = _left_variants(counts)
     folder = Text("→ ", style=DIM)
     folder.append(home_relative(directory), style="bold")
 
     text = speed.copy()
     for part in (tally, running, limit, per_host, left, folder):
-        if part is None or not part.plain:
-            continue
         glue = Text(" · ") if part is per_host else sep
-        if text.cell_len + glue.cell_len + part.cell_len > width:
-            continue
-        text.append_text(glue)
-        text.append_text(part)
+        for variant in part if isinstance(part, tuple) else (part,):
+            if variant is None or not variant.plain:
+                continue
+            if text.cell_len + glue.cell_len + variant.cell_len <= width:
+                text.append_text(glue)
+                text.append_text(variant)
+                break
     return text
+
+
+def _left_variants(counts: Counts) -> tuple[Text, ...]:
+    """What is left and the queue's ETA, longest first. With files of unknown size both
+    are lower bounds and say so (`≥`): `≥1.2 GiB left · ETA ≥3m (4 unsized)`, then
+    without the count, then the ETA alone."""
+    if not counts.left and not counts.unknown:
+        return ()
+    at_least = "≥" if counts.unknown else ""
+    eta = human_duration(counts.eta)
+    if counts.left and eta:
+        when = f"ETA {at_least}{eta}"
+    elif counts.unknown and counts.speed > 1 and counts.paused < counts.unfinished:
+        when = "ETA ?"  # running, but no size known yet
+    else:
+        when = ""
+    size = f"{at_least}{human_size(counts.left)} left" if counts.left else ""
+    main = " · ".join(part for part in (size, when) if part)
+    unsized = Text(f" ({counts.unknown} unsized)", style=DIM) if counts.unknown else Text()
+    variants = [Text(main) + unsized, Text(main)]
+    if when and size:
+        variants.append(Text(when) + unsized)
+        variants.append(Text(when))
+    return tuple(v for v in variants if v.plain)
