@@ -8,6 +8,7 @@ screen (Textual's Line API), caching each line until what it shows changes.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import ClassVar
 
@@ -533,8 +534,11 @@ def state_cell(snap: DownloadSnapshot, reason: str | None = None) -> Text:
 
 def short_reason(error: str, host: str) -> str:
     """A failure's reason without the host it names (the row's own; the details pane
-    keeps the whole message): `404 Not Found from host` reads `404 Not Found`."""
-    return error.replace(f" from {host}", "").replace(f" by {host}", "")
+    keeps the whole message), so what went wrong comes first and why right after it:
+    `404 Not Found from host` reads `404 Not Found`, `cannot connect to host (addresses):
+    Connection refused` reads `cannot connect: Connection refused`."""
+    named = rf" (?:from|by|to|with) {re.escape(host)}(?: \([^)]*\))?"
+    return re.sub(named, "", error, count=1)
 
 
 def _state_word(snap: DownloadSnapshot) -> str:
