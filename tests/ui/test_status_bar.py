@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from faultserver import FaultServer
@@ -13,6 +14,8 @@ from afetch_tui.engine.manager import DownloadManager
 from afetch_tui.engine.options import ManagerOptions
 from afetch_tui.engine.spec import DownloadSpec
 from afetch_tui.ui.app import AfetchApp
+from afetch_tui.ui.model import Counts
+from afetch_tui.ui.widgets.status_bar import render_status
 
 
 def status_line(app: AfetchApp) -> str:
@@ -29,7 +32,7 @@ async def test_the_queue_eta_says_it_is_partial_while_sizes_are_unknown(
     urls = [server.add_file(f"/q/{n}.bin", payload(150_000, seed=n), rate=60_000) for n in range(5)]
     options = ManagerOptions(fsync=False, trust_env=False)
     async with DownloadManager(
-        tmp_path, limits=Limits(max_concurrent=1), options=options
+        tmp_path, limits=Limits(max_concurrent=4), options=options
     ) as manager:
         await manager.add_many(DownloadSpec(urls))
         app = AfetchApp(manager, cursor_blink=False, refresh_hz=20)
@@ -45,3 +48,13 @@ async def test_the_queue_eta_says_it_is_partial_while_sizes_are_unknown(
                 return "ETA" in line and "≥" not in line and "unsized" not in line
 
             await until(pilot, plain_eta)
+
+
+def test_a_queue_mostly_of_unknown_size_has_no_eta() -> None:
+    """8 running with sizes known, 983 not sized yet: 'ETA ≥1s' was true and said
+    nothing; it reads 'ETA ? (983 unsized)', in 80 columns."""
+    counts = Counts(active=8, queued=983, speed=2.7e6, left=3_000_000, unknown=983)
+    line = render_status(counts, Limits(), Path("/tmp"), 80).plain
+    assert line.endswith("ETA ? (983 unsized)") and len(line) <= 80, line
+    fewer = render_status(replace(counts, queued=6, unknown=6), Limits(), Path("/tmp"), 80)
+    assert "ETA ≥1s" in fewer.plain, fewer.plain

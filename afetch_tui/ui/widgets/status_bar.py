@@ -87,18 +87,20 @@ def render_status(counts: Counts, limits: Limits, directory: Path, width: int = 
 def _left_variants(counts: Counts) -> tuple[Text, ...]:
     """What is left and the queue's ETA, longest first. With files of unknown size both
     are lower bounds and say so (`≥`): `≥1.2 GiB left · ETA ≥3m (4 unsized)`, then
-    without the count, then the ETA alone."""
+    without the count, then the ETA alone; with more than half unsized, `ETA ?`."""
     if not counts.left and not counts.unknown:
         return ()
     at_least = "≥" if counts.unknown else ""
     eta = human_duration(counts.eta)
-    if counts.left and eta:
+    # Mostly unsized, a bound says next to nothing ('ETA ≥1s' with 980 to size): '?'.
+    guess = counts.unknown * 2 <= counts.unfinished
+    if counts.left and eta and guess:
         when = f"ETA {at_least}{eta}"
     elif counts.unknown and counts.speed > 1 and counts.paused < counts.unfinished:
-        when = "ETA ?"  # running, but no size known yet
+        when = "ETA ?"  # running, but too few sizes known yet
     else:
         when = ""
-    size = f"{at_least}{human_size(counts.left)} left" if counts.left else ""
+    size = f"{at_least}{human_size(counts.left)} left" if counts.left and guess else ""
     main = " · ".join(part for part in (size, when) if part)
     unsized = Text(f" ({counts.unknown} unsized)", style=DIM) if counts.unknown else Text()
     variants = [Text(main) + unsized, Text(main)]
