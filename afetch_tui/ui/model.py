@@ -14,7 +14,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
+from pathlib import Path
+from typing import Any
 
+from afetch_tui.config import Listed
 from afetch_tui.engine import (
     Added,
     DownloadSnapshot,
@@ -43,28 +46,66 @@ LOG_LIMIT = 200
 """The details pane shows at most this many of a download's most recent log lines."""
 
 
+_COMMON = (
+    "host",
+    "directory",
+    "speed",
+    "speed_now",
+    "eta",
+    "retries",
+    "error",
+    "connections",
+    "limit_rate",
+    "checksum",
+    "checksum_ok",
+    "max_connections",
+    "regions",
+    "retry_at",
+)
+"""A snapshot's fields that most rows not running share (the same host, folder, no
+speed, no error): kept once, as one tuple for all the rows with the same values."""
+
+_common_of = attrgetter(*_COMMON)
+
+
 class DownloadRow:
-    """One download as the UI sees it: its snapshot, recent speed samples, and the text
-    a filter and a sort read (kept, so 100,000 rows are not re-described per keystroke)."""
+    """One download as the UI sees it: what its line shows and a sort or a filter reads
+    (kept, so 100,000 rows are not re-described per keystroke), and recent speed samples.
+
+    A row that runs keeps the snapshot it was given. One that does not (most of a long
+    list: waiting, or done) keeps its own fields and a tuple of those it shares with the
+    others (`_COMMON`, interned by the model), and `snap` builds its snapshot again when
+    asked (for a line on screen, the details pane): a snapshot kept for each of 100,000
+    rows was ~230 bytes of the ~800 a row cost."""
 
     __slots__ = (
-        "_name",
-        "_url",
+        "_common",
+        "_snap",
+        "added_at",
+        "done",
+        "etag",
+        "finished_at",
         "haystack",
         "id",
         "label",
+        "last_modified",
+        "log",
+        "name",
         "progress_key",
         "samples",
         "size_key",
-        "snap",
         "sort_name",
         "speed_key",
+        "state",
         "state_key",
         "ticks",
+        "total",
+        "url",
     )
 
-    def __init__(self, snap: DownloadSnapshot) -> None:
-        self.snap = snap
+    def __init__(
+        self, snap: DownloadSnapshot, shared: dict[tuple[Any, ...], tuple[Any, ...]]
+    ) -> None:
         self.id = snap.id
         self.samples: deque[float] | None = None
         """One-second speed samples for the sparkline (made once the row first runs)."""
@@ -75,34 +116,88 @@ class DownloadRow:
         self.sort_name = ""
         """`label` case-folded: what a sort by name compares."""
         self.haystack = ""
-        """What the filter searches: name, shown URL and host, case-folded."""
-        self._name: str | None = None
-        self._url = ""
-        self.size_key = self.progress_key = self.speed_key = 0.0
-        self.state_key = 0
-        self.update(snap)
+        """What the filter searches: name, shown URL and host, case-folded (the shown
+        URL alone when it holds the other two, as it mostly does)."""
+        self.name: str | None = None
+        self.url = ""
+        self._common: tuple[Any, ...] = ()
+        self.update(snap, shared)
 
-    def update(self, snap: DownloadSnapshot) -> None:
-        """Take a newer snapshot of the download: recompute what sorts read from it."""
-        self.snap = snap
+    @property
+    def snap(self) -> DownloadSnapshot:
+        """The download's latest snapshot."""
+        if self._snap is not None:
+            return self._snap
+        common = self._common
+        fields: tuple[Any, ...] = (
+            self.id,
+            self.url,
+            *common[:2],  # host, directory
+            self.name,
+            self.state,
+            self.done,
+            self.total,
+            *common[2:8],  # speed ... connections
+            self.etag,
+            self.last_modified,
+            common[8],  # limit_rate
+            self.added_at,
+            self.finished_at,
+            self.log,
+            *common[9:],  # checksum ... retry_at
+        )
+        return DownloadSnapshot(*fields)
+
+    @property
+    def host(self) -> str:
+        host: str = self._common[0]
+        return host
+
+    @property
+    def directory(self) -> Path:
+        directory: Path = self._common[1]
+        return directory
+
+    def update(
+        self, snap: DownloadSnapshot, shared: dict[tuple[Any, ...], tuple[Any, ...]]
+    ) -> None:
+        """Take a newer snapshot of the download: recompute what sorts read from it.
+        `shared`: the tuples of `_COMMON` fields the model's rows share."""
+        renamed = snap.name is not self.name or snap.url is not self.url or not self.label
+        self.state = snap.state
+        self.url = snap.url
+        self.name = snap.name
+        self.done = snap.done
+        self.total = snap.total
+        self.etag = snap.etag
+        self.last_modified = snap.last_modified
+        self.added_at = snap.added_at
+        self.finished_at = snap.finished_at
+        self.log = snap.log
+        common = _common_of(snap)
+        self._common = shared.setdefault(common, common)
+        self._snap = snap if snap.state.is_running else None
         fraction = snap.fraction
         self.size_key = -snap.total if snap.total else 0
         self.progress_key = -fraction if fraction else 0.0
         self.speed_key = -snap.speed if snap.speed else 0.0
         self.state_key = _STATE_RANK[snap.state]
-        self.describe()
+        if renamed:
+            self.describe(snap)
 
-    def describe(self) -> None:
-        """Recompute `label`, `sort_name` and `haystack` if the name or the URL changed."""
-        snap = self.snap
-        if self.label and self._name is snap.name and self._url is snap.url:
-            return
-        self._name, self._url = snap.name, snap.url
+    def describe(self, snap: DownloadSnapshot) -> None:
+        """Recompute `label`, `sort_name` and `haystack` (the name or the URL changed)."""
         shown_url = snap.shown_url
         self.label = snap.name or _url_tail(shown_url)
         folded = self.label.casefold()
         self.sort_name = self.label if folded == self.label else folded  # one string, not two
-        self.haystack = f"{snap.name or ''}\n{shown_url}\n{snap.host}".casefold()
+        url = shown_url.casefold()
+        if url == shown_url:
+            url = shown_url
+        name = (snap.name or "").casefold()
+        host = snap.host.casefold()
+        # "name\nurl\nhost" holds a text (without a newline) iff one of the three does
+        self.haystack = url if name in url and host in url else f"{name}\n{url}\n{host}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +322,8 @@ class ViewModel:
 
     def __init__(self) -> None:
         self.rows: dict[int, DownloadRow] = {}
+        self._shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        """The `_COMMON` fields of rows, each combination once (see `DownloadRow`)."""
         self.order = QueueOrder()
         """Every download's id in queue order (O(log n) to add, remove, move or place)."""
         self.hosts: dict[str, HostSnapshot] = {}
@@ -293,17 +390,18 @@ class ViewModel:
     ) -> None:
         old = self.rows
         self.rows = {}
+        self._shared = {}
         self._tally.clear()
         self._left = self._unknown = 0
         self._running.clear()
         for snap in downloads:
             row = old.get(snap.id)
             if row is None:
-                row = DownloadRow(snap)
+                row = DownloadRow(snap, self._shared)
             else:
-                row.update(snap)
+                row.update(snap, self._shared)
             self.rows[snap.id] = row
-            self._account(snap, 1)
+            self._account(row, 1)
         self.order.reset(self.rows)
         self._names.reset()
         self.marks &= self.rows.keys()
@@ -346,13 +444,13 @@ class ViewModel:
             case Logged(id=i, entry=entry):
                 row = self.rows.get(i)
                 if row is not None:
-                    log = (*row.snap.log[-(LOG_LIMIT - 1) :], entry)
-                    row.snap = replace(row.snap, log=log)
+                    log = (*row.log[-(LOG_LIMIT - 1) :], entry)
+                    row.update(replace(row.snap, log=log), self._shared)
                     self.changes.dirty.add(i)
             case Removed(id=i):
                 row = self.rows.pop(i, None)
                 if row is not None:
-                    self._account(row.snap, -1)
+                    self._account(row, -1)
                     self.order.remove(i)
                     self.marks.discard(i)
                     self._stale()
@@ -381,8 +479,8 @@ class ViewModel:
     def _upsert(self, snap: DownloadSnapshot) -> None:
         row = self.rows.get(snap.id)
         if row is None:
-            self.rows[snap.id] = DownloadRow(snap)
-            self._account(snap, 1)
+            self.rows[snap.id] = DownloadRow(snap, self._shared)
+            self._account(self.rows[snap.id], 1)
             self._names.add(self.rows[snap.id].label)
             self.changes.names = True
             self.order.append(snap.id)
@@ -390,7 +488,7 @@ class ViewModel:
             self.changes.added.add(snap.id)
             self.changes.removed.discard(snap.id)
         else:
-            renamed = snap.name != row.snap.name or snap.url != row.snap.url
+            renamed = snap.name != row.name or snap.url != row.url
             self._set(row, snap)
             if renamed:
                 self._renamed()
@@ -402,10 +500,11 @@ class ViewModel:
         row = self.rows.get(event.id)
         if row is None:
             return
-        previous = row.snap.state
+        previous = row.state
         running = event.state.is_running
+        old = row.snap
         snap = replace(
-            row.snap,
+            old,
             state=event.state,
             error=event.error,
             retries=event.retries,
@@ -413,9 +512,9 @@ class ViewModel:
             finished_at=event.finished_at,
             retry_at=event.retry_at,
             checksum_ok=event.checksum_ok,
-            speed=row.snap.speed if running else 0.0,
-            speed_now=row.snap.speed_now if running else 0.0,
-            eta=row.snap.eta if running else None,
+            speed=old.speed if running else 0.0,
+            speed_now=old.speed_now if running else 0.0,
+            eta=old.eta if running else None,
         )
         self._set(row, snap)
         self.changes.dirty.add(event.id)
@@ -427,7 +526,7 @@ class ViewModel:
             and event.state in (State.COMPLETED, State.FAILED)
             and self.on_finished is not None
         ):
-            self.on_finished(row.snap)
+            self.on_finished(snap)
 
     # -- derived -------------------------------------------------------------------
 
@@ -446,7 +545,7 @@ class ViewModel:
             row = self.rows.get(download_id)
             if row is None:
                 continue
-            running = row.snap.state.is_running
+            running = row.state.is_running
             sample = row.snap.speed_now if running else 0.0
             if row.samples is None:
                 row.samples = deque(maxlen=SPEED_SAMPLES)
@@ -480,24 +579,25 @@ class ViewModel:
     def _set(self, row: DownloadRow, snap: DownloadSnapshot) -> None:
         """Replace a row's snapshot, keeping the tallies right."""
         size = row.size_key
-        self._account(row.snap, -1)
-        row.update(snap)
-        self._account(snap, 1)
+        self._account(row, -1)
+        row.update(snap, self._shared)
+        self._account(row, 1)
         if row.size_key != size and self.sort is Sort.SIZE:
             self._moved = True  # its size is known now: to its place within a second
 
-    def _account(self, snap: DownloadSnapshot, sign: int) -> None:
-        self._tally[snap.state] += sign
-        if snap.state.is_running:
+    def _account(self, row: DownloadRow, sign: int) -> None:
+        state = row.state
+        self._tally[state] += sign
+        if state.is_running:
             if sign > 0:
-                self._running.add(snap.id)
+                self._running.add(row.id)
             else:
-                self._running.discard(snap.id)
-        if not snap.state.is_finished:
-            if snap.total is None:
+                self._running.discard(row.id)
+        if not state.is_finished:
+            if row.total is None:
                 self._unknown += sign
             else:
-                self._left += sign * max(0, snap.total - snap.done)
+                self._left += sign * max(0, row.total - row.done)
 
     # -- what is shown -------------------------------------------------------------
 
@@ -600,7 +700,7 @@ class ViewModel:
             chosen = list(matching)  # sorted below: the kept lists stay in queue order
         else:
             admitted = _ADMITTED[show]
-            chosen = [r for r in matching if r.snap.state in admitted]
+            chosen = [r for r in matching if r.state in admitted]
         if sort is Sort.NAME:
             chosen.sort(key=attrgetter("sort_name"))
         elif sort is Sort.SIZE:
@@ -628,6 +728,11 @@ class ViewModel:
             len(self._running),
             time.time() if now is None else now,
         )
+
+    def listed(self) -> Listed:
+        """Every download's URL and folder (what `config.already_listed` reads), without
+        a snapshot of each."""
+        return frozenset((row.url, row.directory) for row in self.rows.values())
 
     def similar_names(self, name: str) -> tuple[str, ...]:
         """The names `name` must stay distinguishable from when shortened (see

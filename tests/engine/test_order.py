@@ -65,3 +65,31 @@ def test_moving_to_the_front_many_times_keeps_the_order_exact() -> None:
         order.move(download_id, 1)
         expected = moved(expected, download_id, 1)
         assert list(order) == expected, n
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_shuffled_order_then_random_steps_match_a_list(seed: int) -> None:
+    """Ids out of their own order (a restored queue that was reordered) get ranks of
+    their own; those in a longest increasing run keep their values as ranks."""
+    rng = random.Random(seed)
+    expected = rng.sample(range(300), 300)
+    order = QueueOrder(expected)
+    assert list(order) == expected
+    for _ in range(500):
+        download_id = rng.choice(expected)
+        position = rng.randrange(len(expected))
+        after = moved(expected, download_id, position)
+        assert order.move(download_id, position) is (after != expected)
+        expected = after
+        if rng.random() < 0.1:
+            order.append(download_id)  # held: stays
+            order.remove(expected.pop(rng.randrange(len(expected))))
+    assert list(order) == expected
+    assert [order.index(i) for i in expected] == list(range(len(expected)))
+
+
+def test_an_order_in_id_order_needs_no_ranks_of_its_own() -> None:
+    order = QueueOrder(range(1000))
+    order.append(1000)
+    assert order._rank == {}
+    assert list(order) == list(range(1001))

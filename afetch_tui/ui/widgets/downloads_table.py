@@ -215,7 +215,7 @@ class DownloadsTable(ScrollView, can_focus=True):
         for index in range(top, min(len(self._ids), top + self._visible_rows())):
             download_id = self._ids[index]
             row = rows.get(download_id)
-            if download_id in dirty or (row is not None and row.snap.state in waiting):
+            if download_id in dirty or (row is not None and row.state in waiting):
                 self.refresh_line(index + 1)  # line 0 is the header
 
     def _reload(self) -> None:
@@ -346,9 +346,10 @@ class DownloadsTable(ScrollView, can_focus=True):
         marked = download_id in self.model.marks
         neighbours = self._neighbour_names(index)
         now = time.time()
-        reason = self.model.waiting(row.snap, now)
+        snap = row.snap
+        reason = self.model.waiting(snap, now)
         key = (
-            row.snap,
+            snap,
             row.ticks,
             reason,
             marked,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from afetch_tui.config import already_listed, listed
+from afetch_tui.config import already_listed
 from afetch_tui.engine import AfetchError, DownloadSpec, inert
 from afetch_tui.ui.format import plural
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
@@ -84,7 +84,7 @@ class Adding:
 
     async def _skip_or_repeat(self, urls: tuple[str, ...], directory: Path) -> tuple[str, ...]:
         """URLs already in the list are asked about first: skip them, or download again."""
-        in_list = listed(row.snap for row in self.ctx.model.rows.values())
+        in_list = self.ctx.model.listed()
         folder = _as_a_downloads(directory)
         known = {url for url in urls if already_listed(url, folder, in_list)}
         repeated = [url for url in urls if url in known]

@@ -72,7 +72,7 @@ async def retry(ctx: ActionContext) -> None:
         if len(retryable) > 1:
             ctx.say(f"Retrying {plural(len(retryable), 'download')}.", timeout=2)
         return
-    failed = [i for i in model.order if model.rows[i].snap.state is State.FAILED]
+    failed = [i for i in model.order if model.rows[i].state is State.FAILED]
     if not failed:
         ctx.say("Nothing to retry.", timeout=2)
         return
@@ -161,7 +161,7 @@ async def settings(ctx: ActionContext) -> None:
 
 async def clear_finished(ctx: ActionContext) -> None:
     finished = sum(
-        1 for row in ctx.model.rows.values() if row.snap.state in (State.COMPLETED, State.CANCELLED)
+        1 for row in ctx.model.rows.values() if row.state in (State.COMPLETED, State.CANCELLED)
     )
     if not finished:
         ctx.say("Nothing finished to clear.", timeout=2)

@@ -89,7 +89,7 @@ class Painter:
             or changes.reset
             or details.download_id != selected
             or changes.limits
-            or (row is not None and row.snap.host in changes.hosts)  # why it waits
+            or (row is not None and row.host in changes.hosts)  # why it waits
         ):
             self.show_details(selected)
         return hosts.row_count != before
@@ -101,7 +101,8 @@ class Painter:
         if row is None:
             pane.show(None)
             return
-        pane.show(row.snap, model.hosts.get(row.snap.host), model.waiting(row.snap))
+        snap = row.snap
+        pane.show(snap, model.hosts.get(snap.host), model.waiting(snap))
 
     def _titles(self, unfinished: int, finished: int) -> None:
         """The box title says what is shown; its subtitle how many and how many marked."""
