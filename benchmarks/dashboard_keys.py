@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ class Frames:
 
 
 async def measure(base: str, size: int, terminal: tuple[int, int], rounds: int, idle: bool,
-                  profile: Path | None) -> int:  # fmt: skip
+                  profile: Path | None, gc_detail: bool = False) -> int:  # fmt: skip
     from afetch_tui.ui.app import AfetchApp
     from afetch_tui.ui.model import Show, Sort
     from afetch_tui.ui.widgets.downloads_table import DownloadsTable
@@ -141,7 +142,7 @@ async def measure(base: str, size: int, terminal: tuple[int, int], rounds: int, 
             spent.append(time.perf_counter() - t)
 
     manager.downloads = timed_downloads  # type: ignore[method-assign]
-    gc_times = watch_collections()
+    gc_times = watch_collections(gc_detail)
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if profiler:
@@ -269,18 +270,35 @@ async def measure(base: str, size: int, terminal: tuple[int, int], rounds: int, 
     return 1 if failed else 0
 
 
-def watch_collections() -> list[float]:
-    """The seconds each full garbage collection takes from now on (a key waits for one)."""
+def watch_collections(detail: bool = False) -> list[float]:
+    """The seconds each full garbage collection takes from now on (a key waits for one);
+    `detail`: print each one's length, the objects it walked and what it freed."""
     times: list[float] = []
     started = [0.0]
+    walked = [0]
+    widest: list[tuple[str, int]] = []
 
     def callback(phase: str, info: dict[str, int]) -> None:
         if info.get("generation") != 2:
             return
         if phase == "start":
+            if detail:
+                objects = [o for g in range(3) for o in gc.get_objects(generation=g)]
+                walked[0] = len(objects)
+                refs: Counter[str] = Counter()
+                for o in objects:
+                    refs[type(o).__name__] += len(gc.get_referents(o))
+                walked.append(sum(refs.values()))
+                widest[:] = refs.most_common(4)
+                del objects
             started[0] = time.perf_counter()
         else:
             times.append(time.perf_counter() - started[0])
+            if detail:
+                print(f"  full collection: {times[-1] * 1000:.0f} ms, {walked[0]:,} objects"
+                      f" walked ({walked.pop():,} references; most in {widest}),"
+                      f" {info.get('collected', 0):,} freed,"
+                      f" {gc.get_freeze_count():,} frozen", flush=True)  # fmt: skip
 
     gc.callbacks.append(callback)
     return times
@@ -298,6 +316,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", action="store_true", help="queue them paused: nothing runs")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the app here")
+    parser.add_argument("--gc-detail", action="store_true", help="print each full collection")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/afetch-scale"))
     parser.add_argument("--server", choices=("auto", "nginx", "aiohttp"), default="auto")
     args = parser.parse_args()
@@ -305,7 +324,15 @@ def main() -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     with scale.serve(args.server, args.workdir, scale.DEFAULT_BODY) as base:
         return asyncio.run(
-            measure(base, args.size, (columns, rows), args.rounds, args.idle, args.profile)
+            measure(
+                base,
+                args.size,
+                (columns, rows),
+                args.rounds,
+                args.idle,
+                args.profile,
+                args.gc_detail,
+            )
         )
 
 

@@ -31,7 +31,6 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 from types import FunctionType, ModuleType
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -341,12 +341,12 @@ class ViewModel:
         self._shown: list[int] | None = None
         self._narrowed: tuple[str, list[DownloadRow]] | None = None
         """The rows the last filter text matched (queue order), narrowed while typing on."""
-        self._in_order: list[DownloadRow] | None = None
-        """Every row in queue order (what a filter or a sort starts from), kept until the
-        order changes."""
-        self._queue_ids: list[int] | None = None
-        """Every id in queue order: what is shown unfiltered and unsorted (Escape goes back
-        to it without walking the order again), kept until the order changes."""
+        self._queue_ids: tuple[int, ...] | None = None
+        """Every id in queue order (what a filter or a sort starts from; Escape goes back
+        to it without walking the order again), kept until the order changes. A tuple of
+        ints: the garbage collector stops walking it after its first look (a list of
+        100,000 rows or ids kept here was walked by every full collection, while a key
+        waited)."""
         self._moved = False
         """A row's state or size changed so that the view may have to follow (it does at
         most once a second, `refresh_view`)."""
@@ -626,7 +626,6 @@ class ViewModel:
         """The order changed (rows added, removed or moved): everything shown is recomputed."""
         self._shown = None
         self._narrowed = None
-        self._in_order = None
         self._queue_ids = None
 
     def _renamed(self) -> None:
@@ -684,23 +683,22 @@ class ViewModel:
         show = self.show
         sort = self.sort
         if not text and show is Show.ALL and sort is Sort.QUEUE:
-            return self._in_queue_order()
-        rows = self.rows
+            return list(self._in_queue_order())
+        in_order = map(self.rows.__getitem__, self._in_queue_order())
         narrowed = self._narrowed
         if text and narrowed is not None and text.startswith(narrowed[0]):
             matching = [r for r in narrowed[1] if text in r.haystack]  # typing on
+        elif text:
+            matching = [r for r in in_order if text in r.haystack]
         else:
-            if self._in_order is None:
-                self._in_order = [rows[i] for i in self._in_queue_order()]
-            matching = self._in_order
-            if text:
-                matching = [r for r in matching if text in r.haystack]
-        self._narrowed = (text, matching) if text else None
+            matching = None
+        self._narrowed = (text, matching) if matching is not None else None
+        rows = in_order if matching is None else matching
         if show is Show.ALL:
-            chosen = list(matching)  # sorted below: the kept lists stay in queue order
+            chosen = list(rows)  # sorted below: the kept list stays in queue order
         else:
             admitted = _ADMITTED[show]
-            chosen = [r for r in matching if r.state in admitted]
+            chosen = [r for r in rows if r.state in admitted]
         if sort is Sort.NAME:
             chosen.sort(key=attrgetter("sort_name"))
         elif sort is Sort.SIZE:
@@ -713,10 +711,10 @@ class ViewModel:
             chosen.sort(key=attrgetter("state_key"))
         return [r.id for r in chosen]
 
-    def _in_queue_order(self) -> list[int]:
-        """Every id in queue order (kept until the order changes; not to be modified)."""
+    def _in_queue_order(self) -> tuple[int, ...]:
+        """Every id in queue order (kept until the order changes)."""
         if self._queue_ids is None:
-            self._queue_ids = self.order.ids()
+            self._queue_ids = tuple(self.order.ids())
         return self._queue_ids
 
     def waiting(self, snap: DownloadSnapshot, now: float | None = None) -> str | None:
