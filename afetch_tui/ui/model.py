@@ -68,6 +68,28 @@ speed, no error): kept once, as one tuple for all the rows with the same values.
 _common_of = attrgetter(*_COMMON)
 
 
+class Shared:
+    """The `_COMMON` fields of rows, each combination kept once."""
+
+    __slots__ = ("_last", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._last: tuple[Any, ...] = ()
+
+    def intern(self, fields: tuple[Any, ...]) -> tuple[Any, ...]:
+        # the last one first: a tuple of the same objects compares without hashing them
+        # (a Path hashes in Python code), and a long list is mostly alike
+        if fields == self._last:
+            return self._last
+        self._last = self._seen.setdefault(fields, fields)
+        return self._last
+
+
+_own_of = attrgetter("done", "etag", "last_modified", "added_at", "finished_at", "log")
+_RUNNING = frozenset(state for state in State if state.is_running)
+
+
 class DownloadRow:
     """One download as the UI sees it: what its line shows and a sort or a filter reads
     (kept, so 100,000 rows are not re-described per keystroke), and recent speed samples.
@@ -103,9 +125,7 @@ class DownloadRow:
         "url",
     )
 
-    def __init__(
-        self, snap: DownloadSnapshot, shared: dict[tuple[Any, ...], tuple[Any, ...]]
-    ) -> None:
+    def __init__(self, snap: DownloadSnapshot, shared: Shared) -> None:
         self.id = snap.id
         self.samples: deque[float] | None = None
         """One-second speed samples for the sparkline (made once the row first runs)."""
@@ -158,30 +178,33 @@ class DownloadRow:
         directory: Path = self._common[1]
         return directory
 
-    def update(
-        self, snap: DownloadSnapshot, shared: dict[tuple[Any, ...], tuple[Any, ...]]
-    ) -> None:
+    def update(self, snap: DownloadSnapshot, shared: Shared) -> None:
         """Take a newer snapshot of the download: recompute what sorts read from it.
         `shared`: the tuples of `_COMMON` fields the model's rows share."""
-        renamed = snap.name is not self.name or snap.url is not self.url or not self.label
-        self.state = snap.state
-        self.url = snap.url
-        self.name = snap.name
-        self.done = snap.done
-        self.total = snap.total
-        self.etag = snap.etag
-        self.last_modified = snap.last_modified
-        self.added_at = snap.added_at
-        self.finished_at = snap.finished_at
-        self.log = snap.log
-        common = _common_of(snap)
-        self._common = shared.setdefault(common, common)
-        self._snap = snap if snap.state.is_running else None
-        fraction = snap.fraction
-        self.size_key = -snap.total if snap.total else 0
-        self.progress_key = -fraction if fraction else 0.0
-        self.speed_key = -snap.speed if snap.speed else 0.0
-        self.state_key = _STATE_RANK[snap.state]
+        name, url = snap.name, snap.url
+        renamed = name is not self.name or url is not self.url or not self.label
+        state = snap.state
+        total = snap.total
+        (
+            self.done,
+            self.etag,
+            self.last_modified,
+            self.added_at,
+            self.finished_at,
+            self.log,
+        ) = _own_of(snap)
+        self.state, self.url, self.name, self.total = state, url, name, total
+        self._common = shared.intern(_common_of(snap))
+        self._snap = snap if state in _RUNNING else None
+        if total:
+            self.size_key = -total
+            self.progress_key = -min(1.0, snap.done / total) if snap.done else 0.0
+        else:
+            self.size_key = 0
+            self.progress_key = -1.0 if state is State.COMPLETED else 0.0
+        speed = snap.speed
+        self.speed_key = -speed if speed else 0.0
+        self.state_key = _STATE_RANK[state]
         if renamed:
             self.describe(snap)
 
@@ -322,7 +345,7 @@ class ViewModel:
 
     def __init__(self) -> None:
         self.rows: dict[int, DownloadRow] = {}
-        self._shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._shared = Shared()
         """The `_COMMON` fields of rows, each combination once (see `DownloadRow`)."""
         self.order = QueueOrder()
         """Every download's id in queue order (O(log n) to add, remove, move or place)."""
@@ -390,7 +413,7 @@ class ViewModel:
     ) -> None:
         old = self.rows
         self.rows = {}
-        self._shared = {}
+        self._shared = Shared()
         self._tally.clear()
         self._left = self._unknown = 0
         self._running.clear()
