@@ -21,7 +21,8 @@ as a terminal would draw it. Its time runs from the process start to the moment 
 is on disk (the dashboard does not exit by itself; it is then ended with SIGTERM, which
 quits as ``q`` does); the "rows" column says when the table first showed a row (the
 first URL's name in the output), i.e. how long the dashboard took to start with that many
-downloads queued.
+downloads to queue, and the "queued" column when the last URL was queued (its ``added_at``
+in the state file).
 
 The server is a private nginx on 127.0.0.1 (its own config, pid and logs under the work
 dir), or an aiohttp server in a subprocess when nginx is not installed. Downloads go to
@@ -42,6 +43,7 @@ import os
 import shlex
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -72,7 +74,7 @@ DASHBOARD_LAUNCHER = """
 import fcntl, json, os, pty, select, signal, struct, sys, termios, time
 count, target, last, first_name = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
 argv = sys.argv[5:]
-start = time.perf_counter()
+start, started = time.perf_counter(), time.time()
 pid, fd = pty.fork()
 if pid == 0:
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -113,6 +115,7 @@ if finished_at is not None:
 elif status is None:
     _, status, usage = os.wait4(pid, 0)
 print(json.dumps({"seconds": finished_at or time.perf_counter() - start, "rows": rows_at,
+                  "started": started,
                   "rc": 0 if finished_at else os.waitstatus_to_exitcode(status) or 1,
                   "rss_kib": usage.ru_maxrss,
                   "note": "" if finished_at else tail[-300:].decode(errors="replace")}))
@@ -148,6 +151,9 @@ class Run:
     mode: str = "get"
     rows_s: float | None = None
     """With the dashboard: seconds from the start until the table showed a row."""
+    queued_s: float | None = None
+    """With the dashboard: seconds from the start until the last URL was queued (its
+    ``added_at`` in the state file)."""
 
 
 def free_port() -> int:
@@ -260,11 +266,17 @@ def run_once(
     ok = measured["rc"] == 0 and len(files) == size and all(f.stat().st_size == body for f in files)
     said = measured.get("note") or (stderr.read_text()[-300:] if stderr.exists() else "")
     note = "" if ok else f"rc {measured['rc']}, {len(files)} files: {said}"
+    queued = None
+    if mode == "dashboard" and state.exists():
+        with contextlib.closing(sqlite3.connect(state)) as db:
+            (last_added,) = db.execute("SELECT max(added_at) FROM downloads").fetchone()
+        if last_added is not None:
+            queued = last_added - measured["started"]
     shutil.rmtree(out, ignore_errors=True)
     seconds = measured["seconds"]
     return Run(
         label, size, seconds, seconds / size * 1000, measured["rss_kib"] / 1024, ok, note,
-        mode, measured.get("rows"),
+        mode, measured.get("rows"), queued,
     )  # fmt: skip
 
 
@@ -293,7 +305,7 @@ def main() -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
     print(f"{'mode':9} {'variant':34} {'URLs':>8} {'seconds':>9} {'s/1000':>8} {'peak RSS':>10}"
-          f" {'rows':>6}")  # fmt: skip
+          f" {'rows':>6} {'queued':>7}")  # fmt: skip
     with serve(args.server, args.workdir, args.body) as base:
         for mode in modes:
             for label in labels:
@@ -305,9 +317,11 @@ def main() -> int:
                     runs.append(run)
                     status = "" if run.ok else f"  FAILED {run.note}"
                     rows = f"{run.rows_s:>5.2f}s" if run.rows_s is not None else ""
+                    queued = f"{run.queued_s:>6.2f}s" if run.queued_s is not None else ""
                     print(
                         f"{mode:9} {label:34} {size:>8,} {run.seconds:>9.2f}"
-                        f" {run.per_thousand:>8.3f} {run.rss_mib:>7.0f} MiB {rows:>6}{status}",
+                        f" {run.per_thousand:>8.3f} {run.rss_mib:>7.0f} MiB {rows:>6}"
+                        f" {queued:>7}{status}",
                         flush=True,
                     )
     failed = False
