@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from afetch_tui.engine import (
     MAX_PAGE_BYTES,
+    AfetchError,
     Defaults,
     DownloadSpec,
     InputEntry,
@@ -37,6 +38,8 @@ from afetch_tui.usage import (  # re-exported: the front ends take them from her
 )
 
 if TYPE_CHECKING:  # the manager (and aiohttp) is loaded only by a run, not by its checks
+    import asyncio
+
     from afetch_tui.engine import DownloadManager, DownloadSnapshot
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "Backlog",
     "Config",
     "UsageError",
     "build_config",
@@ -267,34 +271,132 @@ async def queue_entries(
 ) -> int:
     """Queue every entry whose place in ``config.entries`` is not in ``skip``, and with
     ``skip_listed`` none `already_listed` (the dashboard started again with the same
-    list): how many that left out. Entries without options of their own go in batches
-    (between them, a lossless subscriber such as ``--json`` catches up: `manager.room`).
+    list): how many that left out. See `Backlog`, which the dashboard runs behind its
+    window instead."""
+    backlog = Backlog(manager, config, skip=skip, skip_listed=skip_listed)
+    await backlog.run()
+    return backlog.left_out
 
-    The first batch is only as many as may run at once: they start as soon as their rows
-    are written, and the network works while the rest of a long list is queued and saved.
+
+class Backlog:
+    """The command line's entries still to queue, queued in order by `run`.
+
+    Made at once (which entries are left out, as `already_listed`, is known before any is
+    queued: `left_out`); `run` then queues them. Entries with options of their own go one
+    by one, the others in batches of `QUEUE_BATCH` (between them, a lossless subscriber
+    such as ``--json`` catches up: `manager.room`). The first batch is only as many as
+    may run at once: they start as soon as their rows are written, and the network works
+    while the rest of a long list is queued and saved.
+
+    `stop` ends `run` between two batches, so every URL is either queued and saved (its
+    batch is written before `run` returns) or not queued at all; started again with the
+    same list, ``skip_listed`` then queues the rest. Until it is queued, a URL `pending`
+    here is as good as in the list: an add of it elsewhere leaves it out as listed.
     """
-    in_list = listed(manager.downloads()) if skip_listed and config.entries else frozenset()
-    plain: list[str] = []
-    left_out = 0
-    for place, entry in enumerate(config.entries):
-        if place in skip:
-            continue
-        if not config.has_own_options(entry) and already_listed(
-            entry.url, config.directory, in_list
-        ):
-            left_out += 1
-            continue
-        await manager.room()
-        if config.has_own_options(entry):
-            await manager.add_many(entry_spec(config, entry))
-        else:
-            plain.append(entry.url)
-    start, size = 0, min(QUEUE_BATCH, manager.limits.max_concurrent)
-    while start < len(plain):
-        await manager.room()
-        await manager.add_many(DownloadSpec(plain[start : start + size]))
-        start, size = start + size, QUEUE_BATCH
-    return left_out
+
+    def __init__(
+        self,
+        manager: DownloadManager,
+        config: Config,
+        *,
+        skip: Collection[int] = (),
+        skip_listed: bool = False,
+    ) -> None:
+        self._manager = manager
+        self._config = config
+        in_list = listed(manager.downloads()) if skip_listed and config.entries else frozenset()
+        self._own: list[InputEntry] = []
+        self._plain: list[str] = []
+        self.left_out = 0
+        """Entries left out as already listed."""
+        for place, entry in enumerate(config.entries):
+            if place in skip:
+                continue
+            if config.has_own_options(entry):
+                self._own.append(entry)
+            elif already_listed(entry.url, config.directory, in_list):
+                self.left_out += 1
+            else:
+                self._plain.append(entry.url)
+        self.total = len(self._own) + len(self._plain)
+        """URLs to queue."""
+        self.queued = 0
+        """URLs queued so far (`run` counts them once their batch is in the list)."""
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.error: AfetchError | None = None
+        """What stopped the task of `start` (a folder that cannot be made)."""
+
+    @property
+    def done(self) -> bool:
+        return self.queued == self.total
+
+    def stop(self) -> None:
+        """End `run` before its next batch (the one under way is queued and saved)."""
+        self._stopping = True
+
+    def pending(self, urls: Collection[str], directory: Path) -> set[str]:
+        """Which of ``urls`` (into ``directory``) this is still to queue: one pass over what
+        is left, not a set of 100,000 kept for it."""
+        if self.done or not urls:
+            return set()
+        wanted = set(urls)
+        found: set[str] = set()
+        own_done = min(self.queued, len(self._own))
+        for entry in self._own[own_done:]:
+            if entry.url in wanted and target_directory(self._config, entry) == directory:
+                found.add(entry.url)
+        if directory == self._config.directory:
+            plain_done = self.queued - own_done
+            found.update(url for url in self._plain[plain_done:] if url in wanted)
+        return found
+
+    async def run(self, until: int | None = None) -> None:
+        """Queue what is left, until all are queued or `stop` (see the class); with
+        ``until``, return once at least that many are queued."""
+        manager, config = self._manager, self._config
+        own = len(self._own)
+        while not self._stopping and self.queued < self.total:
+            if until is not None and self.queued >= until:
+                return
+            await manager.room()
+            if self.queued < own:
+                await manager.add_many(entry_spec(config, self._own[self.queued]))
+                self.queued += 1
+                continue
+            start = self.queued - own
+            size = QUEUE_BATCH if start else min(QUEUE_BATCH, manager.limits.max_concurrent)
+            batch = self._plain[start : start + size]
+            await manager.add_many(DownloadSpec(batch))
+            self.queued += len(batch)
+
+    def start(self) -> None:
+        """`run` the rest in a task of its own (`close` ends it); an `AfetchError` it
+        meets stops it and is kept in `error`."""
+        import asyncio  # as in `on_termination`: not for a usage error
+
+        if self._task is None and not self.done:
+            self._task = asyncio.create_task(self._run_kept(), name="afetch-backlog")
+
+    async def _run_kept(self) -> None:
+        try:
+            await self.run()
+        except AfetchError as exc:
+            self.error = exc
+
+    @property
+    def running(self) -> bool:
+        """Whether the task `start` made is queueing."""
+        return self._task is not None and not self._task.done()
+
+    async def close(self) -> None:
+        """`stop`, and wait for the batch under way to be queued and saved; raise the
+        `error` that stopped it, if one did."""
+        self.stop()
+        if self._task is not None:
+            await self._task
+        if self.error is not None:
+            raise self.error
 
 
 def listed_notice(count: int) -> str:

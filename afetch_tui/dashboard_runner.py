@@ -1,5 +1,9 @@
 """``afetch``: open the persistent queue, queue the command line's URLs, run the dashboard.
 
+The window shows once the first batch of a long list is queued; the rest is queued behind
+it (`Backlog`), and a quit or a signal meanwhile stops between two batches, every URL then
+queued and saved or not queued at all.
+
 While it runs, it owns the state file: ``listen`` (the control socket, passed in by the
 command line) lets other afetch commands hand it URLs and steer it.
 """
@@ -21,10 +25,10 @@ from afetch_tui.config import (
     EXIT_OK,
     EXIT_USAGE,
     TERMINATION_SIGNALS,
+    Backlog,
     Config,
     listed_notice,
     on_termination,
-    queue_entries,
 )
 from afetch_tui.engine import (
     AfetchError,
@@ -41,7 +45,8 @@ class Listener(Protocol):
 
 
 Listen = Callable[..., Awaitable[Listener]]
-"""``listen(manager, state_path, role=...)``: serve the manager to other afetch processes."""
+"""``listen(manager, state_path, role=..., backlog=...)``: serve the manager to other afetch
+processes."""
 
 
 def open_dashboard(
@@ -84,20 +89,28 @@ async def _run(config: Config, listen: Listen | None) -> int:
         limit_changes=config.limit_overrides,
     )
     listener: Listener | None = None
+    signalled: list[int] = []
     try:
         await manager.start()
-        listed = await queue_entries(manager, config, skip_listed=True)
+        backlog = Backlog(manager, config, skip_listed=True)
+        await backlog.run(until=1)  # the first batch: a folder that cannot be made, now
         if listen is not None:
-            listener = await _listen(listen, manager, store.path)
-        app = AfetchApp(manager, notice=listed_notice(listed) if listed else None)
-        signalled: list[int] = []
+            listener = await _listen(listen, manager, store.path, backlog)
+        app = AfetchApp(
+            manager,
+            notice=listed_notice(backlog.left_out) if backlog.left_out else None,
+            backlog=backlog,  # the rest is queued once the window shows
+        )
 
         def stop(signum: int) -> None:  # SIGTERM, SIGHUP: quit as `q` would, without asking
             signalled.append(signum)
             app.exit()
 
-        with on_termination(stop, grace=EXIT_GRACE):
-            await app.run_async()
+        try:
+            with on_termination(stop, grace=EXIT_GRACE):
+                await app.run_async()
+        finally:
+            await backlog.close()  # the batch under way is queued and saved; no more
     finally:
         if listener is not None:
             await listener.close()
@@ -113,10 +126,13 @@ async def _run(config: Config, listen: Listen | None) -> int:
     return EXIT_OK
 
 
-async def _listen(listen: Listen, manager: DownloadManager, state: Path) -> Listener | None:
-    """The control socket; without one the dashboard still runs (it says why on stderr)."""
+async def _listen(
+    listen: Listen, manager: DownloadManager, state: Path, backlog: Backlog
+) -> Listener | None:
+    """The control socket; without one the dashboard still runs (it says why on stderr).
+    While ``backlog`` queues, what it holds counts as listed for an add over the socket."""
     try:
-        return await listen(manager, state, role="dashboard")
+        return await listen(manager, state, role="dashboard", backlog=backlog)
     except AfetchError as exc:
         print(f"afetch: other afetch commands cannot reach this one: {exc}", file=sys.stderr)
         return None

@@ -21,6 +21,7 @@ from afetch_tui.config import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    Backlog,
     Config,
     listed_notice,
     on_termination,
@@ -42,9 +43,12 @@ from afetch_tui.engine import (
 _ANNOUNCED = (State.COMPLETED, State.FAILED)
 
 
-async def listen(manager: DownloadManager, state: Path, *, role: str) -> ControlServer:
-    """Serve ``manager`` on the socket of ``state`` (whose lock this process holds)."""
-    server = ControlServer(manager, socket_path(state), role=role, state=state)
+async def listen(
+    manager: DownloadManager, state: Path, *, role: str, backlog: Backlog | None = None
+) -> ControlServer:
+    """Serve ``manager`` on the socket of ``state`` (whose lock this process holds);
+    ``backlog``: the command line's URLs still being queued (they count as listed)."""
+    server = ControlServer(manager, socket_path(state), role=role, state=state, backlog=backlog)
     await server.start()
     return server
 

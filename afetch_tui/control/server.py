@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from afetch_tui.config import already_listed, listed
+from afetch_tui.config import Backlog, already_listed, listed
 from afetch_tui.control import ops, wire
 from afetch_tui.control.paths import ControlError, private_dir
 from afetch_tui.engine import (
@@ -54,8 +54,18 @@ class _Session:
 class ControlServer:
     """Serves ``manager`` on ``path`` until closed. ``role`` names the owner for clients."""
 
-    def __init__(self, manager: DownloadManager, path: Path, *, role: str, state: Path) -> None:
+    def __init__(
+        self,
+        manager: DownloadManager,
+        path: Path,
+        *,
+        role: str,
+        state: Path,
+        backlog: Backlog | None = None,
+    ) -> None:
+        """``backlog``: URLs the owner is still queueing (an add leaves them out as listed)."""
         self.manager = manager
+        self.backlog = backlog
         self.path = path
         self.role = role
         self.state = state
@@ -246,11 +256,14 @@ class ControlServer:
         left_out: list[str] = []
         if ops.flag(args, "skip_listed"):  # `afetch add` / `afetch URL`: as on a start
             in_list, home = listed(self.manager.downloads()), self.manager.directory
+            pending = self._pending(items, home)
             wanted = []
             for item in items:
                 folder = Path(item.directory) if item.directory else home
                 plain = item.name is None and item.checksum is None
-                if plain and already_listed(item.url, folder, in_list):
+                if plain and (
+                    already_listed(item.url, folder, in_list) or (item.url, folder) in pending
+                ):
                     left_out.append(item.url)
                 else:
                     wanted.append(item)
@@ -260,6 +273,21 @@ class ControlServer:
             source = ops.text(args, "source", default=None) or "another afetch"
             self.manager.handed_off(ids, f"{source} (pid {session.peer_pid})")
         return {"ids": ids, "refused": refused, "listed": left_out}
+
+    def _pending(self, items: list[ops.AddItem], home: Path) -> set[tuple[str, Path]]:
+        """Which of ``items`` (URL, folder) the backlog has still to queue."""
+        if self.backlog is None:
+            return set()
+        folders: dict[Path, list[str]] = {}
+        for item in items:
+            folders.setdefault(Path(item.directory) if item.directory else home, []).append(
+                item.url
+            )
+        return {
+            (url, folder)
+            for folder, urls in folders.items()
+            for url in self.backlog.pending(urls, folder)
+        }
 
     def _each(
         self, command: Callable[[int], Awaitable[None]]

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -29,8 +30,10 @@ from afetch_tui.ui.notices import newest_notice
 from afetch_tui.ui.screens.help import key_label
 from afetch_tui.ui.screens.main_screen import MainScreen
 from afetch_tui.ui.screens.prompts import ConfirmDialog
+from afetch_tui.ui.style import DIM
 
 if TYPE_CHECKING:
+    from afetch_tui.config import Backlog
     from afetch_tui.engine import Manager
 
 REFRESH_HZ = 4.0
@@ -55,11 +58,15 @@ class AfetchApp(App[None]):
         show_hosts: bool = True,
         show_details: bool = False,
         notice: str | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
-        """``notice``: a line to show once it runs (what the command line left out)."""
+        """``notice``: a line to show once it runs (what the command line left out).
+        ``backlog``: the command line's URLs still to queue, started once the window
+        shows (whoever made it closes it); its progress shows in the notice line."""
         super().__init__()
         self.manager = manager
         self._startup_notice = notice
+        self.backlog = backlog
         self.model = ViewModel()
         self.model.on_finished = self._finished
         self.refresh_hz = refresh_hz
@@ -67,12 +74,14 @@ class AfetchApp(App[None]):
         self.dashboard = MainScreen(
             self.model, manager, show_hosts=show_hosts, show_details=show_details
         )
+        self.dashboard.adding.backlog = backlog
         self._notices: list[DownloadSnapshot | HookFinished] = []
         """Finished downloads and failed hooks to announce once no modal is open."""
         self._summary = Summary()
         self._summary_toast: Notification | None = None
         self._subscription: Any = None
         self._collections = ShortCollections()
+        self._backlog_failed = False
 
     @property
     def directory(self) -> Path:
@@ -92,6 +101,11 @@ class AfetchApp(App[None]):
         self.call_after_refresh(self.tick)
         if self._startup_notice:
             self.notify(self._startup_notice, timeout=15, markup=False)
+
+    def on_ready(self) -> None:
+        """The first frame is on the screen: queue the rest of the command line's list."""
+        if self.backlog is not None:
+            self.backlog.start()
 
     def on_unmount(self) -> None:
         self._collections.remove()
@@ -146,7 +160,7 @@ class AfetchApp(App[None]):
             return
         if self.screen is screen:
             self._flush_notices()
-            screen.show_notice(newest_notice(self._notifications))
+            screen.show_notice(self._queueing(newest_notice(self._notifications)))
         self.model.sample_speeds()
         self.model.refresh_view()
         changes = self.model.take()
@@ -154,6 +168,29 @@ class AfetchApp(App[None]):
             return
         with self.batch_update():
             screen.apply(changes)
+
+    def _queueing(self, notice: Text | None) -> Text | None:
+        """While the backlog queues, its progress leads the notice line; an error that
+        stopped it is said once."""
+        backlog = self.backlog
+        if backlog is None:
+            return notice
+        if backlog.error is not None and not self._backlog_failed:
+            self._backlog_failed = True
+            self.notify(
+                f"{backlog.total - backlog.queued:,} URLs not queued: {backlog.error}",
+                title="Queueing stopped",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+        if not backlog.running:
+            return notice
+        line = Text(f"queueing {backlog.queued:,}/{backlog.total:,}", style=DIM)
+        if notice is not None:
+            line.append(" · ", style=DIM)
+            line.append_text(notice)
+        return line
 
     def _hook_finished(self, event: HookFinished) -> None:
         if not event.ok:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from afetch_tui.config import already_listed
+from afetch_tui.config import Backlog, already_listed
 from afetch_tui.engine import AfetchError, DownloadSpec, inert
 from afetch_tui.ui.format import plural
 from afetch_tui.ui.screens.add_dialog import AddDialog, AddRequest
@@ -21,6 +21,8 @@ class Adding:
         self.ctx = ctx
         self.draft = ""
         """What the add dialog held when it was closed with Escape."""
+        self.backlog: Backlog | None = None
+        """The command line's URLs still being queued: the add dialog counts them listed."""
 
     def dialog(self, text: str = "") -> AddDialog:
         """The add dialog, holding `text`, else the draft (which it takes)."""
@@ -87,6 +89,8 @@ class Adding:
         in_list = self.ctx.model.listed()
         folder = _as_a_downloads(directory)
         known = {url for url in urls if already_listed(url, folder, in_list)}
+        if self.backlog is not None:  # the command line's, still being queued
+            known |= self.backlog.pending(urls, folder)
         repeated = [url for url in urls if url in known]
         if not repeated:
             return urls
